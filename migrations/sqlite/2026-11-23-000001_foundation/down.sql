@@ -1,0 +1,9 @@
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE audit_log;
+DROP TABLE app_flags;
+DROP TABLE login_attempts;
+DROP TABLE api_tokens;
+DROP TABLE team_members;
+DROP TABLE users;
+DROP TABLE teams;

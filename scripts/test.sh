@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: every test on SQLite and PostgreSQL, including the headless-browser test.
+# Installs what the tests need when it is missing (PostgreSQL server, Chromium + chromedriver,
+# Japanese fonts) through apt when run as root or with passwordless sudo. The test harness itself
+# starts a throwaway PostgreSQL cluster and chromedriver and stops them afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have_pg() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_pg || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ] && [ -z "${MAMORI_TEST_DATABASE_URL:-}${MAMORI_SKIP_INSTALL:-}" ]; then
+  echo "scripts/test.sh: installing ${need[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo -n"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }; then
+    echo "scripts/test.sh: could not install ${need[*]}; install them by hand" >&2
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+  fi
+fi
+
+# Both backends, always, unless the caller narrows it on purpose outside CI.
+export MAMORI_TEST_BACKENDS="${MAMORI_TEST_BACKENDS:-sqlite,postgres}"
+exec cargo test --locked "$@"

@@ -1,0 +1,86 @@
+//! The administrator's audit log page.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use tera::Context;
+
+use super::model::{AuditEntry, AuditFilter};
+use super::service;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::templates::render;
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/audit", web::get().to(list));
+}
+
+#[derive(Serialize)]
+struct EntryView {
+    id: i64,
+    at: chrono::NaiveDateTime,
+    actor_label: String,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    ip: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+fn pretty(json: Option<String>) -> Option<String> {
+    json.map(|text| match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(value) => serde_json::to_string_pretty(&value).unwrap_or(text),
+        Err(_) => text,
+    })
+}
+
+impl From<AuditEntry> for EntryView {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor_label: e.actor_label,
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            ip: e.ip,
+            before: pretty(e.before_json),
+            after: pretty(e.after_json),
+        }
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<AuditFilter>,
+) -> Result<HttpResponse, AppError> {
+    let filter = query.into_inner();
+    let db_filter = filter.clone();
+    let (entries, next) = state
+        .db(move |conn| service::browse(conn, &db_filter, PAGE_SIZE))
+        .await?;
+    let next_url = next.map(|before| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("entity_type", &filter.entity_type),
+            ("entity_id", &filter.entity_id),
+            ("action", &filter.action),
+            ("actor", &filter.actor),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(key, value);
+            }
+        }
+        query.append_pair("before", &before.to_string());
+        format!("/admin/audit?{}", query.finish())
+    });
+    let mut context = Context::new();
+    context.insert("filters", &filter);
+    context.insert("entries", &entries.into_iter().map(EntryView::from).collect::<Vec<_>>());
+    context.insert("next_url", &next_url);
+    context.insert("is_first_page", &filter.before.is_none());
+    render(&req, "audit/list.html", context)
+}

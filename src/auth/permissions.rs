@@ -1,0 +1,124 @@
+//! Roles and the one permission table. Every route names the access it needs in
+//! `routes::ROUTES`; this table says which roles hold each permission.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Helpdesk,
+    Engineer,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Helpdesk => "helpdesk",
+            Role::Engineer => "engineer",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw.trim())
+    }
+}
+
+/// What a route needs beyond being signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read the people and teams directory (for assignment and escalation).
+    ViewDirectory,
+    /// Create and edit users.
+    ManageUsers,
+    /// Create and edit teams.
+    ManageTeams,
+    /// Read the audit log.
+    ViewAudit,
+}
+
+/// The permission table: each permission and the roles that hold it.
+pub const PERMISSIONS: &[(Permission, &[Role])] = &[
+    (
+        Permission::ViewDirectory,
+        &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (Permission::ManageUsers, &[Role::Admin]),
+    (Permission::ManageTeams, &[Role::Admin]),
+    (Permission::ViewAudit, &[Role::Admin]),
+];
+
+pub fn allows(role: Role, permission: Permission) -> bool {
+    PERMISSIONS
+        .iter()
+        .find(|(p, _)| *p == permission)
+        .is_some_and(|(_, roles)| roles.contains(&role))
+}
+
+/// How a route may be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (login page, health checks, static files).
+    Public,
+    /// Any signed-in user.
+    Authenticated,
+    /// A signed-in user whose role holds the permission.
+    Requires(Permission),
+}
+
+impl Access {
+    pub fn allows(self, role: Option<Role>) -> bool {
+        match (self, role) {
+            (Access::Public, _) => true,
+            (Access::Authenticated, Some(_)) => true,
+            (Access::Requires(permission), Some(role)) => allows(role, permission),
+            (_, None) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_is_in_the_table_once() {
+        for permission in [
+            Permission::ViewDirectory,
+            Permission::ManageUsers,
+            Permission::ManageTeams,
+            Permission::ViewAudit,
+        ] {
+            assert_eq!(
+                PERMISSIONS.iter().filter(|(p, _)| *p == permission).count(),
+                1,
+                "{permission:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        for role in Role::ALL {
+            assert_eq!(allows(role, Permission::ManageUsers), role == Role::Admin);
+            assert_eq!(allows(role, Permission::ViewAudit), role == Role::Admin);
+            assert!(allows(role, Permission::ViewDirectory));
+        }
+        assert!(!Access::Authenticated.allows(None));
+        assert!(Access::Public.allows(None));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! Authentication use cases: sign-in with throttling, the one-time first-administrator setup,
+//! API token and session look-ups.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::permissions::Role;
+use super::{password, throttle, tokens, AuthUser};
+use crate::audit::model::Actor;
+use crate::db::schema::app_flags;
+use crate::db::{write_transaction, DbConnection};
+use crate::error::AppError;
+use crate::users::model::{User, UserInput, UserView};
+use crate::users::{queries as user_queries, rules, service as user_service};
+use crate::web::i18n::Lang;
+
+const SETUP_FLAG: &str = "first_admin_created";
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Success(User),
+    /// Wrong password and unknown e-mail look the same.
+    Failed,
+    Locked {
+        minutes: i64,
+    },
+}
+
+/// Checks credentials, honouring and recording throttling.
+pub fn login(
+    conn: &mut DbConnection,
+    email: &str,
+    password_text: &str,
+    ip: &str,
+    now: NaiveDateTime,
+) -> Result<LoginOutcome, AppError> {
+    let email = email.trim().to_lowercase();
+    if let Some(remaining) = throttle::check(conn, &email, ip, now)? {
+        let minutes = (remaining.num_seconds() + 59) / 60;
+        return Ok(LoginOutcome::Locked {
+            minutes: minutes.max(1),
+        });
+    }
+    let user = user_queries::find_by_email(conn, &email)?;
+    let verified = match &user {
+        Some(u) => password::verify(password_text, &u.password_hash) && u.active,
+        None => {
+            password::verify_dummy(password_text);
+            false
+        }
+    };
+    write_transaction(conn, |conn| throttle::record(conn, &email, ip, verified, now))?;
+    match user {
+        Some(u) if verified => {
+            user_service::record_login(conn, &Actor::user(u.id, &u.email, Some(ip.to_string())), now, u.id)?;
+            Ok(LoginOutcome::Success(u))
+        }
+        _ => Ok(LoginOutcome::Failed),
+    }
+}
+
+/// Whether the first administrator still has to be created.
+pub fn needs_setup(conn: &mut DbConnection) -> Result<bool, AppError> {
+    Ok(user_queries::count(conn)? == 0)
+}
+
+/// Creates the first administrator, once. The flag row's primary key makes a second,
+/// concurrent attempt fail instead of creating a second "first" admin.
+pub fn setup_first_admin(
+    conn: &mut DbConnection,
+    ip: &str,
+    now: NaiveDateTime,
+    mut input: UserInput,
+) -> Result<UserView, AppError> {
+    input.role = Role::Admin.as_str().to_string();
+    let actor = Actor {
+        user_id: None,
+        label: "setup".to_string(),
+        ip: Some(ip.to_string()),
+    };
+    if !needs_setup(conn)? {
+        return Err(AppError::NotFound);
+    }
+    // Validate first so field errors are shown; then claim the flag and create in one transaction.
+    rules::validate_new_user(
+        &input.email,
+        &input.display_name,
+        &input.role,
+        &input.locale,
+        &input.time_zone,
+        &input.password,
+    )
+    .map_err(AppError::Validation)?;
+    write_transaction(conn, |conn| {
+        let claimed = diesel::insert_into(app_flags::table)
+            .values((app_flags::name.eq(SETUP_FLAG), app_flags::set_at.eq(now)))
+            .execute(conn);
+        match claimed {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(AppError::NotFound)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        user_service::create(conn, &actor, now, &input)
+    })
+}
+
+/// The user behind a bearer token, if the token is live. Marks it used (at most every 5 minutes,
+/// so API traffic does not turn every read into a write).
+pub fn authenticate_token(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<AuthUser>, AppError> {
+    if !tokens::looks_like_api_token(token) {
+        return Ok(None);
+    }
+    let Some((api_token, user)) = user_queries::find_live_token(conn, &tokens::hash_token(token))? else {
+        return Ok(None);
+    };
+    let stale = api_token
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::minutes(5));
+    if stale {
+        user_queries::touch_token(conn, api_token.id, now)?;
+    }
+    Ok(AuthUser::from_user(&user))
+}
+
+/// The user behind a session, if still active and the session is of the current generation.
+pub fn session_user(conn: &mut DbConnection, user_id: i64, session_version: i32) -> Result<Option<AuthUser>, AppError> {
+    match user_queries::find(conn, user_id) {
+        Ok(user) if user.active && user.session_version == session_version => Ok(AuthUser::from_user(&user)),
+        Ok(_) | Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl AuthUser {
+    pub fn from_user(user: &User) -> Option<Self> {
+        Some(Self {
+            id: user.id,
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            role: Role::parse(&user.role)?,
+            locale: Lang::parse(&user.locale).unwrap_or(Lang::Ja),
+            time_zone: user.time_zone.clone(),
+            session_version: user.session_version,
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! The command line: `mamori serve` (the default), `migrate`, `user create`, `token create`.
+
+use std::io::Read;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::model::Actor;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::users::model::UserInput;
+use crate::users::{queries as user_queries, service as user_service};
+use crate::web::i18n::Lang;
+
+#[derive(Parser)]
+#[command(
+    name = "mamori",
+    version,
+    about = "Mamori — IT service management for operations teams (運用保守)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web application (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage personal API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create(UserCreate),
+}
+
+#[derive(Args)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// helpdesk | engineer | manager | admin
+    #[arg(long)]
+    pub role: String,
+    /// Team name; repeat for several teams.
+    #[arg(long = "team")]
+    pub teams: Vec<String>,
+    /// ja | en
+    #[arg(long, default_value = "ja")]
+    pub locale: String,
+    #[arg(long, default_value = "Asia/Tokyo")]
+    pub time_zone: String,
+    /// Read the password from standard input (required: passwords never go on the command line).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (alone, on the last line).
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs an administrative command against the configured database.
+pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
+    let pool = crate::db::build_pool(&config.database_url, 1)?;
+    let mut conn = pool.get()?;
+    match command {
+        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Migrate => {
+            let applied = crate::db::run_migrations(&mut conn)?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                for name in applied {
+                    println!("applied {name}");
+                }
+            }
+        }
+        Command::User {
+            command: UserCommand::Create(args),
+        } => {
+            crate::db::run_migrations(&mut conn)?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.strip_suffix('\n').unwrap_or(&password);
+            let password = password.strip_suffix('\r').unwrap_or(password).to_string();
+            let mut team_ids = Vec::new();
+            for team in &args.teams {
+                match crate::teams::queries::find_by_name(&mut conn, team.trim())? {
+                    Some(t) => team_ids.push(t.id),
+                    None => anyhow::bail!("team: no team named '{team}'"),
+                }
+            }
+            let input = UserInput {
+                email: args.email,
+                display_name: args.name,
+                role: args.role,
+                locale: args.locale,
+                time_zone: args.time_zone,
+                password,
+                team_ids,
+            };
+            let user = user_service::create(&mut conn, &Actor::system("cli"), Clock::system().now(), &input)
+                .map_err(describe)?;
+            println!("created user {} ({}, {})", user.email, user.role, user.id);
+        }
+        Command::Token {
+            command: TokenCommand::Create { user, name },
+        } => {
+            crate::db::run_migrations(&mut conn)?;
+            let owner = user_service::find_by_email(&mut conn, &user).map_err(|e| match e {
+                AppError::NotFound => anyhow::anyhow!("user: no user with e-mail '{user}'"),
+                other => describe(other),
+            })?;
+            let _ = user_queries::find(&mut conn, owner.id)?;
+            let created =
+                user_service::create_token(&mut conn, &Actor::system("cli"), Clock::system().now(), owner.id, &name)
+                    .map_err(describe)?;
+            eprintln!(
+                "token '{}' for {} — store it now, it is not shown again:",
+                created.token.name, owner.email
+            );
+            println!("{}", created.secret);
+        }
+    }
+    Ok(())
+}
+
+/// A service error as a line per field, in English.
+fn describe(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Validation(errors) => {
+            let lines: Vec<String> = errors
+                .0
+                .iter()
+                .map(|(field, msg)| format!("{field}: {}", msg.translate(Lang::En)))
+                .collect();
+            anyhow::anyhow!(lines.join("\n"))
+        }
+        AppError::Internal(cause) => cause,
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}

@@ -1,0 +1,264 @@
+//! Typed configuration, read once at start-up from environment variables.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MAMORI_DATA_DIR` | `./data` | data folder (SQLite file, secret key); created on first start |
+//! | `MAMORI_DATABASE_URL` | `sqlite://<data dir>/mamori.db` | `sqlite://PATH` or `postgres://...` |
+//! | `MAMORI_BIND` | `127.0.0.1:8080` | address and port to listen on |
+//! | `MAMORI_BASE_URL` | `http://<bind>` | public address, for links in mails; `https://` turns on `Secure` cookies and HSTS |
+//! | `MAMORI_SECRET_KEY` | generated into `<data dir>/secret_key` | session key, at least 32 bytes; share it between instances |
+//! | `MAMORI_SESSION_IDLE_MINUTES` | `120` | a session unused this long must log in again |
+//! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
+//! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
+//! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
+//! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
+//!
+//! A bad value stops start-up with one line naming the variable.
+
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+
+use crate::db::DatabaseUrl;
+
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub base_url: url::Url,
+    pub secret_key: Vec<u8>,
+    pub session_idle_minutes: i64,
+    pub db_pool_size: u32,
+    pub trust_proxy_headers: bool,
+    pub log_filter: String,
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Config {
+    // The secret key is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url.as_str())
+            .field("secret_key", &"<hidden>")
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .finish()
+    }
+}
+
+/// A configuration error always names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`; creates the data folder and, when no key is
+    /// configured, the persisted secret key.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let data_dir = PathBuf::from(get("MAMORI_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| bad("MAMORI_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+
+        let database_url = match get("MAMORI_DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw).map_err(|m| bad("MAMORI_DATABASE_URL", m))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("mamori.db")),
+        };
+
+        let bind = get("MAMORI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        if !bind.to_socket_addrs().is_ok_and(|mut addrs| addrs.next().is_some()) {
+            return Err(bad("MAMORI_BIND", format!("'{bind}' is not a host:port address")));
+        }
+
+        let base_url = match get("MAMORI_BASE_URL") {
+            Some(raw) => {
+                let url =
+                    url::Url::parse(&raw).map_err(|e| bad("MAMORI_BASE_URL", format!("'{raw}' is not a URL: {e}")))?;
+                if url.scheme() != "http" && url.scheme() != "https" {
+                    return Err(bad("MAMORI_BASE_URL", "must start with http:// or https://"));
+                }
+                url
+            }
+            None => url::Url::parse(&format!("http://{bind}"))
+                .map_err(|e| bad("MAMORI_BIND", format!("cannot derive a base URL from '{bind}': {e}")))?,
+        };
+
+        let secret_key = match get("MAMORI_SECRET_KEY") {
+            Some(key) if key.len() >= 32 => key.into_bytes(),
+            Some(_) => return Err(bad("MAMORI_SECRET_KEY", "must be at least 32 characters")),
+            None => load_or_create_secret(&data_dir).map_err(|m| bad("MAMORI_SECRET_KEY", m))?,
+        };
+
+        let session_idle_minutes = parse_number(&get, "MAMORI_SESSION_IDLE_MINUTES", 120, 1, 60 * 24 * 30)?;
+        let db_pool_size = parse_number(&get, "MAMORI_DB_POOL_SIZE", 8, 1, 256)? as u32;
+        let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
+        let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
+        let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(bad("MAMORI_LOG_FORMAT", format!("'{other}' is not 'text' or 'json'"))),
+        };
+
+        Ok(Self {
+            data_dir,
+            database_url,
+            bind,
+            base_url,
+            secret_key,
+            session_idle_minutes,
+            db_pool_size,
+            trust_proxy_headers,
+            log_filter,
+            log_json,
+        })
+    }
+
+    /// Cookies get the `Secure` flag when the public address is https; plain http stays usable
+    /// for a local start.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad(
+                var,
+                format!("'{raw}' is not a whole number between {min} and {max}"),
+            )),
+        },
+    }
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(bad(var, format!("'{other}' is not true or false"))),
+    }
+}
+
+fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
+    let path = data_dir.join("secret_key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => {
+            return Err(format!(
+                "{} is shorter than 32 characters; delete it to generate a new one",
+                path.display()
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    }
+    let key = crate::auth::tokens::random_hex(64);
+    write_private(&path, key.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(key.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("mamori-config-{}", crate::auth::tokens::random_hex(8)));
+        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("MAMORI_DATA_DIR".into())
+            .or_insert(dir.to_string_lossy().into_owned());
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(matches!(config.database_url, DatabaseUrl::Sqlite(ref p) if p.ends_with("mamori.db")));
+        assert!(!config.secure_cookies());
+        assert!(config.secret_key.len() >= 32);
+        // The generated key is kept, so sessions survive a restart.
+        let again =
+            Config::from_lookup(|k| (k == "MAMORI_DATA_DIR").then(|| config.data_dir.to_string_lossy().into_owned()))
+                .unwrap();
+        assert_eq!(again.secret_key, config.secret_key);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("MAMORI_BIND", "not an address"),
+            ("MAMORI_DATABASE_URL", "mysql://x"),
+            ("MAMORI_BASE_URL", "ftp://example.com"),
+            ("MAMORI_SECRET_KEY", "short"),
+            ("MAMORI_SESSION_IDLE_MINUTES", "0"),
+            ("MAMORI_DB_POOL_SIZE", "many"),
+            ("MAMORI_TRUST_PROXY_HEADERS", "perhaps"),
+            ("MAMORI_LOG_FORMAT", "xml"),
+        ] {
+            let err = load(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn https_base_url_means_secure_cookies() {
+        let config = load(&[("MAMORI_BASE_URL", "https://itsm.example.co.jp")]).unwrap();
+        assert!(config.secure_cookies());
+    }
+
+    #[test]
+    fn database_url_picks_backend_by_scheme_and_hides_password() {
+        let config = load(&[("MAMORI_DATABASE_URL", "postgres://mamori:s3cret@db.internal/mamori")]).unwrap();
+        assert_eq!(config.database_url.backend(), crate::db::Backend::Postgres);
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

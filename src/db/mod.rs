@@ -1,0 +1,268 @@
+//! Database plumbing shared by every domain: the connection type over SQLite and PostgreSQL,
+//! the pool, migrations, write transactions and the clock-independent time helpers.
+//!
+//! One code path serves both backends through diesel's `MultiConnection`. Anything that has
+//! to differ per backend stays in this module (or in one named function with a `match` on
+//! [`DbConnection`]), never scattered through the domains.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// The two migration sets; they carry identical names and a test proves they build the same tables.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager>;
+pub type PooledDb = PooledConnection<ConnectionManager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database location, with the backend decided by the URL scheme (never by trying to connect).
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // Never print a PostgreSQL password into logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => write!(f, "{}", redact_url(url)),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://./data/mamori.db".into());
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            Ok(Self::Postgres(raw.to_string()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Replaces the password of a URL with `***` for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "<unparseable url>".to_string(),
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL and applies per-connection settings.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Connection(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")?;
+                Ok(DbConnection::Postgres(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(Into::into)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Opens a single connection, reporting PostgreSQL's own message when the server cannot be reached.
+pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
+    ConnectionManager { url: url.clone() }.connect()
+}
+
+/// Builds the pool. For SQLite the file's folder is created and WAL mode is switched on once,
+/// before any pooled connection exists (journal_mode is a property of the file).
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create database folder {}: {e}", dir.display()))?;
+        }
+        let mut conn =
+            connect(url).map_err(|e| anyhow::anyhow!("cannot open SQLite database {}: {e}", path.display()))?;
+        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    } else {
+        // Connect once outside the pool so the real cause (refused, auth, unknown database)
+        // reaches the operator instead of r2d2's generic timeout.
+        connect(url).map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at {url:?}: {e}"))?;
+    }
+    let pool = Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(ConnectionManager { url: url.clone() })?;
+    Ok(pool)
+}
+
+/// Applies pending migrations of the backend's own set. Returns the names applied.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every migration (used by the migration round-trip test and nothing else).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
+/// Which backend a live connection talks to.
+pub fn backend_of(conn: &DbConnection) -> Backend {
+    match conn {
+        DbConnection::Sqlite(_) => Backend::Sqlite,
+        DbConnection::Postgres(_) => Backend::Postgres,
+    }
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so two writers queue on the
+/// busy timeout instead of failing on lock upgrade), a plain `BEGIN` on PostgreSQL.
+/// Commits on `Ok`, rolls back on `Err`; nested `conn.transaction` calls become savepoints.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            if in_transaction(c)? {
+                // Already inside a transaction: a savepoint.
+                AnsiTransactionManager::begin_transaction(c)?
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+        }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            let committed = match conn {
+                DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                DbConnection::Postgres(c) => AnsiTransactionManager::commit_transaction(c),
+            };
+            committed?;
+            Ok(value)
+        }
+        Err(err) => {
+            let rolled_back = match conn {
+                DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+                DbConnection::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
+            };
+            if let Err(rollback_err) = rolled_back {
+                tracing::error!(error = %rollback_err, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn in_transaction(conn: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some())
+}
+
+/// The current UTC time truncated to microseconds, so both backends store and return the same value.
+pub fn now() -> NaiveDateTime {
+    truncate(Utc::now().naive_utc())
+}
+
+pub fn truncate(t: NaiveDateTime) -> NaiveDateTime {
+    t.trunc_subsecs(6)
+}
+
+/// Warns when a PostgreSQL database's character type is plain `C`: Japanese text search
+/// (pg_trgm) needs a UTF-8 locale.
+pub fn check_postgres_locale(conn: &mut DbConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Ctype {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ctype: String,
+    }
+    if let DbConnection::Postgres(_) = conn {
+        let found = diesel::sql_query("SELECT datctype AS ctype FROM pg_database WHERE datname = current_database()")
+            .get_result::<Ctype>(conn);
+        match found {
+            Ok(row) if row.ctype == "C" || row.ctype == "POSIX" => tracing::warn!(
+                lc_ctype = %row.ctype,
+                "PostgreSQL database uses LC_CTYPE=C; Japanese text search needs a UTF-8 locale (create the database with LC_CTYPE 'C.UTF-8' or 'ja_JP.UTF-8')"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the database locale"),
+        }
+    }
+}

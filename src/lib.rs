@@ -1,0 +1,17 @@
+//! Mamori: IT service management for the teams who keep systems running (運用保守).
+//! See docs/ARCHITECTURE.md for the map of this crate.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod teams;
+pub mod users;
+pub mod web;

@@ -1,0 +1,51 @@
+//! `mamori`: config → state → server, or an administrative subcommand.
+
+use std::net::TcpListener;
+
+use clap::Parser;
+use mamori::cli::{Cli, Command};
+use mamori::config::Config;
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("mamori: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    init_logging(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        other => mamori::cli::run_admin(config, other),
+    };
+    if let Err(e) = result {
+        eprintln!("mamori: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind.clone();
+    let base_url = config.base_url.clone();
+    let listener =
+        TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("MAMORI_BIND: cannot listen on {bind}: {e}"))?;
+    let state = mamori::server::prepare_state(config, mamori::clock::Clock::system())?;
+    tracing::info!(%bind, base_url = %base_url, backend = ?state.backend, "Mamori is listening");
+    actix_web::rt::System::new()
+        .block_on(async move { mamori::server::serve(listener, state, None)?.await.map_err(Into::into) })
+}

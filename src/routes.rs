@@ -1,0 +1,110 @@
+//! The one route table. `ROUTES` says, for every method and path, who may reach it; the access
+//! middleware enforces it and a test walks every entry for every role. `configure` registers
+//! the handlers, each domain through its own `routes` function.
+
+use actix_web::http::Method;
+use actix_web::web;
+
+use crate::auth::permissions::{Access, Permission};
+
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec {
+    RouteSpec { method, path, access }
+}
+
+use Access::{Authenticated, Public, Requires};
+use Permission::{ManageTeams, ManageUsers, ViewAudit, ViewDirectory};
+
+pub const ROUTES: &[RouteSpec] = &[
+    // Operations and assets.
+    route(Method::GET, "/healthz", Public),
+    route(Method::GET, "/readyz", Public),
+    route(Method::GET, "/static/{path:.*}", Public),
+    // Signing in and out, first-run setup, language.
+    route(Method::GET, "/login", Public),
+    route(Method::POST, "/login", Public),
+    route(Method::POST, "/logout", Public),
+    route(Method::GET, "/setup", Public),
+    route(Method::POST, "/setup", Public),
+    route(Method::POST, "/locale", Public),
+    // Everyone signed in.
+    route(Method::GET, "/", Authenticated),
+    route(Method::GET, "/profile", Authenticated),
+    route(Method::POST, "/profile", Authenticated),
+    route(Method::POST, "/profile/password", Authenticated),
+    route(Method::POST, "/profile/tokens", Authenticated),
+    route(Method::POST, "/profile/tokens/{id}/revoke", Authenticated),
+    // Administration.
+    route(Method::GET, "/admin/users", Requires(ManageUsers)),
+    route(Method::GET, "/admin/users/new", Requires(ManageUsers)),
+    route(Method::POST, "/admin/users", Requires(ManageUsers)),
+    route(Method::GET, "/admin/users/{id}/edit", Requires(ManageUsers)),
+    route(Method::POST, "/admin/users/{id}", Requires(ManageUsers)),
+    route(Method::GET, "/admin/teams", Requires(ManageTeams)),
+    route(Method::GET, "/admin/teams/new", Requires(ManageTeams)),
+    route(Method::POST, "/admin/teams", Requires(ManageTeams)),
+    route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
+    route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
+    route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    // JSON API (bearer tokens).
+    route(Method::GET, "/api/v1/me", Authenticated),
+    route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
+    route(Method::POST, "/api/v1/users", Requires(ManageUsers)),
+    route(Method::GET, "/api/v1/users/{id}", Requires(ViewDirectory)),
+    route(Method::PATCH, "/api/v1/users/{id}", Requires(ManageUsers)),
+    route(Method::GET, "/api/v1/teams", Requires(ViewDirectory)),
+    route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
+    route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
+    route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+];
+
+/// The access rule for a matched route pattern; HEAD follows GET.
+pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    ROUTES
+        .iter()
+        .find(|r| r.method == *method && r.path == pattern)
+        .map(|r| r.access)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(crate::health::healthz))
+        .route("/readyz", web::get().to(crate::health::readyz))
+        .route("/static/{path:.*}", web::get().to(crate::web::static_file));
+    crate::auth::pages::routes(cfg);
+    crate::users::pages::routes(cfg);
+    crate::teams::pages::routes(cfg);
+    crate::audit::pages::routes(cfg);
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(crate::users::api::routes)
+            .configure(crate::teams::api::routes)
+            .configure(crate::audit::api::routes),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_is_listed_once() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} listed twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+        assert_eq!(access_for(&Method::HEAD, "/healthz"), Some(Access::Public));
+        assert_eq!(access_for(&Method::DELETE, "/admin/users"), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! JSON API for people: `/api/v1/me` and the user directory.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::model::{UserChanges, UserFilter, UserInput, UserView};
+use super::{queries, service};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const PAGE_SIZE: i64 = 100;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .service(
+            web::resource("/users")
+                .route(web::get().to(list))
+                .route(web::post().to(create)),
+        )
+        .service(
+            web::resource("/users/{id}")
+                .route(web::get().to(show))
+                .route(web::patch().to(update)),
+        );
+}
+
+async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let id = user.id;
+    let view = state.db(move |conn| service::view_by_id(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    role: Option<String>,
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
+    let filter = UserFilter {
+        q: query.q,
+        role: query.role,
+        after: query.after,
+    };
+    let (items, next_after) = state
+        .db(move |conn| {
+            let mut users = queries::list(conn, &filter, limit + 1)?;
+            let next = if users.len() as i64 > limit {
+                users.truncate(limit as usize);
+                users.last().map(|u| u.id)
+            } else {
+                None
+            };
+            let mut items = Vec::with_capacity(users.len());
+            // Team ids for the whole page in one query.
+            let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+            let memberships = queries::team_ids_of_many(conn, &ids)?;
+            for user in &users {
+                items.push(UserView::new(
+                    user,
+                    memberships.get(&user.id).cloned().unwrap_or_default(),
+                ));
+            }
+            Ok((items, next))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_after": next_after })))
+}
+
+async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state.db(move |conn| service::view_by_id(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<UserInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
+    let view = state.db(move |conn| service::create(conn, &actor, now, &input)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", view.id)))
+        .json(view))
+}
+
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<UserChanges>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, changes) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::update(conn, &actor, now, id, &changes))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

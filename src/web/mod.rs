@@ -1,0 +1,73 @@
+//! Shared plumbing for the HTML side and HTTP in general: templates and rendering, i18n, CSRF,
+//! flash messages, error pages, form extraction, security headers, static files.
+
+pub mod csrf;
+pub mod errors;
+pub mod flash;
+pub mod forms;
+pub mod i18n;
+pub mod templates;
+
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::AppError;
+
+/// Cookie remembering the language chosen before signing in.
+pub const LANG_COOKIE: &str = "mamori_lang";
+
+/// Security headers on every response. No inline scripts or styles anywhere, so the CSP is strict.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+             form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured
+/// to trust a proxy in front.
+pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
+    if trust_proxy_headers {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// `GET /static/{path}` from the files embedded in the binary.
+pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let file = templates::StaticFiles::get(&path).ok_or(AppError::NotFound)?;
+    let mime = mime_guess::from_path(path.as_str()).first_or_octet_stream();
+    Ok(HttpResponse::Ok()
+        .content_type(mime.as_ref())
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(file.data.into_owned()))
+}
+
+/// Fallback for unknown paths.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

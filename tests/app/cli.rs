@@ -1,0 +1,218 @@
+//! The `mamori` binary: user and token creation, configuration errors.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::on_both;
+use crate::support::TestApp;
+
+fn mamori(app: &TestApp, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mamori"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MAMORI_DATA_DIR", &app.data_dir)
+        .env("MAMORI_DATABASE_URL", &app.database_url)
+        .env("MAMORI_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run mamori");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn user_and_token_from_the_command_line_open_the_api(app: TestApp) {
+    app.with_db(|conn| {
+        mamori::teams::service::create(
+            conn,
+            &mamori::audit::model::Actor::system("test"),
+            mamori::db::now(),
+            &mamori::teams::model::TeamInput {
+                name: "DB運用".into(),
+                description: String::new(),
+            },
+        )
+        .unwrap()
+    })
+    .await;
+    let created = mamori(
+        &app,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ito@Example.jp",
+            "--name",
+            "伊藤 次郎",
+            "--role",
+            "engineer",
+            "--team",
+            "DB運用",
+            "--password-stdin",
+        ],
+        "correct horse battery staple\n",
+        &[],
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    let token_out = mamori(
+        &app,
+        &["token", "create", "--user", "ito@example.jp", "--name", "zabbix"],
+        "",
+        &[],
+    );
+    assert!(
+        token_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token_out.stderr)
+    );
+    let stdout = String::from_utf8(token_out.stdout).unwrap();
+    let token = stdout.trim_end().lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("mamori_"));
+
+    let me = app
+        .api_client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let body: Value = me.json().await.unwrap();
+    assert_eq!(body["email"], "ito@example.jp");
+    assert_eq!(body["display_name"], "伊藤 次郎");
+    assert_eq!(body["team_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.api_client()
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // The creation was audited with the CLI as actor.
+    let actions = app
+        .with_db(|conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("user".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    assert!(actions
+        .iter()
+        .any(|e| e.action == "user.create" && e.actor_label == "cli"));
+}
+
+async fn bad_command_line_input_is_refused_and_nothing_stored(app: TestApp) {
+    let bad_role = mamori(
+        &app,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.jp",
+            "--name",
+            "A",
+            "--role",
+            "root",
+            "--password-stdin",
+        ],
+        "correct horse battery staple",
+        &[],
+    );
+    assert_eq!(bad_role.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("role:"));
+    let weak = mamori(
+        &app,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.jp",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "",
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password:"));
+    let no_team = mamori(
+        &app,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.jp",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+            "--team",
+            "nope",
+            "--password-stdin",
+        ],
+        "correct horse battery staple",
+        &[],
+    );
+    assert!(!no_team.status.success());
+    let count = app.with_db(|conn| mamori::users::queries::count(conn).unwrap()).await;
+    assert_eq!(count, 0);
+    let unknown = mamori(
+        &app,
+        &["token", "create", "--user", "ghost@example.jp", "--name", "x"],
+        "",
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
+}
+
+on_both!(
+    user_and_token_from_the_command_line_open_the_api,
+    bad_command_line_input_is_refused_and_nothing_stored
+);
+
+#[tokio::test]
+async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let Some(app) = TestApp::spawn(mamori::db::Backend::Sqlite).await else {
+        return;
+    };
+    let out = mamori(&app, &["migrate"], "", &[("MAMORI_BIND", "nowhere")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("MAMORI_BIND"));
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_reported_with_its_cause() {
+    let Some(app) = TestApp::spawn(mamori::db::Backend::Sqlite).await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://mamori:secret@127.0.0.1:{port}/mamori");
+    let out = mamori(&app, &["migrate"], "", &[("MAMORI_DATABASE_URL", &url)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Connection refused") || stderr.contains("connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "password leaked: {stderr}");
+}

@@ -1,0 +1,197 @@
+//! Both backends: migrations, transactions, the append-only audit log, health endpoints.
+
+use std::collections::BTreeSet;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use mamori::db::{Backend, DatabaseUrl, DbConnection};
+
+use crate::on_both;
+use crate::support::{self, postgres, TestApp};
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+}
+
+/// Every (table, column) of the application schema.
+fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String)> {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'"
+        }
+        DbConnection::Postgres(_) => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'"
+        }
+    };
+    diesel::sql_query(sql)
+        .load::<Column>(conn)
+        .expect("columns")
+        .into_iter()
+        .map(|c| (c.table_name, c.column_name))
+        .collect()
+}
+
+fn empty_connection(backend: Backend) -> DbConnection {
+    let url = match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("mamori-mig-{}", mamori::auth::tokens::random_hex(8)));
+            std::fs::create_dir_all(&dir).unwrap();
+            DatabaseUrl::Sqlite(dir.join("empty.db"))
+        }
+        Backend::Postgres => DatabaseUrl::parse(&postgres::server().empty_database()).unwrap(),
+    };
+    mamori::db::connect(&url).expect("connect")
+}
+
+#[tokio::test]
+async fn both_migration_sets_build_the_same_tables_and_columns() {
+    if !(support::enabled(Backend::Sqlite) && support::enabled(Backend::Postgres)) {
+        eprintln!("SKIPPED: needs both backends");
+        return;
+    }
+    tokio::task::spawn_blocking(|| {
+        let mut sqlite = empty_connection(Backend::Sqlite);
+        let mut pg = empty_connection(Backend::Postgres);
+        mamori::db::run_migrations(&mut sqlite).unwrap();
+        mamori::db::run_migrations(&mut pg).unwrap();
+        let (a, b) = (columns(&mut sqlite), columns(&mut pg));
+        assert!(a.len() > 20, "{a:?}");
+        assert_eq!(a, b, "the SQLite and PostgreSQL migration sets disagree");
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("migrations/sqlite"), names("migrations/postgres"));
+    })
+    .await
+    .unwrap();
+}
+
+async fn migrations_go_up_down_and_up_again(app: TestApp) {
+    let backend = app.backend;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = empty_connection(backend);
+        mamori::db::run_migrations(&mut conn).unwrap();
+        let first = columns(&mut conn);
+        mamori::db::revert_all_migrations(&mut conn).unwrap();
+        assert!(columns(&mut conn).is_empty(), "down left tables behind");
+        mamori::db::run_migrations(&mut conn).unwrap();
+        assert_eq!(columns(&mut conn), first);
+    })
+    .await
+    .unwrap();
+}
+
+async fn audit_log_refuses_updates_and_deletes(app: TestApp) {
+    let admin = app.create_user(mamori::auth::permissions::Role::Admin).await;
+    let _ = admin;
+    let (update, delete) = app
+        .with_db(|conn| {
+            let update = conn.batch_execute("UPDATE audit_log SET action = 'forged'");
+            let delete = conn.batch_execute("DELETE FROM audit_log");
+            (update.is_err(), delete.is_err())
+        })
+        .await;
+    assert!(update && delete, "audit_log must be append-only");
+    let count: i64 = app
+        .with_db(|conn| mamori::db::schema::audit_log::table.count().get_result(conn).unwrap())
+        .await;
+    assert_eq!(count, 1);
+}
+
+async fn a_failed_write_leaves_nothing_behind(app: TestApp) {
+    let (teams, audits) = app
+        .with_db(|conn| {
+            use mamori::db::schema::{audit_log, teams};
+            let now = mamori::db::now();
+            let result: Result<(), mamori::error::AppError> = mamori::db::write_transaction(conn, |conn| {
+                mamori::teams::service::create(
+                    conn,
+                    &mamori::audit::model::Actor::system("test"),
+                    now,
+                    &mamori::teams::model::TeamInput {
+                        name: "Network".into(),
+                        description: String::new(),
+                    },
+                )?;
+                Err(mamori::error::AppError::Conflict("fail after the first write".into()))
+            });
+            assert!(result.is_err());
+            (
+                teams::table.count().get_result::<i64>(conn).unwrap(),
+                audit_log::table.count().get_result::<i64>(conn).unwrap(),
+            )
+        })
+        .await;
+    assert_eq!(
+        (teams, audits),
+        (0, 0),
+        "a rolled-back use case must leave no row, audit included"
+    );
+}
+
+async fn health_and_readiness(app: TestApp) {
+    let client = app.api_client();
+    let health = app.get(&client, "/healthz").await;
+    assert_eq!(health.status(), 200);
+    let ready = app.get(&client, "/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], format!("{:?}", app.backend).to_lowercase());
+    for header in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+    ] {
+        assert!(health.headers().contains_key(header), "missing {header}");
+    }
+    let csp = health.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline")
+    );
+}
+
+on_both!(
+    migrations_go_up_down_and_up_again,
+    audit_log_refuses_updates_and_deletes,
+    a_failed_write_leaves_nothing_behind,
+    health_and_readiness
+);
+
+#[tokio::test]
+async fn readyz_is_503_when_postgres_is_gone() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let name = url::Url::parse(&app.database_url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let admin_url = postgres::server().admin_url().to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut admin = PgConnection::establish(&admin_url).unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let response = app.get(&app.api_client(), "/readyz").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(app.get(&app.api_client(), "/healthz").await.status(), 200);
+}

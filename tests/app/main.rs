@@ -1,0 +1,12 @@
+//! The integration test binary: the real app, a real database (SQLite and PostgreSQL), real
+//! HTTP, a real browser. Each test runs once per backend through `on_both!`.
+
+mod support;
+
+mod auth;
+mod browser;
+mod cli;
+mod database;
+mod i18n;
+mod permissions;
+mod users;

@@ -1,0 +1,121 @@
+//! Walks every route of the route table for every role (and for nobody) and checks the
+//! answer against an expectation written here by hand, independently of the table.
+
+use mamori::auth::permissions::Role;
+use mamori::routes::ROUTES;
+
+use crate::on_both;
+use crate::support::TestApp;
+
+const ALL: &[Role] = &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Who may use each route. `None` = public (no sign-in needed).
+fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
+    match (method, path) {
+        (_, "/healthz" | "/readyz" | "/static/{path:.*}" | "/login" | "/logout" | "/setup" | "/locale") => None,
+        ("GET", "/") | (_, "/profile" | "/profile/password" | "/profile/tokens" | "/profile/tokens/{id}/revoke") => {
+            Some(ALL)
+        }
+        (_, p) if p.starts_with("/admin/") => Some(ADMIN),
+        ("GET", "/api/v1/me" | "/api/v1/users" | "/api/v1/users/{id}" | "/api/v1/teams") => Some(ALL),
+        ("POST" | "PATCH", "/api/v1/users" | "/api/v1/users/{id}" | "/api/v1/teams" | "/api/v1/teams/{id}") => {
+            Some(ADMIN)
+        }
+        ("GET", "/api/v1/audit") => Some(ADMIN),
+        _ => panic!("no expectation written for {method} {path}: add it to tests/app/permissions.rs"),
+    }
+}
+
+fn concrete(path: &str, id: i64) -> String {
+    path.replace("{path:.*}", "app.css").replace("{id}", &id.to_string())
+}
+
+async fn every_route_for_every_role(app: TestApp) {
+    // One signed-in browser and one API token per role.
+    let mut sessions = Vec::new();
+    for role in ALL {
+        let (client, user) = app.login_as(*role).await;
+        let token = app.api_token(&user).await;
+        let csrf = app.csrf_token(&client).await;
+        sessions.push((*role, client, token, csrf, user));
+    }
+    let target_id = 999_999; // no such record: allowed roles get 404, never 403
+    let anonymous = app.client();
+    let anonymous_csrf = app.csrf_token(&anonymous).await;
+    let mut checked = 0;
+
+    for route in ROUTES {
+        let method = route.method.as_str();
+        let http_method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let allowed = expected(method, route.path);
+        let path = concrete(route.path, target_id);
+        let is_api = route.path.starts_with("/api/");
+        // Signed-in roles.
+        for (role, client, token, csrf, _) in &sessions {
+            if matches!(route.path, "/logout") {
+                continue; // would end the session the rest of the walk uses
+            }
+            let request = if is_api {
+                let mut r = app
+                    .api_client()
+                    .request(http_method.clone(), app.url(&path))
+                    .bearer_auth(token);
+                if method != "GET" {
+                    r = r.json(&serde_json::json!({}));
+                }
+                r
+            } else {
+                let mut r = client.request(http_method.clone(), app.url(&path));
+                if method != "GET" {
+                    r = r.form(&[("csrf_token", csrf.as_str())]);
+                }
+                r
+            };
+            let status = request.send().await.unwrap().status().as_u16();
+            let may = allowed.is_none_or(|roles| roles.contains(role));
+            if may {
+                assert!(
+                    status != 403 && status != 401,
+                    "{method} {path} as {role:?}: expected access, got {status}"
+                );
+            } else {
+                assert_eq!(status, 403, "{method} {path} as {role:?}: expected 403");
+            }
+            checked += 1;
+        }
+        // Nobody signed in.
+        let request = if is_api {
+            app.api_client().request(http_method.clone(), app.url(&path))
+        } else {
+            let mut r = anonymous.request(http_method.clone(), app.url(&path));
+            if method != "GET" {
+                r = r.form(&[("csrf_token", anonymous_csrf.as_str())]);
+            }
+            r
+        };
+        let status = request.send().await.unwrap().status().as_u16();
+        match allowed {
+            None => assert!(
+                status != 401 && status != 403,
+                "{method} {path} anonymous: public route refused with {status}"
+            ),
+            Some(_) if is_api => assert_eq!(status, 401, "{method} {path} anonymous"),
+            Some(_) => assert!(
+                status == 303 || status == 401,
+                "{method} {path} anonymous: expected login, got {status}"
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked >= ROUTES.len() * 4);
+}
+
+on_both!(every_route_for_every_role);
+
+#[test]
+fn every_route_has_a_written_expectation() {
+    for route in ROUTES {
+        let _ = expected(route.method.as_str(), route.path);
+    }
+}
