@@ -42,7 +42,6 @@ async fn every_route_for_every_role(app: TestApp) {
     }
     let target_id = 999_999; // no such record: allowed roles get 404, never 403
     let anonymous = app.client();
-    let anonymous_csrf = app.csrf_token(&anonymous).await;
     let mut checked = 0;
 
     for route in ROUTES {
@@ -90,7 +89,9 @@ async fn every_route_for_every_role(app: TestApp) {
         } else {
             let mut r = anonymous.request(http_method.clone(), app.url(&path));
             if method != "GET" {
-                r = r.form(&[("csrf_token", anonymous_csrf.as_str())]);
+                // Fetched afresh: signing out renews the anonymous session's token.
+                let token = app.csrf_token(&anonymous).await;
+                r = r.form(&[("csrf_token", token)]);
             }
             r
         };

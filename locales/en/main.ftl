@@ -1,0 +1,182 @@
+# Mamori — English messages. Keep the ids identical to locales/ja/main.ftl (a test checks).
+
+## Brand, navigation, layout
+brand-tagline = IT service management
+nav-home = Home
+nav-users = Users
+nav-teams = Teams
+nav-audit = Audit log
+nav-profile = Profile
+nav-logout = Sign out
+nav-main = Main navigation
+lang-switch = Language
+footer-text = Mamori { $version } — keeping systems running
+
+## Page titles
+page-login = Sign in
+page-setup = First-time setup
+page-home = Home
+page-users = Users
+page-user-new = New user
+page-user-edit = Edit user
+page-teams = Teams
+page-team-new = New team
+page-team-edit = Edit team
+page-audit = Audit log
+page-profile = Profile
+page-error = Error
+
+## Common
+action-save = Save
+action-create = Create
+action-cancel = Cancel
+action-filter = Filter
+action-clear = Clear
+action-edit = Edit
+next-page = Next page
+first-page = First page
+none-yet = Nothing here yet.
+yes = Yes
+no = No
+never = Never
+
+## Fields
+field-email = Email
+field-password = Password
+field-display-name = Display name
+field-role = Role
+field-locale = Language
+field-time-zone = Time zone
+field-active = Active
+field-teams = Teams
+field-team-name = Team name
+field-description = Description
+field-new-password = New password
+field-current-password = Current password
+field-token-name = Token name
+hint-time-zone = An IANA zone such as Asia/Tokyo or UTC.
+hint-password = At least 10 characters. A passphrase of several words is best.
+hint-password-edit = Leave empty to keep the current password. Setting one signs the user out everywhere.
+
+## Roles and languages
+role-helpdesk = Helpdesk
+role-engineer = Engineer
+role-manager = Manager
+role-admin = Administrator
+role-all = All roles
+locale-ja = 日本語
+locale-en = English
+
+## Sign-in and setup
+login-intro = Sign in to Mamori.
+login-submit = Sign in
+login-failed = Email or password is incorrect.
+login-throttled = Too many failed attempts. Try again in { $minutes } minutes.
+session-expired = Your session has expired. Please sign in again.
+setup-intro = Create the first administrator account. This page disappears once it is done.
+setup-submit = Create administrator
+
+## Home
+home-greeting = Welcome, { $name }
+home-role = You are signed in as { $role }.
+home-your-teams = Your teams
+home-no-teams = You are not in any team yet.
+home-stat-users = Users
+home-stat-teams = Teams
+home-queues = Work queues
+home-queues-empty = Incident queues will appear here.
+
+## Users
+users-new = New user
+users-search = Search name or email
+users-inactive = Inactive
+users-last-login = Last sign-in
+users-empty = No users match.
+
+## Teams
+teams-new = New team
+teams-members = Members
+teams-member-count = Members
+teams-members-hint = Membership is edited on each user's page.
+teams-empty = No teams yet.
+
+## Audit
+audit-time = Time
+audit-actor = Actor
+audit-action = Action
+audit-entity = Record
+audit-entity-type = Record type
+audit-entity-id = Record id
+audit-ip = From
+audit-changes = Changes
+audit-before = Before
+audit-after = After
+audit-empty = No entries match.
+
+## Profile
+profile-preferences = Preferences
+profile-password = Change password
+profile-password-submit = Change password
+profile-tokens = API tokens
+profile-tokens-intro = Personal tokens for scripts and integrations. Send them as "Authorization: Bearer TOKEN".
+profile-token-create = Create token
+profile-token-revoke = Revoke
+profile-token-revoked = Revoked
+profile-token-prefix = Starts with
+profile-token-created-at = Created
+profile-token-last-used = Last used
+profile-token-new = Your new token. Copy it now: it is shown only once.
+profile-no-tokens = No tokens yet.
+
+## Validation messages
+error-required = This field is required.
+error-too-long = Must be at most { $max } characters.
+error-email-invalid = Not a valid email address.
+error-email-taken = This email address is already in use.
+error-password-too-short = Must be at least { $min } characters.
+error-password-common = This password is too easy to guess.
+error-password-contains-email = The password must not contain your email name.
+error-role-invalid = Choose one of: helpdesk, engineer, manager, admin.
+error-locale-invalid = Choose Japanese (ja) or English (en).
+error-timezone-invalid = Unknown time zone.
+error-team-unknown = One of the chosen teams does not exist.
+error-team-name-taken = A team with this name already exists.
+error-current-password-wrong = The current password is not correct.
+error-own-account = You cannot change the role or deactivate your own account.
+csrf-failed = The form expired or came from another site. Reload the page and try again.
+
+## Flash messages
+flash-user-created = User created.
+flash-user-updated = User updated.
+flash-team-created = Team created.
+flash-team-updated = Team updated.
+flash-token-created = Token created.
+flash-token-revoked = Token revoked.
+flash-profile-updated = Preferences saved.
+flash-password-changed = Password changed. Your other sessions were signed out.
+flash-logged-out = You have signed out.
+flash-setup-done = Administrator created. Welcome to Mamori.
+flash-language-changed = Language changed.
+
+## Error pages
+error-back-home = Back to the start page
+error-page-title-400 = Bad request
+error-page-body-400 = The request could not be understood.
+error-page-title-401 = Sign-in required
+error-page-body-401 = Please sign in to continue.
+error-page-title-403 = Not allowed
+error-page-body-403 = Your role does not allow this page or action.
+error-page-title-404 = Not found
+error-page-body-404 = There is nothing at this address.
+error-page-title-409 = Conflict
+error-page-body-409 = Someone else changed this first. Reload and try again.
+error-page-title-413 = Too large
+error-page-body-413 = The upload or form is larger than allowed.
+error-page-title-422 = Invalid input
+error-page-body-422 = Some fields are not valid.
+error-page-title-429 = Too many requests
+error-page-body-429 = Please wait a moment and try again.
+error-page-title-500 = Something went wrong
+error-page-body-500 = An unexpected error occurred. It has been logged.
+error-page-title-503 = Temporarily unavailable
+error-page-body-503 = The database cannot be reached right now. Please try again shortly.

@@ -1,0 +1,182 @@
+# Mamori — 日本語メッセージ。id は locales/en/main.ftl と同じにすること（テストで確認）。
+
+## ブランド・ナビゲーション
+brand-tagline = ITサービスマネジメント
+nav-home = ホーム
+nav-users = ユーザー
+nav-teams = チーム
+nav-audit = 監査ログ
+nav-profile = プロフィール
+nav-logout = ログアウト
+nav-main = メインナビゲーション
+lang-switch = 言語
+footer-text = Mamori { $version } — システムを守る運用保守のために
+
+## ページタイトル
+page-login = ログイン
+page-setup = 初期設定
+page-home = ホーム
+page-users = ユーザー
+page-user-new = ユーザーの追加
+page-user-edit = ユーザーの編集
+page-teams = チーム
+page-team-new = チームの追加
+page-team-edit = チームの編集
+page-audit = 監査ログ
+page-profile = プロフィール
+page-error = エラー
+
+## 共通
+action-save = 保存
+action-create = 作成
+action-cancel = キャンセル
+action-filter = 絞り込み
+action-clear = クリア
+action-edit = 編集
+next-page = 次のページ
+first-page = 最初のページ
+none-yet = まだありません。
+yes = はい
+no = いいえ
+never = なし
+
+## 項目
+field-email = メールアドレス
+field-password = パスワード
+field-display-name = 表示名
+field-role = ロール
+field-locale = 言語
+field-time-zone = タイムゾーン
+field-active = 有効
+field-teams = 所属チーム
+field-team-name = チーム名
+field-description = 説明
+field-new-password = 新しいパスワード
+field-current-password = 現在のパスワード
+field-token-name = トークン名
+hint-time-zone = Asia/Tokyo や UTC などの IANA タイムゾーン名です。
+hint-password = 10文字以上。複数の単語を並べたパスフレーズがおすすめです。
+hint-password-edit = 空欄なら現在のパスワードのままです。設定するとこのユーザーは全端末でログアウトされます。
+
+## ロール・言語
+role-helpdesk = ヘルプデスク
+role-engineer = 保守担当
+role-manager = システム責任者
+role-admin = システム管理者
+role-all = すべてのロール
+locale-ja = 日本語
+locale-en = English
+
+## ログイン・初期設定
+login-intro = Mamori にログインします。
+login-submit = ログイン
+login-failed = メールアドレスまたはパスワードが正しくありません。
+login-throttled = ログインの失敗が続いたため、一時的にロックしています。{ $minutes } 分後に再度お試しください。
+session-expired = 一定時間操作がなかったため、ログアウトしました。再度ログインしてください。
+setup-intro = 最初のシステム管理者アカウントを作成します。作成後、このページは表示されなくなります。
+setup-submit = 管理者を作成
+
+## ホーム
+home-greeting = ようこそ、{ $name } さん
+home-role = { $role } としてログインしています。
+home-your-teams = 所属チーム
+home-no-teams = まだどのチームにも所属していません。
+home-stat-users = ユーザー数
+home-stat-teams = チーム数
+home-queues = 対応キュー
+home-queues-empty = インシデントのキューはここに表示されます。
+
+## ユーザー
+users-new = ユーザーを追加
+users-search = 名前またはメールアドレスで検索
+users-inactive = 無効
+users-last-login = 最終ログイン
+users-empty = 該当するユーザーはいません。
+
+## チーム
+teams-new = チームを追加
+teams-members = メンバー
+teams-member-count = 人数
+teams-members-hint = 所属は各ユーザーの編集画面で変更します。
+teams-empty = チームはまだありません。
+
+## 監査ログ
+audit-time = 日時
+audit-actor = 操作者
+audit-action = 操作
+audit-entity = 対象
+audit-entity-type = 対象の種類
+audit-entity-id = 対象のID
+audit-ip = 接続元
+audit-changes = 変更内容
+audit-before = 変更前
+audit-after = 変更後
+audit-empty = 該当する記録はありません。
+
+## プロフィール
+profile-preferences = 表示設定
+profile-password = パスワードの変更
+profile-password-submit = パスワードを変更
+profile-tokens = APIトークン
+profile-tokens-intro = スクリプトや外部連携で使う個人用トークンです。「Authorization: Bearer トークン」の形で送信します。
+profile-token-create = トークンを作成
+profile-token-revoke = 失効
+profile-token-revoked = 失効済み
+profile-token-prefix = 先頭
+profile-token-created-at = 作成日時
+profile-token-last-used = 最終使用
+profile-token-new = 新しいトークンです。今すぐコピーしてください。表示はこの一度だけです。
+profile-no-tokens = トークンはまだありません。
+
+## 入力エラー
+error-required = 必須項目です。
+error-too-long = { $max } 文字以内で入力してください。
+error-email-invalid = メールアドレスの形式が正しくありません。
+error-email-taken = このメールアドレスは既に使われています。
+error-password-too-short = { $min } 文字以上で入力してください。
+error-password-common = 推測されやすいパスワードです。
+error-password-contains-email = メールアドレスの名前部分を含まないパスワードにしてください。
+error-role-invalid = helpdesk・engineer・manager・admin のいずれかを選んでください。
+error-locale-invalid = 日本語 (ja) か English (en) を選んでください。
+error-timezone-invalid = 不明なタイムゾーンです。
+error-team-unknown = 選択したチームの中に存在しないものがあります。
+error-team-name-taken = 同じ名前のチームが既にあります。
+error-current-password-wrong = 現在のパスワードが正しくありません。
+error-own-account = 自分自身のロール変更や無効化はできません。
+csrf-failed = フォームの有効期限が切れたか、別のサイトから送信されました。ページを再読み込みしてやり直してください。
+
+## 完了メッセージ
+flash-user-created = ユーザーを追加しました。
+flash-user-updated = ユーザーを更新しました。
+flash-team-created = チームを追加しました。
+flash-team-updated = チームを更新しました。
+flash-token-created = トークンを作成しました。
+flash-token-revoked = トークンを失効させました。
+flash-profile-updated = 表示設定を保存しました。
+flash-password-changed = パスワードを変更しました。他の端末のセッションはログアウトされました。
+flash-logged-out = ログアウトしました。
+flash-setup-done = システム管理者を作成しました。Mamori へようこそ。
+flash-language-changed = 表示言語を切り替えました。
+
+## エラーページ
+error-back-home = トップページへ戻る
+error-page-title-400 = 不正なリクエスト
+error-page-body-400 = リクエストを解釈できませんでした。
+error-page-title-401 = ログインが必要です
+error-page-body-401 = 続けるにはログインしてください。
+error-page-title-403 = 権限がありません
+error-page-body-403 = このページまたは操作は、あなたのロールでは利用できません。
+error-page-title-404 = ページが見つかりません
+error-page-body-404 = このアドレスには何もありません。
+error-page-title-409 = 競合が発生しました
+error-page-body-409 = 先に他の人が変更しました。再読み込みしてやり直してください。
+error-page-title-413 = サイズが大きすぎます
+error-page-body-413 = アップロードまたはフォームの内容が上限を超えています。
+error-page-title-422 = 入力内容に誤りがあります
+error-page-body-422 = 正しくない項目があります。
+error-page-title-429 = リクエストが多すぎます
+error-page-body-429 = しばらく待ってから再度お試しください。
+error-page-title-500 = エラーが発生しました
+error-page-body-500 = 予期しないエラーが発生しました。記録済みです。
+error-page-title-503 = 一時的に利用できません
+error-page-body-503 = 現在データベースに接続できません。しばらくしてから再度お試しください。
