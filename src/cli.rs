@@ -87,6 +87,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Migrate => {
+            crate::db::check_postgres_locale(&mut conn);
             let applied = crate::db::run_migrations(&mut conn)?;
             if applied.is_empty() {
                 println!("database is up to date");

@@ -26,6 +26,7 @@ struct AuditQuery {
 #[derive(Serialize)]
 struct EntryJson {
     id: i64,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     at: chrono::NaiveDateTime,
     actor_id: Option<i64>,
     actor: String,

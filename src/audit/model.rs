@@ -10,6 +10,7 @@ use crate::db::schema::audit_log;
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     pub id: i64,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub at: NaiveDateTime,
     pub actor_id: Option<i64>,
     pub actor_label: String,

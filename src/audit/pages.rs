@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Serialize)]
 struct EntryView {
     id: i64,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     at: chrono::NaiveDateTime,
     actor_label: String,
     action: String,

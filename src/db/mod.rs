@@ -266,3 +266,25 @@ pub fn check_postgres_locale(conn: &mut DbConnection) {
         }
     }
 }
+
+/// Serialises stored UTC times as RFC 3339 with a `Z` (`2026-11-23T03:47:56.901653Z`), so API
+/// clients never have to guess the zone. Use with `#[serde(serialize_with = "...")]`.
+pub mod utc {
+    use chrono::{NaiveDateTime, SecondsFormat};
+    use serde::Serializer;
+
+    pub fn format(t: &NaiveDateTime) -> String {
+        t.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn serialize_option<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&format(t)),
+            None => s.serialize_none(),
+        }
+    }
+}

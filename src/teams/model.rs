@@ -12,7 +12,9 @@ pub struct Team {
     pub id: i64,
     pub name: String,
     pub description: String,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub updated_at: NaiveDateTime,
 }
 

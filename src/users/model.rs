@@ -49,8 +49,11 @@ pub struct UserView {
     pub time_zone: String,
     pub active: bool,
     pub team_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
     pub last_login_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -119,8 +122,11 @@ pub struct ApiToken {
     #[serde(skip)]
     pub token_hash: String,
     pub token_prefix: String,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
     pub last_used_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

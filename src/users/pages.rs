@@ -88,6 +88,7 @@ struct UserRow {
     role: String,
     active: bool,
     teams: String,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
     last_login_at: Option<chrono::NaiveDateTime>,
 }
 

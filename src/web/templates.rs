@@ -65,6 +65,7 @@ fn datetime_filter(
 
 /// Formats a serialised `NaiveDateTime` (UTC) in `tz_name`, e.g. "2026-11-23 12:00".
 pub fn format_local(utc_text: &str, tz_name: &str) -> String {
+    let utc_text = utc_text.trim_end_matches('Z');
     let parsed = NaiveDateTime::parse_from_str(utc_text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(utc_text, "%Y-%m-%d %H:%M:%S%.f"));
     let Ok(utc) = parsed else { return utc_text.to_string() };
@@ -183,6 +184,10 @@ mod tests {
             "2026-11-23 12:00"
         );
         assert_eq!(format_local("2026-11-23T03:00:00", "Europe/London"), "2026-11-23 03:00");
+        assert_eq!(
+            format_local("2026-11-23T03:00:00.000001Z", "Asia/Tokyo"),
+            "2026-11-23 12:00"
+        );
         assert_eq!(format_local("2026-11-23 15:30:00", "Asia/Tokyo"), "2026-11-24 00:30");
     }
 
