@@ -18,7 +18,7 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 }
 
 use Access::{Authenticated, Public, Requires};
-use Permission::{ManageTeams, ManageUsers, ViewAudit, ViewDirectory};
+use Permission::{ManageIncidents, ManageTeams, ManageUsers, ViewAudit, ViewDirectory, WorkIncidents};
 
 pub const ROUTES: &[RouteSpec] = &[
     // Operations and assets.
@@ -51,6 +51,24 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
     route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    // Incidents: the helpdesk files, acknowledges, comments, updates and escalates;
+    // engineers and managers also work them through to closure.
+    route(Method::GET, "/incidents", Requires(WorkIncidents)),
+    route(Method::GET, "/incidents/new", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents", Requires(WorkIncidents)),
+    route(Method::GET, "/incidents/{id}", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/comments", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/status-updates", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/escalate", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/acknowledge", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/assign", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/start", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/hold", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/resume", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/mitigate", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/resolve", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/close", Requires(ManageIncidents)),
+    route(Method::POST, "/incidents/{id}/reopen", Requires(ManageIncidents)),
     // JSON API (bearer tokens).
     route(Method::GET, "/api/v1/me", Authenticated),
     route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
@@ -61,6 +79,37 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/incidents", Requires(WorkIncidents)),
+    route(Method::POST, "/api/v1/incidents", Requires(WorkIncidents)),
+    route(Method::GET, "/api/v1/incidents/{id}", Requires(WorkIncidents)),
+    route(Method::POST, "/api/v1/incidents/{id}/comments", Requires(WorkIncidents)),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/status-updates",
+        Requires(WorkIncidents),
+    ),
+    route(Method::POST, "/api/v1/incidents/{id}/escalate", Requires(WorkIncidents)),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/acknowledge",
+        Requires(WorkIncidents),
+    ),
+    route(Method::POST, "/api/v1/incidents/{id}/assign", Requires(ManageIncidents)),
+    route(Method::POST, "/api/v1/incidents/{id}/start", Requires(ManageIncidents)),
+    route(Method::POST, "/api/v1/incidents/{id}/hold", Requires(ManageIncidents)),
+    route(Method::POST, "/api/v1/incidents/{id}/resume", Requires(ManageIncidents)),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/mitigate",
+        Requires(ManageIncidents),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/resolve",
+        Requires(ManageIncidents),
+    ),
+    route(Method::POST, "/api/v1/incidents/{id}/close", Requires(ManageIncidents)),
+    route(Method::POST, "/api/v1/incidents/{id}/reopen", Requires(ManageIncidents)),
 ];
 
 /// The access rule for a matched route pattern; HEAD follows GET.
@@ -80,11 +129,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::users::pages::routes(cfg);
     crate::teams::pages::routes(cfg);
     crate::audit::pages::routes(cfg);
+    crate::incidents::pages::routes(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
-            .configure(crate::audit::api::routes),
+            .configure(crate::audit::api::routes)
+            .configure(crate::incidents::api::routes),
     );
 }
 

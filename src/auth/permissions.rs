@@ -41,6 +41,10 @@ pub enum Permission {
     ManageTeams,
     /// Read the audit log.
     ViewAudit,
+    /// See, file, acknowledge, comment on, update and escalate incidents (一次対応).
+    WorkIncidents,
+    /// Investigate, hold, mitigate, resolve, close, reopen and assign incidents (二次対応).
+    ManageIncidents,
 }
 
 /// The permission table: each permission and the roles that hold it.
@@ -52,6 +56,14 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ManageTeams, &[Role::Admin]),
     (Permission::ViewAudit, &[Role::Admin]),
+    (
+        Permission::WorkIncidents,
+        &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (
+        Permission::ManageIncidents,
+        &[Role::Engineer, Role::Manager, Role::Admin],
+    ),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -80,7 +80,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_sequences (kind) {
+        kind -> Text,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        kind -> Text,
+        number -> BigInt,
+        reference -> Text,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        priority -> Text,
+        team_id -> Nullable<BigInt>,
+        assignee_id -> Nullable<BigInt>,
+        reporter_id -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    incidents (ticket_id) {
+        ticket_id -> BigInt,
+        impact -> Text,
+        urgency -> Text,
+        channel -> Text,
+        category -> Text,
+        service -> Text,
+        reported_at -> Timestamp,
+        escalation_level -> Integer,
+        hold_reason -> Nullable<Text>,
+        held_from -> Nullable<Text>,
+        workaround -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        resolution_kind -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        mitigated_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        visibility -> Text,
+        body -> Text,
+        data -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(incidents -> tickets (ticket_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
@@ -92,4 +156,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     app_flags,
     audit_log,
+    ticket_sequences,
+    tickets,
+    incidents,
+    ticket_events,
 );

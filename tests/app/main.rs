@@ -8,5 +8,6 @@ mod browser;
 mod cli;
 mod database;
 mod i18n;
+mod incidents;
 mod permissions;
 mod users;

@@ -9,6 +9,7 @@ use crate::support::TestApp;
 
 const ALL: &[Role] = &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
+const SECOND_LINE: &[Role] = &[Role::Engineer, Role::Manager, Role::Admin];
 
 /// Who may use each route. `None` = public (no sign-in needed).
 fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
@@ -23,6 +24,17 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Incidents: first-line work for everyone, second-line work for engineers and up.
+        (_, p) if p.starts_with("/incidents") || p.starts_with("/api/v1/incidents") => {
+            let second_line = [
+                "assign", "start", "hold", "resume", "mitigate", "resolve", "close", "reopen",
+            ];
+            if second_line.iter().any(|a| p.ends_with(&format!("/{a}"))) {
+                Some(SECOND_LINE)
+            } else {
+                Some(ALL)
+            }
+        }
         _ => panic!("no expectation written for {method} {path}: add it to tests/app/permissions.rs"),
     }
 }

@@ -1,0 +1,166 @@
+//! JSON API for incidents under `/api/v1/incidents`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::model::{IncidentFilter, IncidentInput};
+use super::rules::Action;
+use super::service::{self, AssignInput, CommentInput, EscalationInput, StatusUpdateInput, TransitionInput};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/incidents")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .route("/incidents/{id}", web::get().to(show))
+    .route("/incidents/{id}/comments", web::post().to(comment))
+    .route("/incidents/{id}/status-updates", web::post().to(status_update))
+    .route("/incidents/{id}/escalate", web::post().to(escalate))
+    .route("/incidents/{id}/assign", web::post().to(assign));
+    for action in Action::ALL {
+        cfg.route(
+            &format!("/incidents/{{id}}/{}", action.as_str()),
+            web::post().to(
+                move |req: HttpRequest,
+                      state: web::Data<AppState>,
+                      user: CurrentUser,
+                      path: web::Path<i64>,
+                      body: Option<web::Json<TransitionInput>>| {
+                    transition(req, state, user, path, body, action)
+                },
+            ),
+        );
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<IncidentFilter>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, filter) = (user.id, query.into_inner());
+    let (items, next_before) = state
+        .db(move |conn| service::list(conn, user_id, &filter, service::PAGE_LIMIT))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<IncidentInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, tz) = (user.actor(&req), state.clock.now(), user.time_zone.clone());
+    let mut input = body.into_inner();
+    if input.channel.trim().is_empty() {
+        input.channel = "api".into();
+    }
+    let view = state
+        .db(move |conn| service::create(conn, &actor, now, &tz, &input))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/incidents/{}", view.id)))
+        .json(view))
+}
+
+async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state.db(move |conn| service::get(conn, id, true)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn transition(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: Option<web::Json<TransitionInput>>,
+    action: Action,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    let input = body.map(web::Json::into_inner).unwrap_or_default();
+    let view = state
+        .db(move |conn| service::transition(conn, &actor, now, id, action, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<CommentInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::comment(conn, &actor, now, id, &input))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn status_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<StatusUpdateInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::status_update(conn, &actor, now, id, &input))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn escalate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<EscalationInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::escalate(conn, &actor, now, id, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn assign(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<AssignInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::assign(conn, &actor, now, id, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

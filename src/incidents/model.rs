@@ -1,0 +1,131 @@
+//! Incident rows, inputs and views.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::incidents;
+use crate::tickets::model::{EventView, Ticket};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = incidents)]
+pub struct Incident {
+    #[serde(skip)]
+    pub ticket_id: i64,
+    pub impact: String,
+    pub urgency: String,
+    pub channel: String,
+    pub category: String,
+    pub service: String,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub reported_at: NaiveDateTime,
+    pub escalation_level: i32,
+    pub hold_reason: Option<String>,
+    #[serde(skip)]
+    pub held_from: Option<String>,
+    pub workaround: Option<String>,
+    pub resolution: Option<String>,
+    pub resolution_kind: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub acknowledged_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub mitigated_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = incidents)]
+pub struct NewIncident<'a> {
+    pub ticket_id: i64,
+    pub impact: &'a str,
+    pub urgency: &'a str,
+    pub channel: &'a str,
+    pub category: &'a str,
+    pub service: &'a str,
+    pub reported_at: NaiveDateTime,
+    pub escalation_level: i32,
+}
+
+/// A new incident from a form, the API or monitoring. Strings, so validation reports fields.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct IncidentInput {
+    pub title: String,
+    pub description: String,
+    pub impact: String,
+    pub urgency: String,
+    pub channel: String,
+    pub category: String,
+    pub service: String,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// RFC 3339, or `YYYY-MM-DDTHH:MM` in the user's zone (HTML datetime-local); empty = now.
+    pub reported_at: String,
+}
+
+/// An incident as the API and pages see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub priority: String,
+    pub major: bool,
+    pub team_id: Option<i64>,
+    pub team: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub reporter_id: Option<i64>,
+    pub version: i32,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub updated_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub closed_at: Option<NaiveDateTime>,
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub allowed_actions: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<EventView>>,
+}
+
+/// A row of an incident list (the select in `queries::list` follows this field order).
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub category: String,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub reported_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub updated_at: NaiveDateTime,
+}
+
+/// List filters; all optional. `view` picks a saved queue: mine, team, unassigned, major, open.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct IncidentFilter {
+    pub view: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub category: Option<String>,
+    pub q: Option<String>,
+    /// Keyset cursor: incidents with a smaller id (lists are newest first).
+    pub before: Option<i64>,
+    /// Page size for API clients (at most 100).
+    pub limit: Option<i64>,
+}
+
+/// The ticket and its incident row together.
+pub type Loaded = (Ticket, Incident);

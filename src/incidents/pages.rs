@@ -1,0 +1,552 @@
+//! HTML pages for incidents: queues and filters, the new-incident form, the incident page with
+//! its timeline and one form per action.
+
+use std::collections::BTreeMap;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use super::model::{IncidentFilter, IncidentInput};
+use super::rules::{Action, Level, Priority, Status};
+use super::service::{
+    self, AssignInput, CommentInput, EscalationInput, StatusUpdateInput, TransitionInput, CHANNELS, UPDATE_STATES,
+};
+use crate::auth::permissions::{allows, Permission};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::flash::{self, Kind};
+use crate::web::forms::Form;
+use crate::web::redirect;
+use crate::web::templates::{render, render_status, request_lang};
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// The forms on the incident page, by the name their errors are filed under.
+const FORMS: [&str; 7] = [
+    "hold",
+    "mitigate",
+    "resolve",
+    "comment",
+    "status_update",
+    "escalate",
+    "assign",
+];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // "/incidents/new" before "/incidents/{id}": the router takes the first match.
+    cfg.route("/incidents/new", web::get().to(new_form))
+        .service(
+            web::resource("/incidents")
+                .route(web::get().to(list))
+                .route(web::post().to(create)),
+        )
+        .route("/incidents/{id}", web::get().to(show))
+        .route("/incidents/{id}/comments", web::post().to(comment))
+        .route("/incidents/{id}/status-updates", web::post().to(status_update))
+        .route("/incidents/{id}/escalate", web::post().to(escalate))
+        .route("/incidents/{id}/assign", web::post().to(assign));
+    for action in Action::ALL {
+        cfg.route(
+            &format!("/incidents/{{id}}/{}", action.as_str()),
+            web::post().to(
+                move |req: HttpRequest,
+                      state: web::Data<AppState>,
+                      user: CurrentUser,
+                      session: Session,
+                      path: web::Path<i64>,
+                      form: Form<TransitionForm>| {
+                    transition(req, state, user, session, path, form, action)
+                },
+            ),
+        );
+    }
+}
+
+#[derive(Serialize)]
+struct Choice {
+    id: i64,
+    name: String,
+}
+
+async fn choices(state: &web::Data<AppState>) -> Result<(Vec<Choice>, Vec<Choice>), AppError> {
+    state
+        .db(|conn| {
+            let teams = crate::teams::queries::all(conn)?
+                .into_iter()
+                .map(|t| Choice { id: t.id, name: t.name })
+                .collect();
+            let filter = crate::users::model::UserFilter::default();
+            let users = crate::users::queries::list(conn, &filter, 1000)?
+                .into_iter()
+                .filter(|u| u.active)
+                .map(|u| Choice {
+                    id: u.id,
+                    name: u.display_name,
+                })
+                .collect();
+            Ok((teams, users))
+        })
+        .await
+}
+
+/// Query strings from HTML forms send empty fields; treat them as absent.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    view: String,
+    status: String,
+    priority: String,
+    team_id: String,
+    category: String,
+    q: String,
+    before: String,
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn opt_id(s: &str) -> Result<Option<i64>, AppError> {
+    match s.trim() {
+        "" => Ok(None),
+        text => text
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::BadRequest(format!("'{text}' is not an id"))),
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let filter = IncidentFilter {
+        view: opt(&query.view),
+        status: opt(&query.status),
+        priority: opt(&query.priority),
+        team_id: opt_id(&query.team_id)?,
+        assignee_id: None,
+        category: opt(&query.category),
+        q: opt(&query.q),
+        before: opt_id(&query.before)?,
+        limit: None,
+    };
+    let (user_id, db_filter) = (user.id, filter.clone());
+    let (rows, next) = state
+        .db(move |conn| service::list(conn, user_id, &db_filter, PAGE_SIZE))
+        .await?;
+    let (teams, _) = choices(&state).await?;
+    let next_url = next.map(|before| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("view", &query.view),
+            ("status", &query.status),
+            ("priority", &query.priority),
+            ("team_id", &query.team_id),
+            ("category", &query.category),
+            ("q", &query.q),
+        ] {
+            if !value.is_empty() {
+                q.append_pair(key, value);
+            }
+        }
+        q.append_pair("before", &before.to_string());
+        format!("/incidents?{}", q.finish())
+    });
+    let mut context = Context::new();
+    context.insert("incidents", &rows);
+    context.insert("view", filter.view.as_deref().unwrap_or("open"));
+    context.insert("views", &["open", "mine", "team", "unassigned", "major", "all"]);
+    context.insert("filters", &query_view(&query));
+    context.insert("statuses", &Status::ALL.map(Status::as_str));
+    context.insert("priorities", &Priority::ALL.map(Priority::as_str));
+    context.insert("teams", &teams);
+    context.insert("next_url", &next_url);
+    context.insert("is_first_page", &filter.before.is_none());
+    render(&req, "incidents/list.html", context)
+}
+
+#[derive(Serialize)]
+struct FilterView {
+    status: String,
+    priority: String,
+    team_id: String,
+    category: String,
+    q: String,
+}
+
+fn query_view(q: &ListQuery) -> FilterView {
+    FilterView {
+        status: q.status.clone(),
+        priority: q.priority.clone(),
+        team_id: q.team_id.clone(),
+        category: q.category.clone(),
+        q: q.q.clone(),
+    }
+}
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+#[serde(default)]
+struct IncidentForm {
+    title: String,
+    description: String,
+    impact: String,
+    urgency: String,
+    channel: String,
+    category: String,
+    service: String,
+    team_id: String,
+    reported_at: String,
+}
+
+async fn render_new(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    status: StatusCode,
+    form: &IncidentForm,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<HttpResponse, AppError> {
+    let (teams, _) = choices(state).await?;
+    let mut context = Context::new();
+    context.insert("form", form);
+    context.insert("errors", &errors);
+    context.insert("levels", &Level::ALL.map(Level::as_str));
+    context.insert("channels", &CHANNELS);
+    context.insert("teams", &teams);
+    render_status(req, status, "incidents/new.html", context)
+}
+
+async fn new_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let form = IncidentForm {
+        impact: "medium".into(),
+        urgency: "medium".into(),
+        channel: "phone".into(),
+        ..Default::default()
+    };
+    render_new(&req, &state, StatusCode::OK, &form, BTreeMap::new()).await
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    Form(form): Form<IncidentForm>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, tz) = (user.actor(&req), state.clock.now(), user.time_zone.clone());
+    let team_id = match opt_id(&form.team_id) {
+        Ok(id) => id,
+        Err(_) => Some(-1), // reported as an unknown team
+    };
+    let input = IncidentInput {
+        title: form.title.clone(),
+        description: form.description.clone(),
+        impact: form.impact.clone(),
+        urgency: form.urgency.clone(),
+        channel: form.channel.clone(),
+        category: form.category.clone(),
+        service: form.service.clone(),
+        team_id,
+        assignee_id: None,
+        reported_at: form.reported_at.clone(),
+    };
+    match state
+        .db(move |conn| service::create(conn, &actor, now, &tz, &input))
+        .await
+    {
+        Ok(view) => {
+            flash::push(&session, Kind::Success, "flash-incident-created");
+            Ok(redirect(&format!("/incidents/{}", view.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            render_new(
+                &req,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                errors.translated(request_lang(&req)),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Serialize)]
+struct CanDo {
+    manage: bool,
+}
+
+/// The incident page; `errors` belong to the form named by `form_name` after a failed post.
+async fn render_show(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    id: i64,
+    status: StatusCode,
+    form_name: &str,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<HttpResponse, AppError> {
+    let view = state.db(move |conn| service::get(conn, id, true)).await?;
+    let (teams, users) = choices(state).await?;
+    let mut context = Context::new();
+    context.insert("incident", &view);
+    context.insert("teams", &teams);
+    context.insert("users", &users);
+    context.insert("update_states", &UPDATE_STATES);
+    context.insert(
+        "incident_can",
+        &CanDo {
+            manage: allows(user.role, Permission::ManageIncidents),
+        },
+    );
+    // Every form on the page gets its own (usually empty) error map.
+    let mut form_errors: BTreeMap<&str, BTreeMap<&'static str, String>> = BTreeMap::new();
+    for name in FORMS {
+        form_errors.insert(name, BTreeMap::new());
+    }
+    form_errors.insert(form_name, errors);
+    context.insert("form_errors", &form_errors);
+    render_status(req, status, "incidents/show.html", context)
+}
+
+async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    render_show(
+        &req,
+        &state,
+        &user,
+        path.into_inner(),
+        StatusCode::OK,
+        "",
+        BTreeMap::new(),
+    )
+    .await
+}
+
+/// Which incident a form acts on, the name its errors are filed under and the flash on success.
+struct Step {
+    id: i64,
+    form_name: &'static str,
+    flash_key: &'static str,
+}
+
+/// Runs a use case from a form on the incident page: back to the page on success, the page
+/// with the form's field errors on bad input.
+async fn act<F>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    step: Step,
+    run: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::audit::model::Actor,
+            chrono::NaiveDateTime,
+        ) -> Result<super::model::IncidentView, AppError>
+        + Send
+        + 'static,
+{
+    let (actor, now) = (user.actor(&req), state.clock.now());
+    match state.db(move |conn| run(conn, &actor, now)).await {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, step.flash_key);
+            Ok(redirect(&format!("/incidents/{}", step.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            render_show(
+                &req,
+                &state,
+                &user,
+                step.id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                step.form_name,
+                errors.translated(request_lang(&req)),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TransitionForm {
+    version: Option<i32>,
+    reason: String,
+    workaround: String,
+    resolution: String,
+    resolution_kind: String,
+}
+
+async fn transition(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<TransitionForm>,
+    action: Action,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = TransitionInput {
+        version: form.version,
+        reason: form.reason,
+        workaround: form.workaround,
+        resolution: form.resolution,
+        resolution_kind: form.resolution_kind,
+    };
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: action.as_str(),
+            flash_key: "flash-incident-updated",
+        },
+        move |conn, actor, now| service::transition(conn, actor, now, id, action, &input),
+    )
+    .await
+}
+
+async fn comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(input): Form<CommentInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: "comment",
+            flash_key: "flash-comment-added",
+        },
+        move |conn, actor, now| service::comment(conn, actor, now, id, &input),
+    )
+    .await
+}
+
+async fn status_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(input): Form<StatusUpdateInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: "status_update",
+            flash_key: "flash-status-update-posted",
+        },
+        move |conn, actor, now| service::status_update(conn, actor, now, id, &input),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EscalationForm {
+    version: Option<i32>,
+    kind: String,
+    to_team: String,
+    reason: String,
+    tried: String,
+}
+
+async fn escalate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<EscalationForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = EscalationInput {
+        version: form.version,
+        kind: form.kind,
+        to_team: opt_id(&form.to_team)?,
+        reason: form.reason,
+        tried: form.tried,
+    };
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: "escalate",
+            flash_key: "flash-incident-escalated",
+        },
+        move |conn, actor, now| service::escalate(conn, actor, now, id, &input),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AssignForm {
+    version: Option<i32>,
+    team_id: String,
+    assignee_id: String,
+}
+
+async fn assign(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<AssignForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = AssignInput {
+        version: form.version,
+        team_id: opt_id(&form.team_id)?,
+        assignee_id: opt_id(&form.assignee_id)?,
+    };
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: "assign",
+            flash_key: "flash-incident-updated",
+        },
+        move |conn, actor, now| service::assign(conn, actor, now, id, &input),
+    )
+    .await
+}

@@ -1,0 +1,153 @@
+//! Diesel queries for incidents (joined with the ticket core).
+
+use diesel::prelude::*;
+
+use super::model::{Incident, IncidentFilter, IncidentRow, Loaded, NewIncident};
+use crate::db::schema::{incidents, teams, tickets, users};
+use crate::db::DbConnection;
+use crate::tickets::model::Ticket;
+use crate::users::queries::{like_pattern, lower};
+
+pub fn insert(conn: &mut DbConnection, new: &NewIncident<'_>) -> QueryResult<()> {
+    diesel::insert_into(incidents::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Loaded> {
+    tickets::table
+        .inner_join(incidents::table)
+        .filter(tickets::id.eq(id))
+        .filter(tickets::kind.eq("incident"))
+        .filter(tickets::deleted_at.is_null())
+        .select((Ticket::as_select(), Incident::as_select()))
+        .first(conn)
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = incidents)]
+pub struct IncidentUpdate<'a> {
+    pub escalation_level: Option<i32>,
+    pub hold_reason: Option<Option<&'a str>>,
+    pub held_from: Option<Option<&'a str>>,
+    pub workaround: Option<Option<&'a str>>,
+    pub resolution: Option<Option<&'a str>>,
+    pub resolution_kind: Option<Option<&'a str>>,
+    pub acknowledged_at: Option<Option<chrono::NaiveDateTime>>,
+    pub mitigated_at: Option<Option<chrono::NaiveDateTime>>,
+    pub resolved_at: Option<Option<chrono::NaiveDateTime>>,
+}
+
+pub fn update(conn: &mut DbConnection, ticket_id: i64, changes: &IncidentUpdate<'_>) -> QueryResult<()> {
+    // An empty changeset is an error in diesel; nothing to do then.
+    let empty = changes.escalation_level.is_none()
+        && changes.hold_reason.is_none()
+        && changes.held_from.is_none()
+        && changes.workaround.is_none()
+        && changes.resolution.is_none()
+        && changes.resolution_kind.is_none()
+        && changes.acknowledged_at.is_none()
+        && changes.mitigated_at.is_none()
+        && changes.resolved_at.is_none();
+    if empty {
+        return Ok(());
+    }
+    diesel::update(incidents::table.find(ticket_id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Conditions a saved view adds, resolved by the service (e.g. "my team" → team ids).
+#[derive(Debug, Default)]
+pub struct ListScope {
+    pub statuses: Option<Vec<String>>,
+    pub priority: Option<String>,
+    pub team_ids: Option<Vec<i64>>,
+    pub assignee_id: Option<i64>,
+    pub unassigned: bool,
+}
+
+/// At most `limit` incidents, newest first, after the keyset cursor; names joined in the same
+/// query (no query per row).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &IncidentFilter,
+    scope: &ListScope,
+    limit: i64,
+) -> QueryResult<Vec<IncidentRow>> {
+    let assignees = diesel::alias!(users as assignees);
+    let mut query = tickets::table
+        .inner_join(incidents::table)
+        .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
+        .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
+        .filter(tickets::kind.eq("incident"))
+        .filter(tickets::deleted_at.is_null())
+        .select((
+            tickets::id,
+            tickets::reference,
+            tickets::title,
+            tickets::status,
+            tickets::priority,
+            teams::name.nullable(),
+            assignees.field(users::display_name).nullable(),
+            incidents::category,
+            incidents::reported_at,
+            tickets::updated_at,
+        ))
+        .into_boxed();
+    if let Some(statuses) = &scope.statuses {
+        query = query.filter(tickets::status.eq_any(statuses.clone()));
+    }
+    if let Some(priority) = &scope.priority {
+        query = query.filter(tickets::priority.eq(priority.clone()));
+    }
+    if let Some(team_ids) = &scope.team_ids {
+        query = query.filter(tickets::team_id.eq_any(team_ids.clone()));
+    }
+    if let Some(assignee) = scope.assignee_id {
+        query = query.filter(tickets::assignee_id.eq(assignee));
+    }
+    if scope.unassigned {
+        query = query.filter(tickets::assignee_id.is_null());
+    }
+    if let Some(category) = filter.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        query = query.filter(incidents::category.eq(category.to_string()));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = like_pattern(&q.to_lowercase());
+        query = query.filter(
+            lower(tickets::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(tickets::description).like(pattern).escape('\\'))
+                .or(tickets::reference.eq(q.to_uppercase())),
+        );
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(tickets::id.lt(before));
+    }
+    query.order(tickets::id.desc()).limit(limit).load::<IncidentRow>(conn)
+}
+
+/// Display names of a team and a user, for views.
+pub fn names(
+    conn: &mut DbConnection,
+    team_id: Option<i64>,
+    user_id: Option<i64>,
+) -> QueryResult<(Option<String>, Option<String>)> {
+    let team = match team_id {
+        Some(id) => teams::table.find(id).select(teams::name).first(conn).optional()?,
+        None => None,
+    };
+    let user = match user_id {
+        Some(id) => users::table
+            .find(id)
+            .select(users::display_name)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok((team, user))
+}

@@ -1,0 +1,834 @@
+//! Incident use cases. One transaction each; the timeline event and the audit row are written
+//! inside it. The same functions serve pages and the API.
+
+use chrono::{Duration, NaiveDateTime, TimeZone};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::model::{IncidentFilter, IncidentInput, IncidentRow, IncidentView, Loaded, NewIncident};
+use super::queries::{self, IncidentUpdate, ListScope};
+use super::rules::{self, Action, CloseBlocker, Level, Priority, Status};
+use crate::audit::model::Actor;
+use crate::audit::service::record;
+use crate::db::{write_transaction, DbConnection};
+use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::tickets::model::{Kind, NewTicket};
+use crate::tickets::queries::{self as ticket_queries, TicketUpdate};
+use crate::tickets::service::{add_event, allocate_number, stale};
+use crate::users::rules::required_text;
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_TEXT: usize = 20_000;
+pub const MAX_SHORT: usize = 200;
+pub const PAGE_LIMIT: i64 = 100;
+
+pub const CHANNELS: [&str; 5] = ["phone", "mail", "web", "monitoring", "api"];
+/// Status-update states (一次連絡 and later), each with ja/en labels in the message files.
+pub const UPDATE_STATES: [&str; 5] = ["confirming", "investigating", "identified", "monitoring", "recovered"];
+
+fn optional_text(raw: &str, max: usize) -> Result<String, FieldMessage> {
+    let text = raw.trim();
+    if text.chars().count() > max {
+        Err(FieldMessage::new("error-too-long").with("max", max as i64))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+fn long_text(raw: &str) -> Result<String, FieldMessage> {
+    let text = raw.trim();
+    if text.is_empty() {
+        Err(FieldMessage::new("error-required"))
+    } else if text.chars().count() > MAX_TEXT {
+        Err(FieldMessage::new("error-too-long").with("max", MAX_TEXT as i64))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+/// Parses a reported time: RFC 3339, or a `datetime-local` value in the user's zone.
+pub fn parse_reported_at(raw: &str, tz: &str, now: NaiveDateTime) -> Result<NaiveDateTime, FieldMessage> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(now);
+    }
+    let at = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        t.naive_utc()
+    } else {
+        let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| FieldMessage::new("error-datetime-invalid"))?;
+        let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        zone.from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| FieldMessage::new("error-datetime-invalid"))?
+            .naive_utc()
+    };
+    // A minute of clock skew between the caller and us is not "the future".
+    if at > now + Duration::minutes(1) {
+        return Err(FieldMessage::new("error-reported-in-future"));
+    }
+    Ok(crate::db::truncate(at))
+}
+
+fn check_people(
+    conn: &mut DbConnection,
+    team_id: Option<i64>,
+    assignee_id: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if let Some(team) = team_id {
+        if crate::teams::queries::existing_ids(conn, &[team])?.is_empty() {
+            errors.add("team_id", FieldMessage::new("error-team-unknown"));
+        }
+    }
+    if let Some(user) = assignee_id {
+        match crate::users::queries::find(conn, user) {
+            Ok(u) if u.active => {}
+            Ok(_) | Err(diesel::result::Error::NotFound) => {
+                errors.add("assignee_id", FieldMessage::new("error-user-unknown"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A compact snapshot for the audit log.
+#[derive(Serialize)]
+struct Snapshot<'a> {
+    number: &'a str,
+    status: &'a str,
+    priority: &'a str,
+    team_id: Option<i64>,
+    assignee_id: Option<i64>,
+    escalation_level: i32,
+    version: i32,
+}
+
+fn snapshot((ticket, incident): &Loaded) -> serde_json::Value {
+    serde_json::to_value(Snapshot {
+        number: &ticket.reference,
+        status: &ticket.status,
+        priority: &ticket.priority,
+        team_id: ticket.team_id,
+        assignee_id: ticket.assignee_id,
+        escalation_level: incident.escalation_level,
+        version: ticket.version,
+    })
+    .unwrap_or_default()
+}
+
+/// Creates an incident: number, ticket row, incident row, "created" event, audit row.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    tz: &str,
+    input: &IncidentInput,
+) -> Result<IncidentView, AppError> {
+    let mut errors = FieldErrors::new();
+    let title = required_text(&input.title, MAX_TITLE)
+        .map_err(|e| errors.add("title", e))
+        .ok();
+    let description = optional_text(&input.description, MAX_TEXT)
+        .map_err(|e| errors.add("description", e))
+        .ok();
+    let impact = Level::parse(&input.impact)
+        .ok_or(())
+        .map_err(|_| errors.add("impact", FieldMessage::new("error-level-invalid")))
+        .ok();
+    let urgency = Level::parse(&input.urgency)
+        .ok_or(())
+        .map_err(|_| errors.add("urgency", FieldMessage::new("error-level-invalid")))
+        .ok();
+    let channel = if input.channel.trim().is_empty() {
+        "web".to_string()
+    } else {
+        input.channel.trim().to_string()
+    };
+    if !CHANNELS.contains(&channel.as_str()) {
+        errors.add("channel", FieldMessage::new("error-channel-invalid"));
+    }
+    let category = optional_text(&input.category, MAX_SHORT)
+        .map_err(|e| errors.add("category", e))
+        .ok();
+    let service = optional_text(&input.service, MAX_SHORT)
+        .map_err(|e| errors.add("service", e))
+        .ok();
+    let reported_at = parse_reported_at(&input.reported_at, tz, now)
+        .map_err(|e| errors.add("reported_at", e))
+        .ok();
+    check_people(conn, input.team_id, input.assignee_id, &mut errors)?;
+    errors.into_result()?;
+    let (title, description, impact, urgency, category, service, reported_at) = (
+        title.expect("validated"),
+        description.expect("validated"),
+        impact.expect("validated"),
+        urgency.expect("validated"),
+        category.expect("validated"),
+        service.expect("validated"),
+        reported_at.expect("validated"),
+    );
+    let priority = rules::priority(impact, urgency);
+
+    let id = write_transaction(conn, |conn| {
+        let (number, reference) = allocate_number(conn, Kind::Incident)?;
+        let id = ticket_queries::insert(
+            conn,
+            &NewTicket {
+                kind: Kind::Incident.as_str(),
+                number,
+                reference: &reference,
+                title: &title,
+                description: &description,
+                status: Status::New.as_str(),
+                priority: priority.as_str(),
+                team_id: input.team_id,
+                assignee_id: input.assignee_id,
+                reporter_id: actor.user_id,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        queries::insert(
+            conn,
+            &NewIncident {
+                ticket_id: id,
+                impact: impact.as_str(),
+                urgency: urgency.as_str(),
+                channel: &channel,
+                category: &category,
+                service: &service,
+                reported_at,
+                escalation_level: rules::MIN_LEVEL,
+            },
+        )?;
+        add_event(
+            conn,
+            id,
+            now,
+            actor.user_id,
+            "created",
+            "internal",
+            "",
+            Some(
+                json!({ "priority": priority.as_str(), "impact": impact.as_str(), "urgency": urgency.as_str(), "channel": channel }),
+            ),
+        )?;
+        let loaded = queries::load(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "incident.create",
+            "incident",
+            id,
+            None::<&()>,
+            Some(&snapshot(&loaded)),
+        )?;
+        Ok::<_, AppError>(id)
+    })?;
+    get(conn, id, false)
+}
+
+/// One incident, optionally with its timeline.
+pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
+    let (ticket, incident) = queries::load(conn, id)?;
+    let (team, assignee) = queries::names(conn, ticket.team_id, ticket.assignee_id)?;
+    let timeline = if with_timeline {
+        Some(ticket_queries::timeline(conn, id)?)
+    } else {
+        None
+    };
+    let status = Status::parse(&ticket.status).unwrap_or(Status::New);
+    Ok(IncidentView {
+        id: ticket.id,
+        number: ticket.reference,
+        title: ticket.title,
+        description: ticket.description,
+        major: Priority::parse(&ticket.priority).is_some_and(Priority::is_major),
+        status: ticket.status,
+        priority: ticket.priority,
+        team_id: ticket.team_id,
+        team,
+        assignee_id: ticket.assignee_id,
+        assignee,
+        reporter_id: ticket.reporter_id,
+        version: ticket.version,
+        created_at: ticket.created_at,
+        updated_at: ticket.updated_at,
+        closed_at: ticket.closed_at,
+        incident,
+        allowed_actions: rules::allowed_actions(status).into_iter().map(Action::as_str).collect(),
+        timeline,
+    })
+}
+
+/// A page of incidents for `user_id`'s view, and the cursor of the next page.
+pub fn list(
+    conn: &mut DbConnection,
+    user_id: i64,
+    filter: &IncidentFilter,
+    limit: i64,
+) -> Result<(Vec<IncidentRow>, Option<i64>), AppError> {
+    let limit = limit.clamp(1, PAGE_LIMIT);
+    let open: Vec<String> = Status::OPEN.iter().map(|s| s.as_str().to_string()).collect();
+    let mut scope = ListScope::default();
+    match filter.view.as_deref().unwrap_or("open") {
+        "mine" => {
+            scope.assignee_id = Some(user_id);
+            scope.statuses = Some(open.clone());
+        }
+        "team" => {
+            scope.team_ids = Some(crate::users::queries::team_ids(conn, user_id)?);
+            scope.statuses = Some(open.clone());
+        }
+        "unassigned" => {
+            scope.unassigned = true;
+            scope.statuses = Some(open.clone());
+        }
+        "major" => {
+            scope.priority = Some(Priority::P1.as_str().into());
+            scope.statuses = Some(open.clone());
+        }
+        "all" => {}
+        "open" | "" => scope.statuses = Some(open.clone()),
+        _ => {
+            return Err(AppError::Validation(FieldErrors::single(
+                "view",
+                FieldMessage::new("error-view-invalid"),
+            )))
+        }
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
+        let status = Status::parse(status).ok_or_else(|| {
+            AppError::Validation(FieldErrors::single("status", FieldMessage::new("error-status-invalid")))
+        })?;
+        scope.statuses = Some(vec![status.as_str().into()]);
+    }
+    if let Some(priority) = filter.priority.as_deref().filter(|s| !s.is_empty()) {
+        let priority = Priority::parse(priority).ok_or_else(|| {
+            AppError::Validation(FieldErrors::single(
+                "priority",
+                FieldMessage::new("error-priority-invalid"),
+            ))
+        })?;
+        scope.priority = Some(priority.as_str().into());
+    }
+    if let Some(team) = filter.team_id {
+        scope.team_ids = Some(vec![team]);
+    }
+    if let Some(assignee) = filter.assignee_id {
+        scope.assignee_id = Some(assignee);
+    }
+    let mut rows = queries::list(conn, filter, &scope, limit + 1)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Extra input some transitions need.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TransitionInput {
+    /// Expected version (optimistic locking); `None` = the current one.
+    pub version: Option<i32>,
+    /// Why the incident waits (hold).
+    pub reason: String,
+    /// The workaround that restored service (mitigate).
+    pub workaround: String,
+    /// What fixed it (resolve).
+    pub resolution: String,
+    /// `permanent` (default) or `workaround`: resolved by a lasting fix or only worked around.
+    pub resolution_kind: String,
+}
+
+/// Loads under the write transaction and checks the expected version.
+fn load_for_change(conn: &mut DbConnection, id: i64, expected: Option<i32>) -> Result<Loaded, AppError> {
+    let loaded = queries::load(conn, id)?;
+    if expected.is_some_and(|v| v != loaded.0.version) {
+        return Err(stale());
+    }
+    Ok(loaded)
+}
+
+fn bump(
+    conn: &mut DbConnection,
+    loaded: &Loaded,
+    changes: &TicketUpdate<'_>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if !ticket_queries::update_versioned(conn, loaded.0.id, loaded.0.version, changes, now)? {
+        return Err(stale());
+    }
+    Ok(())
+}
+
+fn not_allowed(from: Status, action: Action) -> AppError {
+    let allowed: Vec<&str> = rules::allowed_actions(from).into_iter().map(Action::as_str).collect();
+    AppError::Conflict(format!(
+        "cannot {} an incident that is {}; allowed: {}",
+        action.as_str(),
+        from.as_str(),
+        if allowed.is_empty() {
+            "none".to_string()
+        } else {
+            allowed.join(", ")
+        }
+    ))
+}
+
+/// Moves an incident through its state machine.
+pub fn transition(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    action: Action,
+    input: &TransitionInput,
+) -> Result<IncidentView, AppError> {
+    // Field checks first, so a missing reason is a 422 whatever the state.
+    let mut errors = FieldErrors::new();
+    let reason = match action {
+        Action::Hold => long_text(&input.reason).map_err(|e| errors.add("reason", e)).ok(),
+        _ => None,
+    };
+    let workaround = match action {
+        Action::Mitigate => long_text(&input.workaround)
+            .map_err(|e| errors.add("workaround", e))
+            .ok(),
+        _ => None,
+    };
+    let resolution = match action {
+        Action::Resolve => long_text(&input.resolution)
+            .map_err(|e| errors.add("resolution", e))
+            .ok(),
+        _ => None,
+    };
+    let resolution_kind = match (action, input.resolution_kind.trim()) {
+        (Action::Resolve, "" | "permanent") => Some("permanent"),
+        (Action::Resolve, "workaround") => Some("workaround"),
+        (Action::Resolve, _) => {
+            errors.add("resolution_kind", FieldMessage::new("error-resolution-kind-invalid"));
+            None
+        }
+        _ => None,
+    };
+    errors.into_result()?;
+
+    write_transaction(conn, |conn| {
+        let loaded = load_for_change(conn, id, input.version)?;
+        let from = Status::parse(&loaded.0.status).unwrap_or(Status::New);
+        let held_from = loaded.1.held_from.as_deref().and_then(Status::parse);
+        let to = rules::next_status(from, action, held_from).ok_or_else(|| not_allowed(from, action))?;
+        if action == Action::Close {
+            let priority = Priority::parse(&loaded.0.priority).unwrap_or(Priority::P4);
+            let only_workaround = loaded.1.resolution_kind.as_deref() == Some("workaround");
+            // Post-mortems and problems arrive with their own modules; until then neither exists.
+            let blockers = rules::close_blockers(priority, false, only_workaround, false);
+            if let Some(blocker) = blockers.first() {
+                return Err(AppError::Conflict(
+                    match blocker {
+                        CloseBlocker::PostmortemNotPublished => {
+                            "a major incident (P1) can be closed only after its post-mortem is published"
+                        }
+                        CloseBlocker::WorkaroundWithoutProblem => {
+                            "an incident resolved only by a workaround must be linked to a problem before it is closed"
+                        }
+                    }
+                    .into(),
+                ));
+            }
+        }
+        let before = snapshot(&loaded);
+        let closed_at = match action {
+            Action::Close => Some(Some(now)),
+            Action::Reopen => Some(None),
+            _ => None,
+        };
+        bump(
+            conn,
+            &loaded,
+            &TicketUpdate {
+                status: Some(to.as_str()),
+                closed_at,
+                ..Default::default()
+            },
+            now,
+        )?;
+        let mut changes = IncidentUpdate::default();
+        if loaded.1.acknowledged_at.is_none() && to != Status::New {
+            changes.acknowledged_at = Some(Some(now));
+        }
+        match action {
+            Action::Hold => {
+                changes.hold_reason = Some(reason.as_deref());
+                changes.held_from = Some(Some(from.as_str()));
+            }
+            Action::Resume => {
+                changes.hold_reason = Some(None);
+                changes.held_from = Some(None);
+            }
+            Action::Mitigate => {
+                changes.workaround = Some(workaround.as_deref());
+                changes.mitigated_at = Some(Some(now));
+            }
+            Action::Resolve => {
+                changes.resolution = Some(resolution.as_deref());
+                changes.resolution_kind = Some(resolution_kind);
+                changes.resolved_at = Some(Some(now));
+            }
+            Action::Reopen => changes.resolved_at = Some(None),
+            Action::Close | Action::Acknowledge | Action::Start => {}
+        }
+        queries::update(conn, id, &changes)?;
+        let body = reason
+            .as_deref()
+            .or(workaround.as_deref())
+            .or(resolution.as_deref())
+            .unwrap_or("");
+        add_event(
+            conn,
+            id,
+            now,
+            actor.user_id,
+            "state_changed",
+            "internal",
+            body,
+            Some(
+                json!({ "from": from.as_str(), "to": to.as_str(), "action": action.as_str(), "resolution_kind": resolution_kind }),
+            ),
+        )?;
+        let after = snapshot(&queries::load(conn, id)?);
+        record(
+            conn,
+            actor,
+            now,
+            &format!("incident.{}", action.as_str()),
+            "incident",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok::<_, AppError>(())
+    })?;
+    get(conn, id, true)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CommentInput {
+    pub body: String,
+    /// `internal` (default) or `stakeholder`.
+    pub visibility: String,
+}
+
+fn parse_visibility(raw: &str) -> Result<&'static str, FieldMessage> {
+    match raw.trim() {
+        "" | "internal" => Ok("internal"),
+        "stakeholder" => Ok("stakeholder"),
+        _ => Err(FieldMessage::new("error-visibility-invalid")),
+    }
+}
+
+/// Adds a comment to the timeline (no version check: comments never overwrite anything).
+pub fn comment(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &CommentInput,
+) -> Result<IncidentView, AppError> {
+    let mut errors = FieldErrors::new();
+    let body = long_text(&input.body).map_err(|e| errors.add("body", e)).ok();
+    let visibility = parse_visibility(&input.visibility)
+        .map_err(|e| errors.add("visibility", e))
+        .ok();
+    errors.into_result()?;
+    let (body, visibility) = (body.expect("validated"), visibility.expect("validated"));
+    write_transaction(conn, |conn| {
+        queries::load(conn, id)?;
+        add_event(conn, id, now, actor.user_id, "comment", visibility, &body, None)?;
+        record(
+            conn,
+            actor,
+            now,
+            "incident.comment",
+            "incident",
+            id,
+            None::<&()>,
+            Some(&json!({ "visibility": visibility, "body": body })),
+        )
+    })?;
+    get(conn, id, true)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusUpdateInput {
+    /// confirming | investigating | identified | monitoring | recovered
+    pub state: String,
+    pub message: String,
+}
+
+/// A status update for the affected departments (一次連絡 and later); always stakeholder-visible.
+pub fn status_update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &StatusUpdateInput,
+) -> Result<IncidentView, AppError> {
+    let mut errors = FieldErrors::new();
+    let state = input.state.trim();
+    if !UPDATE_STATES.contains(&state) {
+        errors.add("state", FieldMessage::new("error-update-state-invalid"));
+    }
+    let message = long_text(&input.message).map_err(|e| errors.add("message", e)).ok();
+    errors.into_result()?;
+    let message = message.expect("validated");
+    write_transaction(conn, |conn| {
+        queries::load(conn, id)?;
+        add_event(
+            conn,
+            id,
+            now,
+            actor.user_id,
+            "status_update",
+            "stakeholder",
+            &message,
+            Some(json!({ "state": state })),
+        )?;
+        record(
+            conn,
+            actor,
+            now,
+            "incident.status_update",
+            "incident",
+            id,
+            None::<&()>,
+            Some(&json!({ "state": state, "message": message })),
+        )
+    })?;
+    get(conn, id, true)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EscalationInput {
+    pub version: Option<i32>,
+    /// `functional` (default: to another team, a level up), `hierarchical` (tell the manager)
+    /// or `down` (de-escalation).
+    pub kind: String,
+    pub to_team: Option<i64>,
+    pub reason: String,
+    /// What was tried before escalating (required for escalations up).
+    pub tried: String,
+}
+
+/// Functional or hierarchical escalation, or de-escalation; recorded on the timeline.
+pub fn escalate(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &EscalationInput,
+) -> Result<IncidentView, AppError> {
+    let kind = match input.kind.trim() {
+        "" | "functional" => "functional",
+        "hierarchical" => "hierarchical",
+        "down" => "down",
+        _ => {
+            return Err(AppError::Validation(FieldErrors::single(
+                "kind",
+                FieldMessage::new("error-escalation-kind-invalid"),
+            )))
+        }
+    };
+    let mut errors = FieldErrors::new();
+    let reason = long_text(&input.reason).map_err(|e| errors.add("reason", e)).ok();
+    let tried = if kind == "down" {
+        optional_text(&input.tried, MAX_TEXT)
+            .map_err(|e| errors.add("tried", e))
+            .ok()
+    } else {
+        long_text(&input.tried).map_err(|e| errors.add("tried", e)).ok()
+    };
+    if kind == "functional" && input.to_team.is_none() {
+        errors.add("to_team", FieldMessage::new("error-required"));
+    }
+    check_people(conn, input.to_team, None, &mut errors)?;
+    if let Some(e) = errors.0.remove("team_id") {
+        errors.add("to_team", e);
+    }
+    errors.into_result()?;
+    let (reason, tried) = (reason.expect("validated"), tried.expect("validated"));
+
+    write_transaction(conn, |conn| {
+        let loaded = load_for_change(conn, id, input.version)?;
+        let status = Status::parse(&loaded.0.status).unwrap_or(Status::New);
+        if !status.is_open() {
+            return Err(AppError::Conflict(format!(
+                "cannot escalate an incident that is {}",
+                status.as_str()
+            )));
+        }
+        let from_level = loaded.1.escalation_level;
+        let to_level = match kind {
+            "functional" => (from_level + 1).min(rules::MAX_LEVEL),
+            "down" => (from_level - 1).max(rules::MIN_LEVEL),
+            _ => from_level,
+        };
+        let to_team = if kind == "hierarchical" {
+            loaded.0.team_id
+        } else {
+            input.to_team.or(loaded.0.team_id)
+        };
+        let team_changes = to_team != loaded.0.team_id;
+        let before = snapshot(&loaded);
+        bump(
+            conn,
+            &loaded,
+            &TicketUpdate {
+                team_id: team_changes.then_some(to_team),
+                // The receiving team picks its own assignee.
+                assignee_id: team_changes.then_some(None),
+                ..Default::default()
+            },
+            now,
+        )?;
+        queries::update(
+            conn,
+            id,
+            &IncidentUpdate {
+                escalation_level: Some(to_level),
+                ..Default::default()
+            },
+        )?;
+        let event_kind = if kind == "down" { "deescalated" } else { "escalated" };
+        add_event(
+            conn,
+            id,
+            now,
+            actor.user_id,
+            event_kind,
+            "internal",
+            &reason,
+            Some(json!({
+                "kind": kind, "from_team": loaded.0.team_id, "to_team": to_team,
+                "from_level": from_level, "to_level": to_level, "reason": reason, "tried": tried,
+            })),
+        )?;
+        let after = snapshot(&queries::load(conn, id)?);
+        record(
+            conn,
+            actor,
+            now,
+            &format!("incident.{event_kind}"),
+            "incident",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+    })?;
+    get(conn, id, true)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AssignInput {
+    pub version: Option<i32>,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+}
+
+/// Sets the team and assignee.
+pub fn assign(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &AssignInput,
+) -> Result<IncidentView, AppError> {
+    let mut errors = FieldErrors::new();
+    check_people(conn, input.team_id, input.assignee_id, &mut errors)?;
+    errors.into_result()?;
+    write_transaction(conn, |conn| {
+        let loaded = load_for_change(conn, id, input.version)?;
+        let before = snapshot(&loaded);
+        bump(
+            conn,
+            &loaded,
+            &TicketUpdate {
+                team_id: Some(input.team_id),
+                assignee_id: Some(input.assignee_id),
+                ..Default::default()
+            },
+            now,
+        )?;
+        add_event(
+            conn,
+            id,
+            now,
+            actor.user_id,
+            "assigned",
+            "internal",
+            "",
+            Some(
+                json!({ "from_team": loaded.0.team_id, "to_team": input.team_id, "from_assignee": loaded.0.assignee_id, "to_assignee": input.assignee_id }),
+            ),
+        )?;
+        let after = snapshot(&queries::load(conn, id)?);
+        record(
+            conn,
+            actor,
+            now,
+            "incident.assign",
+            "incident",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+    })?;
+    get(conn, id, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn reported_time_is_read_in_the_users_zone_and_never_in_the_future() {
+        let now = at("2026-11-23 03:00:00");
+        assert_eq!(parse_reported_at("", "Asia/Tokyo", now).unwrap(), now);
+        // 11:30 in Tokyo is 02:30 UTC.
+        assert_eq!(
+            parse_reported_at("2026-11-23T11:30", "Asia/Tokyo", now).unwrap(),
+            at("2026-11-23 02:30:00")
+        );
+        assert_eq!(
+            parse_reported_at("2026-11-23T02:45:00Z", "Asia/Tokyo", now).unwrap(),
+            at("2026-11-23 02:45:00")
+        );
+        assert_eq!(
+            parse_reported_at("2026-11-23T12:30", "Asia/Tokyo", now)
+                .unwrap_err()
+                .key,
+            "error-reported-in-future"
+        );
+        assert_eq!(
+            parse_reported_at("yesterday", "Asia/Tokyo", now).unwrap_err().key,
+            "error-datetime-invalid"
+        );
+    }
+}

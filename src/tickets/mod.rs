@@ -1,0 +1,8 @@
+//! The ticket core every kind shares (ServiceNow's task table): number with a kind prefix,
+//! title, description, state, priority, team, assignee, reporter, a version for optimistic
+//! locking, and one timeline of events. Incidents (and later problems and changes) add their
+//! own table and state machine on top.
+
+pub mod model;
+pub mod queries;
+pub mod service;

@@ -1,0 +1,98 @@
+//! Diesel queries for the ticket core: numbering, rows with optimistic locking, the timeline.
+
+use diesel::prelude::*;
+
+use super::model::{Event, EventView, Kind, NewEvent, NewTicket, Ticket};
+use crate::db::schema::{ticket_events, ticket_sequences, tickets, users};
+use crate::db::DbConnection;
+
+/// The next number of a kind. Must run inside a write transaction: the UPDATE takes the row
+/// lock on PostgreSQL and SQLite's BEGIN IMMEDIATE serialises writers, so two concurrent
+/// creations never get the same number.
+pub fn next_number(conn: &mut DbConnection, kind: Kind) -> QueryResult<i64> {
+    diesel::update(ticket_sequences::table.find(kind.as_str()))
+        .set(ticket_sequences::last_value.eq(ticket_sequences::last_value + 1))
+        .returning(ticket_sequences::last_value)
+        .get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<i64> {
+    diesel::insert_into(tickets::table)
+        .values(new)
+        .returning(tickets::id)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+    tickets::table
+        .find(id)
+        .filter(tickets::deleted_at.is_null())
+        .select(Ticket::as_select())
+        .first(conn)
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = tickets)]
+pub struct TicketUpdate<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    pub team_id: Option<Option<i64>>,
+    pub assignee_id: Option<Option<i64>>,
+    pub closed_at: Option<Option<chrono::NaiveDateTime>>,
+}
+
+/// Applies `changes` only if the row still has `expected_version`; bumps the version.
+/// Returns false when someone else changed the ticket first.
+pub fn update_versioned(
+    conn: &mut DbConnection,
+    id: i64,
+    expected_version: i32,
+    changes: &TicketUpdate<'_>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(tickets::table.find(id).filter(tickets::version.eq(expected_version)))
+        .set((
+            changes,
+            tickets::version.eq(expected_version + 1),
+            tickets::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<i64> {
+    diesel::insert_into(ticket_events::table)
+        .values(event)
+        .returning(ticket_events::id)
+        .get_result(conn)
+}
+
+/// The timeline in order, with actor names in the same query. Bounded: a ticket with more
+/// events than this shows the first ones (a real incident has dozens).
+pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<EventView>> {
+    let rows: Vec<(Event, Option<String>)> = ticket_events::table
+        .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .order(ticket_events::id)
+        .limit(2000)
+        .select((Event::as_select(), users::display_name.nullable()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(e, actor)| EventView {
+            id: e.id,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor,
+            kind: e.kind,
+            visibility: e.visibility,
+            body: e.body,
+            data: e
+                .data
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}

@@ -1,0 +1,514 @@
+//! The incident spine through the API and the pages, on both backends.
+
+use mamori::auth::permissions::Role;
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::TestApp;
+
+struct Api<'a> {
+    app: &'a TestApp,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl<'a> Api<'a> {
+    async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
+        let user = app.create_user(role).await;
+        let token = app.api_token(&user).await;
+        Api {
+            app,
+            token,
+            client: app.api_client(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.app.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(self.app.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn create_team(app: &TestApp, name: &str) -> i64 {
+    let name = name.to_string();
+    app.with_db(move |conn| {
+        mamori::teams::service::create(
+            conn,
+            &mamori::audit::model::Actor::system("test"),
+            mamori::db::now(),
+            &mamori::teams::model::TeamInput {
+                name,
+                description: String::new(),
+            },
+        )
+        .unwrap()
+        .id
+    })
+    .await
+}
+
+fn incident(title: &str, impact: &str, urgency: &str) -> Value {
+    json!({ "title": title, "description": "利用者から接続できないとの連絡", "impact": impact, "urgency": urgency, "category": "network" })
+}
+
+async fn filing_an_incident_sets_number_priority_and_timeline(app: TestApp) {
+    let api = Api::new(&app, Role::Helpdesk).await;
+    let (status, created) = api
+        .post("/api/v1/incidents", incident("VPN に接続できない", "high", "medium"))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["number"], "INC-000001");
+    assert_eq!(created["status"], "new");
+    assert_eq!(created["priority"], "P2");
+    assert_eq!(created["channel"], "api");
+    assert!(created["id"].as_i64().unwrap() > 0);
+    let (_, second) = api
+        .post("/api/v1/incidents", incident("基幹DB停止", "high", "high"))
+        .await;
+    assert_eq!(second["number"], "INC-000002");
+    assert_eq!(second["priority"], "P1");
+    assert_eq!(second["major"], true);
+    let (status, read) = api.get(&format!("/api/v1/incidents/{}", created["id"])).await;
+    assert_eq!(status, 200);
+    let timeline = read["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0]["kind"], "created");
+    assert!(read["reported_at"].as_str().unwrap().ends_with('Z'));
+}
+
+async fn bad_incident_input_is_refused_and_nothing_stored(app: TestApp) {
+    let api = Api::new(&app, Role::Helpdesk).await;
+    let cases = [
+        (json!({"title": "", "impact": "high", "urgency": "high"}), "title"),
+        (json!({"title": "x", "impact": "severe", "urgency": "high"}), "impact"),
+        (json!({"title": "x", "impact": "high", "urgency": "now"}), "urgency"),
+        (
+            json!({"title": "x", "impact": "high", "urgency": "high", "reported_at": "2999-01-01T00:00:00Z"}),
+            "reported_at",
+        ),
+        (
+            json!({"title": "x", "impact": "high", "urgency": "high", "reported_at": "yesterday"}),
+            "reported_at",
+        ),
+        (
+            json!({"title": "x", "impact": "high", "urgency": "high", "team_id": 4242}),
+            "team_id",
+        ),
+        (
+            json!({"title": "x", "impact": "high", "urgency": "high", "channel": "pigeon"}),
+            "channel",
+        ),
+        (
+            json!({"title": "長".repeat(201), "impact": "high", "urgency": "high"}),
+            "title",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, error) = api.post("/api/v1/incidents", body).await;
+        assert_eq!(status, 422, "{field}: {error}");
+        assert!(error["error"]["fields"][field].is_string(), "{field}: {error}");
+    }
+    let (_, list) = api.get("/api/v1/incidents?view=all").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    // The number sequence was not consumed by the refused attempts.
+    let (_, created) = api.post("/api/v1/incidents", incident("ok", "low", "low")).await;
+    assert_eq!(created["number"], "INC-000001");
+}
+
+async fn the_whole_flow_from_first_response_to_closure(app: TestApp) {
+    let helpdesk = Api::new(&app, Role::Helpdesk).await;
+    let engineer = Api::new(&app, Role::Engineer).await;
+    let network = create_team(&app, "ネットワーク").await;
+    let (_, created) = helpdesk
+        .post("/api/v1/incidents", incident("メール送信遅延", "medium", "medium"))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = |action: &str| format!("/api/v1/incidents/{id}/{action}");
+
+    let (status, acked) = helpdesk.post(&path("acknowledge"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(acked["status"], "acknowledged");
+    assert!(acked["acknowledged_at"].is_string());
+
+    let (status, _) = helpdesk
+        .post(
+            &path("status-updates"),
+            json!({"state": "investigating", "message": "調査中です。"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, e) = helpdesk
+        .post(&path("status-updates"), json!({"state": "panicking", "message": "x"}))
+        .await;
+    assert_eq!((status, e["error"]["fields"]["state"].is_string()), (422, true));
+
+    // Escalation needs a reason and what was tried.
+    let (status, e) = helpdesk
+        .post(&path("escalate"), json!({"to_team": network, "reason": ""}))
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["reason"].is_string() && e["error"]["fields"]["tried"].is_string());
+    let (status, escalated) = helpdesk
+        .post(
+            &path("escalate"),
+            json!({"to_team": network, "reason": "手順書の範囲外", "tried": "サービス再起動"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{escalated}");
+    assert_eq!(escalated["escalation_level"], 2);
+    assert_eq!(escalated["team_id"], network);
+
+    // The helpdesk may not do second-line work.
+    let (status, _) = helpdesk.post(&path("resolve"), json!({"resolution": "x"})).await;
+    assert_eq!(status, 403);
+
+    let (status, started) = engineer.post(&path("start"), json!({})).await;
+    assert_eq!((status, started["status"].as_str()), (200, Some("in_progress")));
+    let (status, e) = engineer.post(&path("hold"), json!({})).await;
+    assert_eq!((status, e["error"]["fields"]["reason"].is_string()), (422, true));
+    let (_, held) = engineer
+        .post(&path("hold"), json!({"reason": "ベンダー回答待ち"}))
+        .await;
+    assert_eq!(held["status"], "on_hold");
+    assert_eq!(held["hold_reason"], "ベンダー回答待ち");
+    let (_, resumed) = engineer.post(&path("resume"), json!({})).await;
+    assert_eq!(
+        resumed["status"], "in_progress",
+        "resume returns to the state before the hold"
+    );
+    let (_, mitigated) = engineer
+        .post(&path("mitigate"), json!({"workaround": "別経路で送信"}))
+        .await;
+    assert_eq!(mitigated["status"], "mitigated");
+    let (status, e) = engineer.post(&path("resolve"), json!({})).await;
+    assert_eq!((status, e["error"]["fields"]["resolution"].is_string()), (422, true));
+    let (_, resolved) = engineer
+        .post(&path("resolve"), json!({"resolution": "キュー設定を修正"}))
+        .await;
+    assert_eq!(resolved["status"], "resolved");
+    let (status, closed) = engineer.post(&path("close"), json!({})).await;
+    assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
+    assert!(closed["closed_at"].is_string());
+
+    let kinds: Vec<String> = closed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "state_changed",
+            "status_update",
+            "escalated",
+            "state_changed",
+            "state_changed",
+            "state_changed",
+            "state_changed",
+            "state_changed",
+            "state_changed"
+        ]
+    );
+    let escalation = &closed["timeline"][3];
+    assert_eq!(escalation["data"]["tried"], "サービス再起動");
+    assert_eq!(escalation["body"], "手順書の範囲外");
+
+    // Every step is in the audit log.
+    let actions = app
+        .with_db(move |conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("incident".into()),
+                entity_id: Some(id.to_string()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 100)
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|e| e.action)
+                .collect::<Vec<_>>()
+        })
+        .await;
+    for action in [
+        "incident.create",
+        "incident.acknowledge",
+        "incident.escalated",
+        "incident.hold",
+        "incident.resolve",
+        "incident.close",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action} missing from {actions:?}");
+    }
+}
+
+async fn illegal_moves_and_closing_rules_are_conflicts(app: TestApp) {
+    let engineer = Api::new(&app, Role::Engineer).await;
+    let (_, minor) = engineer.post("/api/v1/incidents", incident("x", "low", "low")).await;
+    let (status, e) = engineer
+        .post(&format!("/api/v1/incidents/{}/close", minor["id"]), json!({}))
+        .await;
+    assert_eq!(status, 409);
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("acknowledge") && message.contains("resolve"),
+        "the allowed moves are named: {message}"
+    );
+
+    // A P1 waits for its post-mortem.
+    let (_, major) = engineer
+        .post("/api/v1/incidents", incident("全面停止", "high", "high"))
+        .await;
+    engineer
+        .post(
+            &format!("/api/v1/incidents/{}/resolve", major["id"]),
+            json!({"resolution": "復旧"}),
+        )
+        .await;
+    let (status, e) = engineer
+        .post(&format!("/api/v1/incidents/{}/close", major["id"]), json!({}))
+        .await;
+    assert_eq!(status, 409);
+    assert!(e["error"]["message"].as_str().unwrap().contains("post-mortem"));
+
+    // Resolved only by a workaround: needs a problem first.
+    let (_, wa) = engineer
+        .post("/api/v1/incidents", incident("再発", "medium", "low"))
+        .await;
+    let (status, _) = engineer
+        .post(
+            &format!("/api/v1/incidents/{}/resolve", wa["id"]),
+            json!({"resolution": "再起動", "resolution_kind": "workaround"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, e) = engineer
+        .post(&format!("/api/v1/incidents/{}/close", wa["id"]), json!({}))
+        .await;
+    assert_eq!(status, 409);
+    assert!(e["error"]["message"].as_str().unwrap().contains("problem"));
+}
+
+async fn a_second_writer_with_a_stale_version_gets_a_conflict(app: TestApp) {
+    let a = Api::new(&app, Role::Engineer).await;
+    let b = Api::new(&app, Role::Manager).await;
+    let (_, created) = a.post("/api/v1/incidents", incident("x", "medium", "low")).await;
+    let (id, version) = (created["id"].as_i64().unwrap(), created["version"].as_i64().unwrap());
+    let (status, _) = a
+        .post(
+            &format!("/api/v1/incidents/{id}/acknowledge"),
+            json!({"version": version}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, e) = b
+        .post(
+            &format!("/api/v1/incidents/{id}/hold"),
+            json!({"version": version, "reason": "待ち"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{e}");
+    let (_, now) = b.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(now["status"], "acknowledged", "the stale write changed nothing");
+}
+
+async fn concurrent_filing_never_reuses_a_number(app: TestApp) {
+    let api = Api::new(&app, Role::Helpdesk).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (url, token) = (app.url("/api/v1/incidents"), api.token.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&incident(&format!("同時 {i}"), "low", "low"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=10).map(|n| format!("INC-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+}
+
+async fn queues_filters_and_paging(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let me = app
+        .with_db(|conn| mamori::users::queries::list(conn, &Default::default(), 10).unwrap()[0].id)
+        .await;
+    let team = create_team(&app, "DB").await;
+    let (_, major) = api
+        .post("/api/v1/incidents", incident("データベース応答なし", "high", "high"))
+        .await;
+    let (_, mine) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "帳票が出ない", "impact": "low", "urgency": "low", "assignee_id": me, "team_id": team}),
+        )
+        .await;
+    for i in 0..55 {
+        api.post(
+            "/api/v1/incidents",
+            incident(&format!("雑多な問い合わせ {i}"), "low", "medium"),
+        )
+        .await;
+    }
+    let ids = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (_, majors) = api.get("/api/v1/incidents?view=major").await;
+    assert_eq!(ids(&majors), vec![major["id"].as_i64().unwrap()]);
+    let (_, my) = api.get("/api/v1/incidents?view=mine").await;
+    assert_eq!(ids(&my), vec![mine["id"].as_i64().unwrap()]);
+    let (_, by_team) = api.get(&format!("/api/v1/incidents?team_id={team}")).await;
+    assert_eq!(ids(&by_team), vec![mine["id"].as_i64().unwrap()]);
+    let (_, unassigned) = api.get("/api/v1/incidents?view=unassigned").await;
+    assert!(!ids(&unassigned).contains(&mine["id"].as_i64().unwrap()));
+    // Japanese substring search.
+    let (_, found) = api
+        .get(&format!(
+            "/api/v1/incidents?q={}",
+            "%E3%83%87%E3%83%BC%E3%82%BF%E3%83%99%E3%83%BC%E3%82%B9"
+        ))
+        .await;
+    assert_eq!(ids(&found), vec![major["id"].as_i64().unwrap()]);
+    let (_, p1) = api.get("/api/v1/incidents?priority=P1").await;
+    assert_eq!(ids(&p1).len(), 1);
+    // Keyset pages: newest first, no overlap, everything once.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/incidents?view=all&limit=20".to_string();
+    loop {
+        let (_, page) = api.get(&path).await;
+        let page_ids = ids(&page);
+        assert!(page_ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+        seen.extend(page_ids);
+        match page["next_before"].as_i64() {
+            Some(before) => path = format!("/api/v1/incidents?view=all&limit=20&before={before}"),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (57, 57));
+    let (status, bad) = api.get("/api/v1/incidents?priority=P9").await;
+    assert_eq!((status, bad["error"]["fields"]["priority"].is_string()), (422, true));
+}
+
+async fn pages_file_show_and_move_an_incident(app: TestApp) {
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let bad = app
+        .post_form(
+            &client,
+            "/incidents",
+            &[
+                ("title", ""),
+                ("impact", "high"),
+                ("urgency", "high"),
+                ("reported_at", "2999-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("id=\"error-title\"") && html.contains("id=\"error-reported_at\""));
+
+    let created = app
+        .post_form(
+            &client,
+            "/incidents",
+            &[
+                ("title", "ファイルサーバ遅延"),
+                ("impact", "medium"),
+                ("urgency", "high"),
+                ("channel", "phone"),
+                ("reported_at", "2026-01-05T09:15"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let page = app.get(&client, &location).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("INC-000001") && html.contains("ファイルサーバ遅延") && html.contains("P2"));
+    // 09:15 Tokyo was entered; it is shown back in Tokyo time.
+    assert!(
+        html.contains("2026-01-05 09:15"),
+        "reported time shown in the user's zone"
+    );
+
+    let ack = app
+        .post_form(&client, &format!("{location}/acknowledge"), &[("version", "1")])
+        .await;
+    assert_eq!(ack.status(), 303);
+    // The same stale version again: a conflict page, not a silent overwrite.
+    let stale = app
+        .post_form(&client, &format!("{location}/start"), &[("version", "1")])
+        .await;
+    assert_eq!(stale.status(), 409);
+    let no_reason = app
+        .post_form(
+            &client,
+            &format!("{location}/escalate"),
+            &[("kind", "hierarchical"), ("reason", ""), ("tried", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status(), 422);
+    assert!(no_reason.text().await.unwrap().contains("id=\"error-reason\""));
+    let comment = app
+        .post_form(
+            &client,
+            &format!("{location}/comments"),
+            &[("body", "ログを確認中"), ("visibility", "internal")],
+        )
+        .await;
+    assert_eq!(comment.status(), 303);
+    let page = app.get(&client, &location).await.text().await.unwrap();
+    assert!(page.contains("ログを確認中"));
+    let list = app.get(&client, "/incidents").await.text().await.unwrap();
+    assert!(list.contains("ファイルサーバ遅延"));
+}
+
+on_both!(
+    filing_an_incident_sets_number_priority_and_timeline,
+    bad_incident_input_is_refused_and_nothing_stored,
+    the_whole_flow_from_first_response_to_closure,
+    illegal_moves_and_closing_rules_are_conflicts,
+    a_second_writer_with_a_stale_version_gets_a_conflict,
+    concurrent_filing_never_reuses_a_number,
+    queues_filters_and_paging,
+    pages_file_show_and_move_an_incident,
+);
