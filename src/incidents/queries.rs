@@ -1,11 +1,14 @@
 //! Diesel queries for incidents (joined with the ticket core).
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
 use super::model::{Incident, IncidentFilter, IncidentRow, Loaded, NewIncident};
 use crate::db::schema::{incidents, teams, tickets, users};
-use crate::db::DbConnection;
+use crate::db::{Backend, DbConnection};
 use crate::tickets::model::Ticket;
+use crate::tickets::queries as ticket_queries;
 use crate::users::queries::{like_pattern, lower};
 
 pub fn insert(conn: &mut DbConnection, new: &NewIncident<'_>) -> QueryResult<()> {
@@ -116,14 +119,28 @@ pub fn list(
         query = query.filter(incidents::category.eq(category.to_string()));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = like_pattern(&q.to_lowercase());
-        query = query.filter(
-            lower(tickets::title)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(tickets::description).like(pattern).escape('\\'))
-                .or(tickets::reference.eq(q.to_uppercase())),
-        );
+        let by_number = tickets::reference.eq(q.to_uppercase());
+        if ticket_queries::uses_trigram_index(q) {
+            // Backend-specific, index-backed substring search (see the search migration).
+            let text = match crate::db::backend_of(conn) {
+                Backend::Sqlite => sql::<Bool>("tickets.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ")
+                    .bind::<Text, _>(ticket_queries::fts_phrase(q))
+                    .sql(")"),
+                Backend::Postgres => sql::<Bool>("(tickets.title || ' ' || tickets.description) ILIKE ")
+                    .bind::<Text, _>(like_pattern(q))
+                    .sql(""),
+            };
+            query = query.filter(text.or(by_number));
+        } else {
+            let pattern = like_pattern(&q.to_lowercase());
+            query = query.filter(
+                lower(tickets::title)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(tickets::description).like(pattern).escape('\\'))
+                    .or(by_number),
+            );
+        }
     }
     if let Some(before) = filter.before {
         query = query.filter(tickets::id.lt(before));

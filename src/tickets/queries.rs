@@ -96,3 +96,14 @@ pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Even
         })
         .collect())
 }
+
+/// Whether a search text is long enough for the trigram indexes (FTS5 trigram, pg_trgm).
+/// Shorter queries fall back to LIKE.
+pub fn uses_trigram_index(q: &str) -> bool {
+    q.chars().count() >= 3
+}
+
+/// An FTS5 phrase matching `q` as a substring (trigram tokenizer), quotes escaped.
+pub fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}

@@ -405,6 +405,19 @@ async fn queues_filters_and_paging(app: TestApp) {
         ))
         .await;
     assert_eq!(ids(&found), vec![major["id"].as_i64().unwrap()]);
+    // Two characters: below the trigram length, the LIKE fallback still finds it.
+    let (_, short) = api.get(&format!("/api/v1/incidents?q={}", "%E5%B8%B3%E7%A5%A8")).await;
+    assert_eq!(ids(&short), vec![mine["id"].as_i64().unwrap()]);
+    // By number, and case-insensitively in English.
+    let (_, by_number) = api.get("/api/v1/incidents?q=inc-000002&view=all").await;
+    assert_eq!(ids(&by_number), vec![mine["id"].as_i64().unwrap()]);
+    api.post(
+        "/api/v1/incidents",
+        incident("Backup job FAILED on nas01", "low", "low"),
+    )
+    .await;
+    let (_, english) = api.get("/api/v1/incidents?q=failed%20on").await;
+    assert_eq!(english["items"].as_array().unwrap().len(), 1);
     let (_, p1) = api.get("/api/v1/incidents?priority=P1").await;
     assert_eq!(ids(&p1).len(), 1);
     // Keyset pages: newest first, no overlap, everything once.
@@ -422,7 +435,7 @@ async fn queues_filters_and_paging(app: TestApp) {
     }
     let mut unique = seen.clone();
     unique.dedup();
-    assert_eq!((seen.len(), unique.len()), (57, 57));
+    assert_eq!((seen.len(), unique.len()), (58, 58));
     let (status, bad) = api.get("/api/v1/incidents?priority=P9").await;
     assert_eq!((status, bad["error"]["fields"]["priority"].is_string()), (422, true));
 }
