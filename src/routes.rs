@@ -18,7 +18,9 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 }
 
 use Access::{Authenticated, Public, Requires};
-use Permission::{ManageIncidents, ManageTeams, ManageUsers, ViewAudit, ViewDirectory, WorkIncidents};
+use Permission::{
+    ManageIncidents, ManageProblems, ManageTeams, ManageUsers, ViewAudit, ViewDirectory, ViewProblems, WorkIncidents,
+};
 
 pub const ROUTES: &[RouteSpec] = &[
     // Operations and assets.
@@ -69,6 +71,17 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/incidents/{id}/resolve", Requires(ManageIncidents)),
     route(Method::POST, "/incidents/{id}/close", Requires(ManageIncidents)),
     route(Method::POST, "/incidents/{id}/reopen", Requires(ManageIncidents)),
+    // Problems: everyone reads known errors; engineers and up manage problems.
+    route(Method::GET, "/problems", Requires(ViewProblems)),
+    route(Method::GET, "/problems/new", Requires(ManageProblems)),
+    route(Method::POST, "/problems", Requires(ManageProblems)),
+    route(Method::GET, "/problems/{id}", Requires(ViewProblems)),
+    route(Method::POST, "/problems/{id}/incidents", Requires(ManageProblems)),
+    route(Method::POST, "/problems/{id}/investigate", Requires(ManageProblems)),
+    route(Method::POST, "/problems/{id}/known-error", Requires(ManageProblems)),
+    route(Method::POST, "/problems/{id}/resolve", Requires(ManageProblems)),
+    route(Method::POST, "/problems/{id}/close", Requires(ManageProblems)),
+    route(Method::POST, "/problems/{id}/reopen", Requires(ManageProblems)),
     // JSON API (bearer tokens).
     route(Method::GET, "/api/v1/me", Authenticated),
     route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
@@ -110,6 +123,28 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(Method::POST, "/api/v1/incidents/{id}/close", Requires(ManageIncidents)),
     route(Method::POST, "/api/v1/incidents/{id}/reopen", Requires(ManageIncidents)),
+    route(Method::GET, "/api/v1/problems", Requires(ViewProblems)),
+    route(Method::POST, "/api/v1/problems", Requires(ManageProblems)),
+    route(Method::GET, "/api/v1/problems/candidates", Requires(ViewProblems)),
+    route(Method::GET, "/api/v1/problems/{id}", Requires(ViewProblems)),
+    route(
+        Method::POST,
+        "/api/v1/problems/{id}/incidents",
+        Requires(ManageProblems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/problems/{id}/investigate",
+        Requires(ManageProblems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/problems/{id}/known-error",
+        Requires(ManageProblems),
+    ),
+    route(Method::POST, "/api/v1/problems/{id}/resolve", Requires(ManageProblems)),
+    route(Method::POST, "/api/v1/problems/{id}/close", Requires(ManageProblems)),
+    route(Method::POST, "/api/v1/problems/{id}/reopen", Requires(ManageProblems)),
 ];
 
 /// The access rule for a matched route pattern; HEAD follows GET.
@@ -130,12 +165,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::teams::pages::routes(cfg);
     crate::audit::pages::routes(cfg);
     crate::incidents::pages::routes(cfg);
+    crate::problems::pages::routes(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
             .configure(crate::audit::api::routes)
-            .configure(crate::incidents::api::routes),
+            .configure(crate::incidents::api::routes)
+            .configure(crate::problems::api::routes),
     );
 }
 

@@ -45,6 +45,24 @@ pub enum Permission {
     WorkIncidents,
     /// Investigate, hold, mitigate, resolve, close, reopen and assign incidents (二次対応).
     ManageIncidents,
+    /// Read problems and known errors.
+    ViewProblems,
+    /// Open, analyse, link and move problems.
+    ManageProblems,
+}
+
+impl Permission {
+    /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
+    pub const ALL: [Permission; 8] = [
+        Permission::ViewDirectory,
+        Permission::ManageUsers,
+        Permission::ManageTeams,
+        Permission::ViewAudit,
+        Permission::WorkIncidents,
+        Permission::ManageIncidents,
+        Permission::ViewProblems,
+        Permission::ManageProblems,
+    ];
 }
 
 /// The permission table: each permission and the roles that hold it.
@@ -62,6 +80,14 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     ),
     (
         Permission::ManageIncidents,
+        &[Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (
+        Permission::ViewProblems,
+        &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (
+        Permission::ManageProblems,
         &[Role::Engineer, Role::Manager, Role::Admin],
     ),
 ];
@@ -101,18 +127,14 @@ mod tests {
 
     #[test]
     fn every_permission_is_in_the_table_once() {
-        for permission in [
-            Permission::ViewDirectory,
-            Permission::ManageUsers,
-            Permission::ManageTeams,
-            Permission::ViewAudit,
-        ] {
+        for permission in Permission::ALL {
             assert_eq!(
                 PERMISSIONS.iter().filter(|(p, _)| *p == permission).count(),
                 1,
                 "{permission:?}"
             );
         }
+        assert_eq!(PERMISSIONS.len(), Permission::ALL.len());
     }
 
     #[test]

@@ -142,7 +142,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    problems (ticket_id) {
+        ticket_id -> BigInt,
+        root_cause -> Text,
+        contributing_factors -> Text,
+        five_whys -> Text,
+        workaround -> Text,
+        resolution -> Text,
+        fix_due_on -> Nullable<Text>,
+        known_error_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_links (id) {
+        id -> BigInt,
+        from_ticket_id -> BigInt,
+        to_ticket_id -> BigInt,
+        kind -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -160,4 +186,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     incidents,
     ticket_events,
+    problems,
+    ticket_links,
 );

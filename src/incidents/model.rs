@@ -89,6 +89,8 @@ pub struct IncidentView {
     #[serde(flatten)]
     pub incident: Incident,
     pub allowed_actions: Vec<&'static str>,
+    /// Problems behind this incident.
+    pub problems: Vec<crate::tickets::queries::LinkedTicket>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<EventView>>,
 }

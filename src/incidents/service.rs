@@ -243,7 +243,9 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
         None
     };
     let status = Status::parse(&ticket.status).unwrap_or(Status::New);
+    let problems = ticket_queries::linked_to(conn, id, "problem")?;
     Ok(IncidentView {
+        problems,
         id: ticket.id,
         number: ticket.reference,
         title: ticket.title,
@@ -430,8 +432,9 @@ pub fn transition(
         if action == Action::Close {
             let priority = Priority::parse(&loaded.0.priority).unwrap_or(Priority::P4);
             let only_workaround = loaded.1.resolution_kind.as_deref() == Some("workaround");
-            // Post-mortems and problems arrive with their own modules; until then neither exists.
-            let blockers = rules::close_blockers(priority, false, only_workaround, false);
+            let linked_to_problem = !ticket_queries::linked_to(conn, id, "problem")?.is_empty();
+            // Post-mortems arrive with their own module; until then none is published.
+            let blockers = rules::close_blockers(priority, false, only_workaround, linked_to_problem);
             if let Some(blocker) = blockers.first() {
                 return Err(AppError::Conflict(
                     match blocker {

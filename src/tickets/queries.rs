@@ -107,3 +107,86 @@ pub fn uses_trigram_index(q: &str) -> bool {
 pub fn fts_phrase(q: &str) -> String {
     format!("\"{}\"", q.replace('"', "\"\""))
 }
+
+/// Links `from` to `to`; linking twice is not an error.
+pub fn link(
+    conn: &mut DbConnection,
+    from: i64,
+    to: i64,
+    kind: &str,
+    by: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    use crate::db::schema::ticket_links;
+    let exists = ticket_links::table
+        .filter(ticket_links::from_ticket_id.eq(from))
+        .filter(ticket_links::to_ticket_id.eq(to))
+        .filter(ticket_links::kind.eq(kind))
+        .select(ticket_links::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    diesel::insert_into(ticket_links::table)
+        .values((
+            ticket_links::from_ticket_id.eq(from),
+            ticket_links::to_ticket_id.eq(to),
+            ticket_links::kind.eq(kind),
+            ticket_links::created_by.eq(by),
+            ticket_links::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// A linked ticket, for lists on ticket pages.
+#[derive(Debug, Clone, serde::Serialize, Queryable)]
+pub struct LinkedTicket {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+}
+
+/// Tickets that `id` links to with `kind` (e.g. the problems behind an incident).
+pub fn linked_to(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Vec<LinkedTicket>> {
+    use crate::db::schema::ticket_links;
+    ticket_links::table
+        .inner_join(tickets::table.on(tickets::id.eq(ticket_links::to_ticket_id)))
+        .filter(ticket_links::from_ticket_id.eq(id))
+        .filter(ticket_links::kind.eq(kind))
+        .filter(tickets::deleted_at.is_null())
+        .order(tickets::id)
+        .limit(500)
+        .select((
+            tickets::id,
+            tickets::reference,
+            tickets::title,
+            tickets::status,
+            tickets::priority,
+        ))
+        .load(conn)
+}
+
+/// Tickets linking to `id` with `kind` (e.g. the incidents behind a problem).
+pub fn linked_from(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Vec<LinkedTicket>> {
+    use crate::db::schema::ticket_links;
+    ticket_links::table
+        .inner_join(tickets::table.on(tickets::id.eq(ticket_links::from_ticket_id)))
+        .filter(ticket_links::to_ticket_id.eq(id))
+        .filter(ticket_links::kind.eq(kind))
+        .filter(tickets::deleted_at.is_null())
+        .order(tickets::id)
+        .limit(500)
+        .select((
+            tickets::id,
+            tickets::reference,
+            tickets::title,
+            tickets::status,
+            tickets::priority,
+        ))
+        .load(conn)
+}

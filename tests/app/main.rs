@@ -10,4 +10,5 @@ mod database;
 mod i18n;
 mod incidents;
 mod permissions;
+mod problems;
 mod users;

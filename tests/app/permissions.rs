@@ -24,6 +24,11 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Problems: everyone reads, engineers and up act.
+        ("GET", p) if (p.starts_with("/problems") || p.starts_with("/api/v1/problems")) && p != "/problems/new" => {
+            Some(ALL)
+        }
+        (_, p) if p.starts_with("/problems") || p.starts_with("/api/v1/problems") => Some(SECOND_LINE),
         // Incidents: first-line work for everyone, second-line work for engineers and up.
         (_, p) if p.starts_with("/incidents") || p.starts_with("/api/v1/incidents") => {
             let second_line = [

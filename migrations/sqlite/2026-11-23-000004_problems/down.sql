@@ -1,0 +1,3 @@
+DROP INDEX incidents_reported_idx;
+DROP TABLE ticket_links;
+DROP TABLE problems;

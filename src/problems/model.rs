@@ -1,0 +1,95 @@
+//! Problem rows, inputs and views.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::problems;
+use crate::tickets::model::EventView;
+use crate::tickets::queries::LinkedTicket;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = problems)]
+pub struct Problem {
+    #[serde(skip)]
+    pub ticket_id: i64,
+    pub root_cause: String,
+    pub contributing_factors: String,
+    pub five_whys: String,
+    pub workaround: String,
+    pub resolution: String,
+    pub fix_due_on: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub known_error_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ProblemInput {
+    pub title: String,
+    pub description: String,
+    pub priority: String,
+    pub team_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// Incidents this problem is behind.
+    pub incident_ids: Vec<i64>,
+    /// 'YYYY-MM-DD'
+    pub fix_due_on: String,
+}
+
+/// Root-cause analysis; also what `known-error` requires.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AnalysisInput {
+    pub version: Option<i32>,
+    pub root_cause: String,
+    pub contributing_factors: String,
+    pub five_whys: String,
+    pub workaround: String,
+    pub fix_due_on: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemView {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub priority: String,
+    pub team_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub owner: Option<String>,
+    pub version: i32,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(flatten)]
+    pub problem: Problem,
+    pub incidents: Vec<LinkedTicket>,
+    pub allowed_actions: Vec<&'static str>,
+    pub timeline: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct ProblemRow {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub owner: Option<String>,
+    pub fix_due_on: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+}
+
+/// A category or service with enough recent incidents to deserve a problem.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    /// `category` or `service`.
+    pub dimension: &'static str,
+    pub value: String,
+    pub incidents: i64,
+}

@@ -1,0 +1,199 @@
+//! Problem management: from incidents to known error to closure, and what it unblocks.
+
+use mamori::auth::permissions::Role;
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::TestApp;
+
+async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .api_client()
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(app, token, reqwest::Method::POST, path, body).await
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    call(app, token, reqwest::Method::GET, path, Value::Null).await
+}
+
+async fn a_problem_from_incidents_to_known_error_unblocks_closing(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&engineer).await;
+    let mut incidents = Vec::new();
+    for i in 0..3 {
+        let (_, inc) = post(
+            &app,
+            &token,
+            "/api/v1/incidents",
+            json!({"title": format!("バッチ遅延 {i}"), "impact": "medium", "urgency": "low", "category": "batch"}),
+        )
+        .await;
+        incidents.push(inc["id"].as_i64().unwrap());
+    }
+    // Resolved only by a workaround: closing needs a problem.
+    let first = incidents[0];
+    post(
+        &app,
+        &token,
+        &format!("/api/v1/incidents/{first}/resolve"),
+        json!({"resolution": "ジョブ再実行", "resolution_kind": "workaround"}),
+    )
+    .await;
+    let (status, _) = post(&app, &token, &format!("/api/v1/incidents/{first}/close"), json!({})).await;
+    assert_eq!(status, 409);
+
+    // Three incidents in a category within 30 days: a candidate.
+    let (_, candidates) = get(&app, &token, "/api/v1/problems/candidates").await;
+    let items = candidates["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|c| c["dimension"] == "category" && c["value"] == "batch" && c["incidents"] == 3),
+        "{candidates}"
+    );
+
+    let (status, bad) = post(
+        &app,
+        &token,
+        "/api/v1/problems",
+        json!({"title": "", "incident_ids": [999999], "fix_due_on": "soon"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    for field in ["title", "incident_ids", "fix_due_on"] {
+        assert!(bad["error"]["fields"][field].is_string(), "{field}: {bad}");
+    }
+
+    let (status, problem) = post(
+        &app,
+        &token,
+        "/api/v1/problems",
+        json!({"title": "夜間バッチの遅延", "incident_ids": [first, incidents[1]], "fix_due_on": "2026-12-31"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{problem}");
+    assert_eq!(problem["number"], "PRB-000001");
+    assert_eq!(problem["incidents"].as_array().unwrap().len(), 2);
+    let pid = problem["id"].as_i64().unwrap();
+    let (_, linked) = post(
+        &app,
+        &token,
+        &format!("/api/v1/problems/{pid}/incidents"),
+        json!({"incident_ids": [incidents[2], first]}),
+    )
+    .await;
+    assert_eq!(
+        linked["incidents"].as_array().unwrap().len(),
+        3,
+        "linking twice is harmless"
+    );
+
+    // The incident now shows its problem and may be closed.
+    let (_, inc) = get(&app, &token, &format!("/api/v1/incidents/{first}")).await;
+    assert_eq!(inc["problems"][0]["number"], "PRB-000001");
+    let (status, closed) = post(&app, &token, &format!("/api/v1/incidents/{first}/close"), json!({})).await;
+    assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
+
+    // Known error needs a root cause and a workaround.
+    let (status, e) = post(&app, &token, &format!("/api/v1/problems/{pid}/known-error"), json!({})).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["root_cause"].is_string() && e["error"]["fields"]["workaround"].is_string());
+    let (status, known) = post(
+        &app,
+        &token,
+        &format!("/api/v1/problems/{pid}/known-error"),
+        json!({"root_cause": "ログ肥大でディスクI/Oが飽和", "workaround": "ログ退避後に再実行", "five_whys": "1. 遅延 2. I/O 飽和 3. ログ肥大"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{known}");
+    assert_eq!(known["status"], "known_error");
+    assert!(known["known_error_at"].is_string());
+    let (status, e) = post(&app, &token, &format!("/api/v1/problems/{pid}/close"), json!({})).await;
+    assert_eq!(status, 409, "{e}");
+    let (_, resolved) = post(
+        &app,
+        &token,
+        &format!("/api/v1/problems/{pid}/resolve"),
+        json!({"resolution": "ログローテーション設定"}),
+    )
+    .await;
+    assert_eq!(resolved["status"], "resolved");
+    let (_, closed) = post(&app, &token, &format!("/api/v1/problems/{pid}/close"), json!({})).await;
+    assert_eq!(closed["status"], "closed");
+
+    // Helpdesk reads problems but cannot act on them.
+    let helpdesk = app.create_user(Role::Helpdesk).await;
+    let htoken = app.api_token(&helpdesk).await;
+    assert_eq!(get(&app, &htoken, &format!("/api/v1/problems/{pid}")).await.0, 200);
+    assert_eq!(
+        post(&app, &htoken, &format!("/api/v1/problems/{pid}/reopen"), json!({}))
+            .await
+            .0,
+        403
+    );
+}
+
+async fn problem_pages(app: TestApp) {
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let created = app
+        .post_form(
+            &client,
+            "/incidents",
+            &[("title", "印刷できない"), ("impact", "low"), ("urgency", "medium")],
+        )
+        .await;
+    let incident_path = created.headers()["location"].to_str().unwrap().to_string();
+    let id = incident_path.rsplit('/').next().unwrap().to_string();
+    let form = app
+        .get(&client, &format!("/problems/new?incident={id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("印刷できない"), "pre-filled from the incident");
+    let made = app
+        .post_form(
+            &client,
+            "/problems",
+            &[("title", "印刷サーバ不調"), ("priority", "P3"), ("incident_ids", &id)],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let problem_path = made.headers()["location"].to_str().unwrap().to_string();
+    let page = app.get(&client, &problem_path).await.text().await.unwrap();
+    assert!(page.contains("PRB-000001") && page.contains("INC-000001"));
+    let bad = app
+        .post_form(
+            &client,
+            &format!("{problem_path}/known-error"),
+            &[("root_cause", ""), ("workaround", "")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("id=\"error-root_cause\""));
+    let unknown = app
+        .post_form(
+            &client,
+            &format!("{problem_path}/incidents"),
+            &[("incident_number", "INC-999999")],
+        )
+        .await;
+    assert_eq!(unknown.status(), 422);
+    let incident_page = app.get(&client, &incident_path).await.text().await.unwrap();
+    assert!(incident_page.contains("PRB-000001"));
+    let list = app.get(&client, "/problems").await.text().await.unwrap();
+    assert!(list.contains("印刷サーバ不調"));
+}
+
+on_both!(a_problem_from_incidents_to_known_error_unblocks_closing, problem_pages);
