@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod incidents;
+pub mod postmortems;
 pub mod problems;
 pub mod routes;
 pub mod server;

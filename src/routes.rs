@@ -19,7 +19,8 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
-    ManageIncidents, ManageProblems, ManageTeams, ManageUsers, ViewAudit, ViewDirectory, ViewProblems, WorkIncidents,
+    ManageIncidents, ManageProblems, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit, ViewDirectory,
+    ViewProblems, WorkIncidents, WritePostmortems,
 };
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -82,6 +83,31 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/problems/{id}/resolve", Requires(ManageProblems)),
     route(Method::POST, "/problems/{id}/close", Requires(ManageProblems)),
     route(Method::POST, "/problems/{id}/reopen", Requires(ManageProblems)),
+    // Post-mortems: engineers write, managers publish; everyone reads and sees their action items.
+    route(Method::GET, "/incidents/{id}/postmortem", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/postmortem", Requires(WritePostmortems)),
+    route(
+        Method::POST,
+        "/incidents/{id}/postmortem/edit",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
+        "/incidents/{id}/postmortem/submit",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
+        "/incidents/{id}/postmortem/publish",
+        Requires(PublishPostmortems),
+    ),
+    route(
+        Method::POST,
+        "/incidents/{id}/postmortem/action-items",
+        Requires(WritePostmortems),
+    ),
+    route(Method::GET, "/action-items", Authenticated),
+    route(Method::POST, "/action-items/{id}/done", Authenticated),
     // JSON API (bearer tokens).
     route(Method::GET, "/api/v1/me", Authenticated),
     route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
@@ -123,6 +149,38 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(Method::POST, "/api/v1/incidents/{id}/close", Requires(ManageIncidents)),
     route(Method::POST, "/api/v1/incidents/{id}/reopen", Requires(ManageIncidents)),
+    route(
+        Method::GET,
+        "/api/v1/incidents/{id}/postmortem",
+        Requires(WorkIncidents),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/postmortem",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::PATCH,
+        "/api/v1/incidents/{id}/postmortem",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/postmortem/submit",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/postmortem/publish",
+        Requires(PublishPostmortems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/postmortem/action-items",
+        Requires(WritePostmortems),
+    ),
+    route(Method::GET, "/api/v1/action-items", Authenticated),
+    route(Method::POST, "/api/v1/action-items/{id}/done", Authenticated),
     route(Method::GET, "/api/v1/problems", Requires(ViewProblems)),
     route(Method::POST, "/api/v1/problems", Requires(ManageProblems)),
     route(Method::GET, "/api/v1/problems/candidates", Requires(ViewProblems)),
@@ -166,13 +224,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::audit::pages::routes(cfg);
     crate::incidents::pages::routes(cfg);
     crate::problems::pages::routes(cfg);
+    crate::postmortems::pages::routes(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
             .configure(crate::audit::api::routes)
             .configure(crate::incidents::api::routes)
-            .configure(crate::problems::api::routes),
+            .configure(crate::problems::api::routes)
+            .configure(crate::postmortems::api::routes),
     );
 }
 

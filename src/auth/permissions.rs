@@ -49,11 +49,15 @@ pub enum Permission {
     ViewProblems,
     /// Open, analyse, link and move problems.
     ManageProblems,
+    /// Draft and edit post-mortems and their action items.
+    WritePostmortems,
+    /// Publish post-mortems (managers review what the engineers wrote).
+    PublishPostmortems,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -62,6 +66,8 @@ impl Permission {
         Permission::ManageIncidents,
         Permission::ViewProblems,
         Permission::ManageProblems,
+        Permission::WritePostmortems,
+        Permission::PublishPostmortems,
     ];
 }
 
@@ -90,6 +96,11 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
         Permission::ManageProblems,
         &[Role::Engineer, Role::Manager, Role::Admin],
     ),
+    (
+        Permission::WritePostmortems,
+        &[Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (Permission::PublishPostmortems, &[Role::Manager, Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

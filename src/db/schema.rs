@@ -167,7 +167,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    postmortems (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        status -> Text,
+        sections -> Text,
+        impact_started_at -> Timestamp,
+        impact_mitigated_at -> Nullable<Timestamp>,
+        impact_resolved_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    action_items (id) {
+        id -> BigInt,
+        postmortem_id -> BigInt,
+        title -> Text,
+        owner_id -> BigInt,
+        due_on -> Text,
+        status -> Text,
+        problem_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
@@ -188,4 +220,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     problems,
     ticket_links,
+    postmortems,
+    action_items,
 );

@@ -294,10 +294,17 @@ async fn render_show(
     form_name: &str,
     errors: BTreeMap<&'static str, String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = state.db(move |conn| service::get(conn, id, true)).await?;
+    let (view, postmortem_status) = state
+        .db(move |conn| {
+            let view = service::get(conn, id, true)?;
+            let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
+            Ok((view, postmortem))
+        })
+        .await?;
     let (teams, users) = choices(state).await?;
     let mut context = Context::new();
     context.insert("incident", &view);
+    context.insert("postmortem_status", &postmortem_status);
     context.insert("teams", &teams);
     context.insert("users", &users);
     context.insert("update_states", &UPDATE_STATES);

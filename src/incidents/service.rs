@@ -433,8 +433,8 @@ pub fn transition(
             let priority = Priority::parse(&loaded.0.priority).unwrap_or(Priority::P4);
             let only_workaround = loaded.1.resolution_kind.as_deref() == Some("workaround");
             let linked_to_problem = !ticket_queries::linked_to(conn, id, "problem")?.is_empty();
-            // Post-mortems arrive with their own module; until then none is published.
-            let blockers = rules::close_blockers(priority, false, only_workaround, linked_to_problem);
+            let published = crate::postmortems::queries::is_published(conn, id)?;
+            let blockers = rules::close_blockers(priority, published, only_workaround, linked_to_problem);
             if let Some(blocker) = blockers.first() {
                 return Err(AppError::Conflict(
                     match blocker {

@@ -10,5 +10,6 @@ mod database;
 mod i18n;
 mod incidents;
 mod permissions;
+mod postmortems;
 mod problems;
 mod users;

@@ -10,6 +10,7 @@ use crate::support::TestApp;
 const ALL: &[Role] = &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 const SECOND_LINE: &[Role] = &[Role::Engineer, Role::Manager, Role::Admin];
+const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 /// Who may use each route. `None` = public (no sign-in needed).
 fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
@@ -24,6 +25,11 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Post-mortems: everyone reads and works their action items; engineers write; managers publish.
+        ("GET", "/incidents/{id}/postmortem" | "/api/v1/incidents/{id}/postmortem") => Some(ALL),
+        (_, p) if p.ends_with("/postmortem/publish") => Some(MANAGERS),
+        (_, p) if p.contains("/postmortem") => Some(SECOND_LINE),
+        (_, p) if p.starts_with("/action-items") || p.starts_with("/api/v1/action-items") => Some(ALL),
         // Problems: everyone reads, engineers and up act.
         ("GET", p) if (p.starts_with("/problems") || p.starts_with("/api/v1/problems")) && p != "/problems/new" => {
             Some(ALL)

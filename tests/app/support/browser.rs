@@ -96,3 +96,23 @@ impl Browser {
         panic!("cannot start a WebDriver session: {last_error:?}");
     }
 }
+
+/// Clicks something that loads a new page and waits until the old page is gone, so the next
+/// look-up cannot find an element of the page being left.
+pub async fn click_to_navigate(client: &fantoccini::Client, target: fantoccini::Locator<'_>) {
+    let old = client.find(fantoccini::Locator::Css("html")).await.expect("page");
+    client
+        .find(target)
+        .await
+        .expect("element to click")
+        .click()
+        .await
+        .expect("click");
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the click did not load a new page within 5 s");
+}

@@ -1,0 +1,2 @@
+DROP TABLE action_items;
+DROP TABLE postmortems;

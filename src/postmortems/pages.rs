@@ -1,0 +1,207 @@
+//! The post-mortem page of an incident and "my action items".
+
+use std::collections::BTreeMap;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tera::Context;
+
+use super::model::{ActionItemInput, Sections, SectionsPatch};
+use super::service;
+use crate::auth::permissions::{allows, Permission};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::flash::{self, Kind};
+use crate::web::forms::Form;
+use crate::web::redirect;
+use crate::web::templates::{render, render_status, request_lang};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/incidents/{id}/postmortem")
+            .route(web::get().to(show))
+            .route(web::post().to(create)),
+    )
+    .route("/incidents/{id}/postmortem/edit", web::post().to(edit))
+    .route("/incidents/{id}/postmortem/submit", web::post().to(submit))
+    .route("/incidents/{id}/postmortem/publish", web::post().to(publish))
+    .route("/incidents/{id}/postmortem/action-items", web::post().to(add_item))
+    .route("/action-items", web::get().to(my_items))
+    .route("/action-items/{id}/done", web::post().to(done));
+}
+
+async fn render_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    id: i64,
+    status: StatusCode,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let view = state.db(move |conn| service::get(conn, id, now)).await?;
+    let users = state
+        .db(|conn| {
+            Ok(crate::users::queries::list(conn, &Default::default(), 1000)?
+                .into_iter()
+                .filter(|u| u.active)
+                .map(|u| (u.id, u.display_name))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let mut context = Context::new();
+    context.insert("pm", &view);
+    context.insert("sections", &Sections::NAMES);
+    context.insert("users", &users);
+    context.insert("errors", &errors);
+    context.insert("can_publish", &allows(user.role, Permission::PublishPostmortems));
+    render_status(req, status, "postmortems/show.html", context)
+}
+
+async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    render_page(&req, &state, &user, path.into_inner(), StatusCode::OK, BTreeMap::new()).await
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    state.db(move |conn| service::create(conn, &actor, now, id)).await?;
+    flash::push(&session, Kind::Success, "flash-postmortem-created");
+    Ok(redirect(&format!("/incidents/{id}/postmortem")))
+}
+
+async fn step(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    id: i64,
+    step: &'static str,
+    patch: SectionsPatch,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now) = (user.actor(&req), state.clock.now());
+    match state
+        .db(move |conn| service::change(conn, &actor, now, id, step, &patch))
+        .await
+    {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-postmortem-updated");
+            Ok(redirect(&format!("/incidents/{id}/postmortem")))
+        }
+        Err(AppError::Validation(errors)) => {
+            let errors = errors.translated(request_lang(&req));
+            render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(patch): Form<SectionsPatch>,
+) -> Result<HttpResponse, AppError> {
+    step(req, state, user, session, path.into_inner(), "edit", patch).await
+}
+
+async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(patch): Form<SectionsPatch>,
+) -> Result<HttpResponse, AppError> {
+    step(req, state, user, session, path.into_inner(), "submit", patch).await
+}
+
+async fn publish(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(patch): Form<SectionsPatch>,
+) -> Result<HttpResponse, AppError> {
+    step(req, state, user, session, path.into_inner(), "publish", patch).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ItemForm {
+    title: String,
+    owner_id: String,
+    due_on: String,
+}
+
+async fn add_item(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<ItemForm>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    let input = ActionItemInput {
+        title: form.title,
+        owner_id: form.owner_id.trim().parse().ok(),
+        due_on: form.due_on,
+        problem_id: None,
+    };
+    match state
+        .db(move |conn| service::add_item(conn, &actor, now, id, &input))
+        .await
+    {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-postmortem-updated");
+            Ok(redirect(&format!("/incidents/{id}/postmortem")))
+        }
+        Err(AppError::Validation(errors)) => {
+            let errors = errors.translated(request_lang(&req));
+            render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn my_items(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let (owner, now) = (user.id, state.clock.now());
+    let items = state
+        .db(move |conn| service::items_of(conn, None, Some(owner), false, now))
+        .await?;
+    let mut context = Context::new();
+    context.insert("items", &items);
+    render(&req, "postmortems/my_items.html", context)
+}
+
+async fn done(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    state
+        .db(move |conn| service::complete_item(conn, &actor, now, id))
+        .await?;
+    flash::push(&session, Kind::Success, "flash-action-item-done");
+    Ok(redirect("/action-items"))
+}

@@ -1,0 +1,339 @@
+//! Post-mortem use cases: draft from the incident, edit, review, publish; action items.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use super::model::{ActionItemInput, ActionItemView, Postmortem, PostmortemView, Sections, SectionsPatch};
+use super::queries::{self, NewPostmortem};
+use crate::audit::model::Actor;
+use crate::audit::service::record;
+use crate::db::{write_transaction, DbConnection};
+use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::tickets::queries as ticket_queries;
+use crate::tickets::service::add_event;
+
+const MAX_SECTION: usize = 50_000;
+
+/// Text of the incident's timeline for the report (editable afterwards).
+fn timeline_text(conn: &mut DbConnection, incident_id: i64) -> Result<String, AppError> {
+    let events = ticket_queries::timeline(conn, incident_id)?;
+    let mut lines = Vec::with_capacity(events.len());
+    for e in events {
+        let what = match e.kind.as_str() {
+            "state_changed" => format!(
+                "{} → {}",
+                e.data["from"].as_str().unwrap_or(""),
+                e.data["to"].as_str().unwrap_or("")
+            ),
+            "status_update" => format!("status update ({})", e.data["state"].as_str().unwrap_or("")),
+            "escalated" | "deescalated" => format!(
+                "{} L{} → L{}",
+                e.kind,
+                e.data["from_level"].as_i64().unwrap_or(0),
+                e.data["to_level"].as_i64().unwrap_or(0)
+            ),
+            other => other.to_string(),
+        };
+        let body = if e.body.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", e.body.replace('\n', " "))
+        };
+        lines.push(format!("{} UTC  {}{}", e.at.format("%Y-%m-%d %H:%M"), what, body));
+    }
+    Ok(lines.join("\n"))
+}
+
+fn view(conn: &mut DbConnection, pm: Postmortem, now: NaiveDateTime) -> Result<PostmortemView, AppError> {
+    let (ticket, incident) = crate::incidents::queries::load(conn, pm.incident_id)?;
+    let sections: Sections = serde_json::from_str(&pm.sections).unwrap_or_default();
+    let restored = pm.impact_mitigated_at.or(pm.impact_resolved_at);
+    let _ = incident;
+    Ok(PostmortemView {
+        id: pm.id,
+        incident_id: pm.incident_id,
+        incident_number: ticket.reference,
+        incident_title: ticket.title,
+        priority: ticket.priority,
+        status: pm.status,
+        version: pm.version,
+        sections,
+        impact_started_at: pm.impact_started_at,
+        impact_mitigated_at: pm.impact_mitigated_at,
+        impact_resolved_at: pm.impact_resolved_at,
+        duration_minutes: restored.map(|r| (r - pm.impact_started_at).num_minutes()),
+        published_at: pm.published_at,
+        action_items: items_of(conn, Some(pm.id), None, false, now)?,
+    })
+}
+
+pub fn items_of(
+    conn: &mut DbConnection,
+    postmortem_id: Option<i64>,
+    owner: Option<i64>,
+    open_only: bool,
+    now: NaiveDateTime,
+) -> Result<Vec<ActionItemView>, AppError> {
+    let today = now.date().to_string();
+    Ok(queries::items(conn, postmortem_id, owner, open_only)?
+        .into_iter()
+        .map(|(item, owner, incident_id, incident_number)| ActionItemView {
+            overdue: item.status == "open" && item.due_on < today,
+            item,
+            owner,
+            incident_id,
+            incident_number,
+        })
+        .collect())
+}
+
+/// The incident's post-mortem.
+pub fn get(conn: &mut DbConnection, incident_id: i64, now: NaiveDateTime) -> Result<PostmortemView, AppError> {
+    let pm = queries::for_incident(conn, incident_id)?.ok_or(AppError::NotFound)?;
+    view(conn, pm, now)
+}
+
+/// Drafts the post-mortem from the incident: impact window, timeline, resolution, and the root
+/// cause of a linked problem when there is one. One per incident.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    incident_id: i64,
+) -> Result<PostmortemView, AppError> {
+    write_transaction(conn, |conn| {
+        let (ticket, incident) = crate::incidents::queries::load(conn, incident_id)?;
+        if queries::for_incident(conn, incident_id)?.is_some() {
+            return Err(AppError::Conflict("this incident already has a post-mortem".into()));
+        }
+        let mut root_cause = String::new();
+        for problem in ticket_queries::linked_to(conn, incident_id, "problem")? {
+            let (_, p) = crate::problems::queries::load(conn, problem.id)?;
+            if !p.root_cause.is_empty() {
+                root_cause = format!("{} ({})", p.root_cause, problem.number);
+                break;
+            }
+        }
+        let sections = Sections {
+            summary: format!("{}\n\n{}", ticket.title, ticket.description).trim().to_string(),
+            impact: incident.service.clone(),
+            detection: format!("channel: {}", incident.channel),
+            root_cause,
+            resolution: [incident.workaround.clone(), incident.resolution.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n"),
+            timeline: timeline_text(conn, incident_id)?,
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&sections).map_err(AppError::internal)?;
+        let id = queries::insert(
+            conn,
+            &NewPostmortem {
+                incident_id,
+                status: "draft",
+                sections: &text,
+                impact_started_at: incident.reported_at,
+                impact_mitigated_at: incident.mitigated_at,
+                impact_resolved_at: incident.resolved_at,
+                version: 1,
+                created_by: actor.user_id,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        add_event(
+            conn,
+            incident_id,
+            now,
+            actor.user_id,
+            "postmortem",
+            "internal",
+            "",
+            Some(json!({ "state": "draft" })),
+        )?;
+        record(
+            conn,
+            actor,
+            now,
+            "postmortem.create",
+            "postmortem",
+            id,
+            None::<&()>,
+            Some(&json!({ "incident": ticket.reference })),
+        )
+    })?;
+    get(conn, incident_id, now)
+}
+
+fn apply(sections: &mut Sections, patch: &SectionsPatch, errors: &mut FieldErrors) {
+    let fields: [(&'static str, &Option<String>, &mut String); 9] = [
+        ("summary", &patch.summary, &mut sections.summary),
+        ("impact", &patch.impact, &mut sections.impact),
+        ("detection", &patch.detection, &mut sections.detection),
+        ("root_cause", &patch.root_cause, &mut sections.root_cause),
+        ("resolution", &patch.resolution, &mut sections.resolution),
+        ("timeline", &patch.timeline, &mut sections.timeline),
+        ("went_well", &patch.went_well, &mut sections.went_well),
+        ("went_badly", &patch.went_badly, &mut sections.went_badly),
+        ("lucky", &patch.lucky, &mut sections.lucky),
+    ];
+    for (name, new, target) in fields {
+        if let Some(text) = new {
+            if text.chars().count() > MAX_SECTION {
+                errors.add(
+                    name,
+                    FieldMessage::new("error-too-long").with("max", MAX_SECTION as i64),
+                );
+            } else {
+                *target = text.trim().to_string();
+            }
+        }
+    }
+}
+
+/// `edit` changes sections (draft or in review); `submit` sends a draft to review; `publish`
+/// publishes it (a published report is final) and needs summary and root cause.
+pub fn change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    incident_id: i64,
+    step: &str,
+    patch: &SectionsPatch,
+) -> Result<PostmortemView, AppError> {
+    write_transaction(conn, |conn| {
+        let pm = queries::for_incident(conn, incident_id)?.ok_or(AppError::NotFound)?;
+        if patch.version.is_some_and(|v| v != pm.version) {
+            return Err(crate::tickets::service::stale());
+        }
+        if pm.status == "published" {
+            return Err(AppError::Conflict("a published post-mortem is final".into()));
+        }
+        let mut sections: Sections = serde_json::from_str(&pm.sections).unwrap_or_default();
+        let mut errors = FieldErrors::new();
+        apply(&mut sections, patch, &mut errors);
+        let (status, published_at) = match step {
+            "edit" => (pm.status.as_str(), None),
+            "submit" if pm.status == "draft" => ("in_review", None),
+            "publish" => {
+                if sections.summary.is_empty() {
+                    errors.add("summary", FieldMessage::new("error-required"));
+                }
+                if sections.root_cause.is_empty() {
+                    errors.add("root_cause", FieldMessage::new("error-required"));
+                }
+                ("published", Some(now))
+            }
+            _ => {
+                return Err(AppError::Conflict(format!(
+                    "cannot {step} a post-mortem that is {}",
+                    pm.status
+                )))
+            }
+        };
+        errors.into_result()?;
+        let text = serde_json::to_string(&sections).map_err(AppError::internal)?;
+        if !queries::update_versioned(conn, pm.id, pm.version, status, &text, now, published_at)? {
+            return Err(crate::tickets::service::stale());
+        }
+        if status != pm.status {
+            add_event(
+                conn,
+                incident_id,
+                now,
+                actor.user_id,
+                "postmortem",
+                "internal",
+                "",
+                Some(json!({ "state": status })),
+            )?;
+        }
+        record(
+            conn,
+            actor,
+            now,
+            &format!("postmortem.{step}"),
+            "postmortem",
+            pm.id,
+            Some(&json!({ "status": pm.status })),
+            Some(&json!({ "status": status, "sections": sections })),
+        )
+    })?;
+    get(conn, incident_id, now)
+}
+
+/// Adds an action item (title, owner, due date, optionally the problem it serves).
+pub fn add_item(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    incident_id: i64,
+    input: &ActionItemInput,
+) -> Result<PostmortemView, AppError> {
+    let mut errors = FieldErrors::new();
+    let title = crate::users::rules::required_text(&input.title, 300)
+        .map_err(|e| errors.add("title", e))
+        .ok();
+    match input.owner_id {
+        None => errors.add("owner_id", FieldMessage::new("error-required")),
+        Some(owner) => match crate::users::queries::find(conn, owner) {
+            Ok(u) if u.active => {}
+            Ok(_) | Err(diesel::result::Error::NotFound) => {
+                errors.add("owner_id", FieldMessage::new("error-user-unknown"))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    }
+    let due = NaiveDate::parse_from_str(input.due_on.trim(), "%Y-%m-%d")
+        .map_err(|_| errors.add("due_on", FieldMessage::new("error-date-invalid")))
+        .ok();
+    if let Some(problem) = input.problem_id {
+        if crate::problems::queries::load(conn, problem).is_err() {
+            errors.add("problem_id", FieldMessage::new("error-problem-unknown"));
+        }
+    }
+    errors.into_result()?;
+    let (title, owner, due) = (
+        title.expect("valid"),
+        input.owner_id.expect("valid"),
+        due.expect("valid").to_string(),
+    );
+    write_transaction(conn, |conn| {
+        let pm = queries::for_incident(conn, incident_id)?.ok_or(AppError::NotFound)?;
+        let id = queries::insert_item(conn, pm.id, &title, owner, &due, input.problem_id, now)?;
+        record(
+            conn,
+            actor,
+            now,
+            "action_item.create",
+            "action_item",
+            id,
+            None::<&()>,
+            Some(&json!({ "title": title, "owner_id": owner, "due_on": due })),
+        )
+    })?;
+    get(conn, incident_id, now)
+}
+
+/// Marks an action item done (its owner, or anyone who manages incidents).
+pub fn complete_item(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, item_id: i64) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let item = queries::find_item(conn, item_id)?;
+        if item.status == "done" {
+            return Ok(());
+        }
+        queries::mark_done(conn, item_id, now)?;
+        record(
+            conn,
+            actor,
+            now,
+            "action_item.done",
+            "action_item",
+            item_id,
+            Some(&json!({ "status": "open" })),
+            Some(&json!({ "status": "done" })),
+        )
+    })
+}

@@ -1,0 +1,273 @@
+//! Post-mortems: drafted from the incident, reviewed, published by a manager; action items;
+//! and the rule that a major incident closes only after its post-mortem is published.
+
+use mamori::auth::permissions::Role;
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::TestApp;
+
+async fn send(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .api_client()
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_major_incident_closes_after_its_published_post_mortem(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let manager = app.create_user(Role::Manager).await;
+    let (et, mt) = (app.api_token(&engineer).await, app.api_token(&manager).await);
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "基幹システム全面停止", "impact": "high", "urgency": "high", "service": "受発注"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/mitigate"),
+        json!({"workaround": "待機系へ切替"}),
+    )
+    .await;
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/resolve"),
+        json!({"resolution": "ストレージ交換"}),
+    )
+    .await;
+    let (status, _) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/close"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    let (status, _) = send(
+        &app,
+        &et,
+        reqwest::Method::GET,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, pm) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201, "{pm}");
+    assert_eq!(pm["status"], "draft");
+    assert!(pm["summary"].as_str().unwrap().contains("基幹システム全面停止"));
+    assert!(pm["resolution"].as_str().unwrap().contains("待機系へ切替"));
+    let timeline = pm["timeline"].as_str().unwrap();
+    assert!(
+        timeline.contains("new → acknowledged") && timeline.contains("ストレージ交換"),
+        "{timeline}"
+    );
+    assert!(pm["duration_minutes"].is_i64());
+    let (status, _) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409, "one post-mortem per incident");
+
+    let (status, edited) = send(
+        &app,
+        &et,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({"went_well": "切替手順が機能した", "version": pm["version"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(edited["went_well"], "切替手順が機能した");
+    let (status, _) = send(
+        &app,
+        &et,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({"lucky": "x", "version": pm["version"]}),
+    )
+    .await;
+    assert_eq!(status, 409, "stale version");
+
+    // Engineers cannot publish; a manager can, once summary and root cause are written.
+    let (status, _) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/publish"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, e) = send(
+        &app,
+        &mt,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/publish"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["root_cause"].is_string());
+    let (status, published) = send(
+        &app,
+        &mt,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/publish"),
+        json!({"root_cause": "RAIDコントローラ故障"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["status"], "published");
+    let (status, _) = send(
+        &app,
+        &et,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({"lucky": "x"}),
+    )
+    .await;
+    assert_eq!(status, 409, "published is final");
+
+    let (status, closed) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/close"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
+}
+
+async fn action_items_have_owners_due_dates_and_an_overdue_flag(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let owner = app.create_user(Role::Helpdesk).await;
+    let (et, ot) = (app.api_token(&engineer).await, app.api_token(&owner).await);
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "x", "impact": "low", "urgency": "low"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    let (status, e) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/action-items"),
+        json!({"title": "", "due_on": "tomorrow"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    for field in ["title", "owner_id", "due_on"] {
+        assert!(e["error"]["fields"][field].is_string(), "{field}");
+    }
+    let (status, pm) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/action-items"),
+        json!({"title": "監視閾値の見直し", "owner_id": owner.id, "due_on": "2020-01-31"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/action-items"),
+        json!({"title": "手順書更新", "owner_id": owner.id, "due_on": "2999-12-31"}),
+    )
+    .await;
+    assert_eq!(pm["action_items"].as_array().unwrap().len(), 1);
+
+    let (_, mine) = send(&app, &ot, reqwest::Method::GET, "/api/v1/action-items", Value::Null).await;
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["title"], "監視閾値の見直し");
+    assert_eq!(items[0]["overdue"], true);
+    assert_eq!(items[1]["overdue"], false);
+    let (status, _) = send(
+        &app,
+        &ot,
+        post.clone(),
+        &format!("/api/v1/action-items/{}/done", items[0]["id"]),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, open) = send(&app, &ot, reqwest::Method::GET, "/api/v1/action-items", Value::Null).await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+
+    // The page highlights overdue items.
+    let client = app.client();
+    app.post_form(
+        &client,
+        "/login",
+        &[("email", &owner.email), ("password", &owner.password)],
+    )
+    .await;
+    let (_, _) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/action-items"),
+        json!({"title": "期限切れ項目", "owner_id": owner.id, "due_on": "2021-05-01"}),
+    )
+    .await;
+    let html = app.get(&client, "/action-items").await.text().await.unwrap();
+    assert!(html.contains("class=\"overdue\"") && html.contains("期限切れ項目"));
+}
+
+on_both!(
+    a_major_incident_closes_after_its_published_post_mortem,
+    action_items_have_owners_due_dates_and_an_overdue_flag
+);
