@@ -9,6 +9,7 @@
 //! | `MAMORI_SECRET_KEY` | generated into `<data dir>/secret_key` | session key, at least 32 bytes; share it between instances |
 //! | `MAMORI_SESSION_IDLE_MINUTES` | `120` | a session unused this long must log in again |
 //! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
+//! | `MAMORI_MAX_UPLOAD_MB` | `20` | largest attachment accepted |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
@@ -29,6 +30,7 @@ pub struct Config {
     pub secret_key: Vec<u8>,
     pub session_idle_minutes: i64,
     pub db_pool_size: u32,
+    pub max_upload_bytes: usize,
     pub trust_proxy_headers: bool,
     pub log_filter: String,
     pub log_json: bool,
@@ -111,6 +113,7 @@ impl Config {
 
         let session_idle_minutes = parse_number(&get, "MAMORI_SESSION_IDLE_MINUTES", 120, 1, 60 * 24 * 30)?;
         let db_pool_size = parse_number(&get, "MAMORI_DB_POOL_SIZE", 8, 1, 256)? as u32;
+        let max_upload_bytes = parse_number(&get, "MAMORI_MAX_UPLOAD_MB", 20, 1, 1024)? as usize * 1024 * 1024;
         let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
@@ -127,6 +130,7 @@ impl Config {
             secret_key,
             session_idle_minutes,
             db_pool_size,
+            max_upload_bytes,
             trust_proxy_headers,
             log_filter,
             log_json,
@@ -240,6 +244,7 @@ mod tests {
             ("MAMORI_SECRET_KEY", "short"),
             ("MAMORI_SESSION_IDLE_MINUTES", "0"),
             ("MAMORI_DB_POOL_SIZE", "many"),
+            ("MAMORI_MAX_UPLOAD_MB", "0"),
             ("MAMORI_TRUST_PROXY_HEADERS", "perhaps"),
             ("MAMORI_LOG_FORMAT", "xml"),
         ] {

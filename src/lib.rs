@@ -1,6 +1,7 @@
 //! Mamori: IT service management for the teams who keep systems running (運用保守).
 //! See docs/ARCHITECTURE.md for the map of this crate.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -64,6 +64,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/incidents/{id}/status-updates", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/escalate", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/acknowledge", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/attachments", Requires(WorkIncidents)),
+    route(Method::GET, "/attachments/{id}", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/assign", Requires(ManageIncidents)),
     route(Method::POST, "/incidents/{id}/start", Requires(ManageIncidents)),
     route(Method::POST, "/incidents/{id}/hold", Requires(ManageIncidents)),
@@ -128,6 +130,12 @@ pub const ROUTES: &[RouteSpec] = &[
         Requires(WorkIncidents),
     ),
     route(Method::POST, "/api/v1/incidents/{id}/escalate", Requires(WorkIncidents)),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/attachments",
+        Requires(WorkIncidents),
+    ),
+    route(Method::GET, "/api/v1/attachments/{id}", Requires(WorkIncidents)),
     route(
         Method::POST,
         "/api/v1/incidents/{id}/acknowledge",

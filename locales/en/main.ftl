@@ -375,3 +375,12 @@ flash-postmortem-created = Post-mortem drafted from the incident.
 flash-postmortem-updated = Post-mortem saved.
 flash-action-item-done = Action item done.
 error-problem-unknown = No such problem.
+
+## Attachments
+incident-attachments = Attachments
+attachment-upload = Upload
+field-file = File
+event-attachment = Attachment
+flash-attachment-added = File attached.
+error-file-too-large = The file is larger than { $max } MB.
+error-file-empty = The file is empty.

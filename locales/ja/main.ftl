@@ -375,3 +375,12 @@ flash-postmortem-created = インシデントの記録から事後報告の下�
 flash-postmortem-updated = 事後報告を保存しました。
 flash-action-item-done = 対策項目を完了にしました。
 error-problem-unknown = 該当する問題がありません。
+
+## 添付ファイル
+incident-attachments = 添付ファイル
+attachment-upload = アップロード
+field-file = ファイル
+event-attachment = 添付
+flash-attachment-added = ファイルを添付しました。
+error-file-too-large = ファイルが { $max } MB を超えています。
+error-file-empty = ファイルが空です。

@@ -198,6 +198,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
@@ -222,4 +235,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_links,
     postmortems,
     action_items,
+    attachments,
 );

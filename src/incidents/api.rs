@@ -19,7 +19,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/incidents/{id}/comments", web::post().to(comment))
     .route("/incidents/{id}/status-updates", web::post().to(status_update))
     .route("/incidents/{id}/escalate", web::post().to(escalate))
-    .route("/incidents/{id}/assign", web::post().to(assign));
+    .route("/incidents/{id}/assign", web::post().to(assign))
+    .route("/incidents/{id}/attachments", web::post().to(attach))
+    .route("/attachments/{id}", web::get().to(crate::attachments::routes::download));
     for action in Action::ALL {
         cfg.route(
             &format!("/incidents/{{id}}/{}", action.as_str()),
@@ -163,4 +165,24 @@ async fn assign(
         .db(move |conn| service::assign(conn, &actor, now, id, &input))
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+async fn attach(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let upload = crate::attachments::routes::read_upload(payload, state.config.max_upload_bytes).await?;
+    let (actor, now, id, data_dir) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        state.config.data_dir.clone(),
+    );
+    let stored = state
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
+        .await?;
+    Ok(HttpResponse::Created().json(stored))
 }

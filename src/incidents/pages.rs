@@ -26,7 +26,7 @@ use crate::web::templates::{render, render_status, request_lang};
 pub const PAGE_SIZE: i64 = 50;
 
 /// The forms on the incident page, by the name their errors are filed under.
-const FORMS: [&str; 7] = [
+const FORMS: [&str; 8] = [
     "hold",
     "mitigate",
     "resolve",
@@ -34,6 +34,7 @@ const FORMS: [&str; 7] = [
     "status_update",
     "escalate",
     "assign",
+    "attach",
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -48,7 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/incidents/{id}/comments", web::post().to(comment))
         .route("/incidents/{id}/status-updates", web::post().to(status_update))
         .route("/incidents/{id}/escalate", web::post().to(escalate))
-        .route("/incidents/{id}/assign", web::post().to(assign));
+        .route("/incidents/{id}/assign", web::post().to(assign))
+        .route("/incidents/{id}/attachments", web::post().to(attach))
+        .route("/attachments/{id}", web::get().to(crate::attachments::routes::download));
     for action in Action::ALL {
         cfg.route(
             &format!("/incidents/{{id}}/{}", action.as_str()),
@@ -294,17 +297,23 @@ async fn render_show(
     form_name: &str,
     errors: BTreeMap<&'static str, String>,
 ) -> Result<HttpResponse, AppError> {
-    let (view, postmortem_status) = state
+    let (view, postmortem_status, attachments) = state
         .db(move |conn| {
             let view = service::get(conn, id, true)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
-            Ok((view, postmortem))
+            let attachments: Vec<crate::attachments::model::AttachmentView> =
+                crate::attachments::queries::of_ticket(conn, id)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+            Ok((view, postmortem, attachments))
         })
         .await?;
     let (teams, users) = choices(state).await?;
     let mut context = Context::new();
     context.insert("incident", &view);
     context.insert("postmortem_status", &postmortem_status);
+    context.insert("attachments", &attachments);
     context.insert("teams", &teams);
     context.insert("users", &users);
     context.insert("update_states", &UPDATE_STATES);
@@ -556,4 +565,38 @@ async fn assign(
         move |conn, actor, now| service::assign(conn, actor, now, id, &input),
     )
     .await
+}
+
+async fn attach(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let upload = match crate::attachments::routes::read_upload(payload, state.config.max_upload_bytes).await {
+        Ok(upload) => upload,
+        Err(AppError::Validation(errors)) => {
+            let errors = errors.translated(request_lang(&req));
+            return render_show(
+                &req,
+                &state,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attach",
+                errors,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
+    let (actor, now, data_dir) = (user.actor(&req), state.clock.now(), state.config.data_dir.clone());
+    state
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
+        .await?;
+    flash::push(&session, Kind::Success, "flash-attachment-added");
+    Ok(redirect(&format!("/incidents/{id}")))
 }

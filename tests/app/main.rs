@@ -3,6 +3,7 @@
 
 mod support;
 
+mod attachments;
 mod auth;
 mod browser;
 mod cli;

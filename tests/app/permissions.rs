@@ -30,6 +30,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         (_, p) if p.ends_with("/postmortem/publish") => Some(MANAGERS),
         (_, p) if p.contains("/postmortem") => Some(SECOND_LINE),
         (_, p) if p.starts_with("/action-items") || p.starts_with("/api/v1/action-items") => Some(ALL),
+        (_, p) if p.starts_with("/attachments") || p.starts_with("/api/v1/attachments") => Some(ALL),
         // Problems: everyone reads, engineers and up act.
         ("GET", p) if (p.starts_with("/problems") || p.starts_with("/api/v1/problems")) && p != "/problems/new" => {
             Some(ALL)

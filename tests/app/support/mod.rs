@@ -134,6 +134,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+        // The app's warnings and errors (with their causes) show up in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(std::env::var("MAMORI_TEST_LOG").unwrap_or_else(|_| "mamori=warn".into()))
+            .try_init();
         if !enabled(backend) {
             eprintln!("SKIPPED on {backend:?}: not in MAMORI_TEST_BACKENDS");
             return None;

@@ -1,0 +1,116 @@
+//! Reading uploads from multipart bodies and serving downloads (pages and API alike).
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+use actix_web::{web, HttpResponse};
+use futures_util::StreamExt;
+
+use super::model::Upload;
+use super::{queries, service};
+use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::state::AppState;
+
+fn field_error(key: &'static str, max_mb: Option<i64>) -> AppError {
+    let mut message = FieldMessage::new(key);
+    if let Some(mb) = max_mb {
+        message = message.with("max", mb);
+    }
+    AppError::Validation(FieldErrors::single("file", message))
+}
+
+/// Reads the `file` field of a multipart body, refusing empty files and files over `limit`.
+/// Past the limit the rest is read and dropped (up to twice the limit) so the client gets the
+/// answer instead of a reset connection; anything larger is cut off.
+pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload, AppError> {
+    let max_mb = (limit / (1024 * 1024)) as i64;
+    let mut upload: Option<Upload> = None;
+    let mut too_large = false;
+    let mut seen = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| AppError::BadRequest(format!("malformed upload: {e}")))?;
+        let is_file = field.name() == Some("file");
+        // RFC 5987 `filename*` when sent, else the plain `filename` (raw UTF-8 from browsers).
+        let filename = field.content_disposition().and_then(|cd| {
+            cd.get_filename_ext()
+                .and_then(|ext| String::from_utf8(ext.value.clone()).ok())
+                .or_else(|| cd.get_filename().map(str::to_string))
+        });
+        let content_type = field.content_type().map(|m| m.essence_str().to_string());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("malformed upload: {e}")))?;
+            seen += chunk.len();
+            if seen > limit * 2 {
+                return Err(field_error("error-file-too-large", Some(max_mb)));
+            }
+            if is_file && !too_large {
+                if bytes.len() + chunk.len() > limit {
+                    too_large = true;
+                    bytes = Vec::new();
+                } else {
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
+        }
+        if is_file && !too_large {
+            let filename = service::clean_filename(filename.as_deref().unwrap_or(""));
+            let content_type = content_type
+                .filter(|t| t != "application/octet-stream")
+                .unwrap_or_else(|| {
+                    mime_guess::from_path(&filename)
+                        .first_or_octet_stream()
+                        .essence_str()
+                        .to_string()
+                });
+            upload = Some(Upload {
+                filename,
+                content_type,
+                bytes,
+            });
+        }
+    }
+    if too_large {
+        return Err(field_error("error-file-too-large", Some(max_mb)));
+    }
+    match upload {
+        Some(u) if !u.bytes.is_empty() => Ok(u),
+        Some(_) => Err(field_error("error-file-empty", None)),
+        None => Err(field_error("error-required", None)),
+    }
+}
+
+/// `GET /attachments/{id}` and `/api/v1/attachments/{id}`: always a download, never rendered
+/// inline (an uploaded HTML file must not run in our origin).
+pub async fn download(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let data_dir = state.config.data_dir.clone();
+    let (attachment, bytes) = state
+        .db(move |conn| {
+            let attachment = queries::find(conn, id)?;
+            crate::tickets::queries::find(conn, attachment.ticket_id)?;
+            let bytes = std::fs::read(service::blob_path(&data_dir, &attachment.sha256)).map_err(AppError::internal)?;
+            Ok((attachment, bytes))
+        })
+        .await?;
+    let ascii: String = attachment
+        .filename
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .collect();
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: attachment.filename.clone().into_bytes(),
+            }),
+        ],
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(attachment.content_type.as_str())
+        .insert_header(disposition)
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(bytes))
+}
