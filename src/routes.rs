@@ -58,6 +58,7 @@ pub const ROUTES: &[RouteSpec] = &[
     // engineers and managers also work them through to closure.
     route(Method::GET, "/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/incidents/new", Requires(WorkIncidents)),
+    route(Method::GET, "/incidents/export.csv", Requires(WorkIncidents)),
     route(Method::POST, "/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/incidents/{id}", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/comments", Requires(WorkIncidents)),

@@ -384,3 +384,12 @@ event-attachment = Attachment
 flash-attachment-added = File attached.
 error-file-too-large = The file is larger than { $max } MB.
 error-file-empty = The file is empty.
+
+## Similar incidents and export
+incident-similar = Similar past incidents
+incident-no-similar = No similar incidents found.
+similar-reason-field = same category or service
+similar-reason-text = similar text
+incidents-export = Export CSV
+field-reported-from = Reported from
+field-reported-to = Reported until

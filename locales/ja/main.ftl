@@ -384,3 +384,12 @@ event-attachment = 添付
 flash-attachment-added = ファイルを添付しました。
 error-file-too-large = ファイルが { $max } MB を超えています。
 error-file-empty = ファイルが空です。
+
+## 類似インシデント・出力
+incident-similar = 類似する過去のインシデント
+incident-no-similar = 類似するインシデントは見つかりませんでした。
+similar-reason-field = 同じカテゴリ・サービス
+similar-reason-text = 内容が類似
+incidents-export = CSV 出力
+field-reported-from = 受付日（から）
+field-reported-to = 受付日（まで）

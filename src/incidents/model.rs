@@ -91,6 +91,9 @@ pub struct IncidentView {
     pub allowed_actions: Vec<&'static str>,
     /// Problems behind this incident.
     pub problems: Vec<crate::tickets::queries::LinkedTicket>,
+    /// Similar past incidents (detail view only): a cause is often found from past cases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similar: Option<Vec<Similar>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<EventView>>,
 }
@@ -127,7 +130,20 @@ pub struct IncidentFilter {
     pub before: Option<i64>,
     /// Page size for API clients (at most 100).
     pub limit: Option<i64>,
+    /// Reported on or after this day (YYYY-MM-DD, in the user's time zone).
+    pub from: Option<String>,
+    /// Reported on or before this day (YYYY-MM-DD, in the user's time zone).
+    pub to: Option<String>,
 }
 
 /// The ticket and its incident row together.
 pub type Loaded = (Ticket, Incident);
+
+/// A past incident like this one, and why it was chosen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Similar {
+    #[serde(flatten)]
+    pub ticket: crate::tickets::queries::LinkedTicket,
+    pub same_category_or_service: bool,
+    pub similar_text: bool,
+}

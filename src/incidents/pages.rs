@@ -40,6 +40,7 @@ const FORMS: [&str; 8] = [
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // "/incidents/new" before "/incidents/{id}": the router takes the first match.
     cfg.route("/incidents/new", web::get().to(new_form))
+        .route("/incidents/export.csv", web::get().to(export))
         .service(
             web::resource("/incidents")
                 .route(web::get().to(list))
@@ -107,6 +108,8 @@ struct ListQuery {
     category: String,
     q: String,
     before: String,
+    from: String,
+    to: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -123,14 +126,8 @@ fn opt_id(s: &str) -> Result<Option<i64>, AppError> {
     }
 }
 
-async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let filter = IncidentFilter {
+fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
+    Ok(IncidentFilter {
         view: opt(&query.view),
         status: opt(&query.status),
         priority: opt(&query.priority),
@@ -140,12 +137,104 @@ async fn list(
         q: opt(&query.q),
         before: opt_id(&query.before)?,
         limit: None,
+        from: opt(&query.from),
+        to: opt(&query.to),
+    })
+}
+
+/// `GET /incidents/export.csv`: the filtered list as CSV (UTF-8 with BOM so Excel reads
+/// Japanese; times in the user's zone; cells that would start a formula are defused).
+async fn export(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = filter_of(&query.into_inner())?;
+    let (user_id, tz) = (user.id, user.time_zone.clone());
+    let zone = tz.clone();
+    let rows = state
+        .db(move |conn| service::export(conn, user_id, &tz, &filter))
+        .await?;
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160 + 3));
+    let cell = |text: &str| -> String {
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.to_string()
+        }
     };
-    let (user_id, db_filter) = (user.id, filter.clone());
+    let local = |t: chrono::NaiveDateTime| crate::web::templates::format_local(&crate::db::utc::format(&t), &zone);
+    writer
+        .write_record([
+            "number",
+            "priority",
+            "status",
+            "title",
+            "category",
+            "team",
+            "assignee",
+            "reported_at",
+            "updated_at",
+        ])
+        .map_err(AppError::internal)?;
+    for r in &rows {
+        writer
+            .write_record([
+                r.number.clone(),
+                r.priority.clone(),
+                r.status.clone(),
+                cell(&r.title),
+                cell(&r.category),
+                cell(r.team.as_deref().unwrap_or("")),
+                cell(r.assignee.as_deref().unwrap_or("")),
+                local(r.reported_at),
+                local(r.updated_at),
+            ])
+            .map_err(AppError::internal)?;
+    }
+    let mut body = vec![0xEF, 0xBB, 0xBF];
+    body.extend(
+        writer
+            .into_inner()
+            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"incidents.csv\""))
+        .body(body))
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let filter = filter_of(&query)?;
+    let (user_id, tz, db_filter) = (user.id, user.time_zone.clone(), filter.clone());
     let (rows, next) = state
-        .db(move |conn| service::list(conn, user_id, &db_filter, PAGE_SIZE))
+        .db(move |conn| service::list(conn, user_id, &tz, &db_filter, PAGE_SIZE))
         .await?;
     let (teams, _) = choices(&state).await?;
+    let export_url = {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("view", &query.view),
+            ("status", &query.status),
+            ("priority", &query.priority),
+            ("team_id", &query.team_id),
+            ("category", &query.category),
+            ("q", &query.q),
+            ("from", &query.from),
+            ("to", &query.to),
+        ] {
+            if !value.is_empty() {
+                q.append_pair(key, value);
+            }
+        }
+        format!("/incidents/export.csv?{}", q.finish())
+    };
     let next_url = next.map(|before| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
@@ -155,6 +244,8 @@ async fn list(
             ("team_id", &query.team_id),
             ("category", &query.category),
             ("q", &query.q),
+            ("from", &query.from),
+            ("to", &query.to),
         ] {
             if !value.is_empty() {
                 q.append_pair(key, value);
@@ -172,12 +263,15 @@ async fn list(
     context.insert("priorities", &Priority::ALL.map(Priority::as_str));
     context.insert("teams", &teams);
     context.insert("next_url", &next_url);
+    context.insert("export_url", &export_url);
     context.insert("is_first_page", &filter.before.is_none());
     render(&req, "incidents/list.html", context)
 }
 
 #[derive(Serialize)]
 struct FilterView {
+    from: String,
+    to: String,
     status: String,
     priority: String,
     team_id: String,
@@ -187,6 +281,8 @@ struct FilterView {
 
 fn query_view(q: &ListQuery) -> FilterView {
     FilterView {
+        from: q.from.clone(),
+        to: q.to.clone(),
         status: q.status.clone(),
         priority: q.priority.clone(),
         team_id: q.team_id.clone(),

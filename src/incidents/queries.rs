@@ -70,6 +70,8 @@ pub struct ListScope {
     pub team_ids: Option<Vec<i64>>,
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
+    pub reported_from: Option<chrono::NaiveDateTime>,
+    pub reported_before: Option<chrono::NaiveDateTime>,
 }
 
 /// At most `limit` incidents, newest first, after the keyset cursor; names joined in the same
@@ -114,6 +116,12 @@ pub fn list(
     }
     if scope.unassigned {
         query = query.filter(tickets::assignee_id.is_null());
+    }
+    if let Some(from) = scope.reported_from {
+        query = query.filter(incidents::reported_at.ge(from));
+    }
+    if let Some(before) = scope.reported_before {
+        query = query.filter(incidents::reported_at.lt(before));
     }
     if let Some(category) = filter.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         query = query.filter(incidents::category.eq(category.to_string()));
@@ -167,4 +175,107 @@ pub fn names(
         None => None,
     };
     Ok((team, user))
+}
+
+/// Past incidents like this one: the same category or service, or a similar text through the
+/// backend's trigram index (FTS5 bm25 on SQLite, pg_trgm word similarity on PostgreSQL).
+/// Returns (ticket, same_category_or_service, similar_text), best first, at most `limit`.
+pub fn similar(
+    conn: &mut DbConnection,
+    id: i64,
+    title: &str,
+    category: &str,
+    service: &str,
+    limit: i64,
+) -> QueryResult<Vec<(ticket_queries::LinkedTicket, bool, bool)>> {
+    let mut by_text: Vec<i64> = Vec::new();
+    let title = title.trim();
+    if ticket_queries::uses_trigram_index(title) {
+        #[derive(QueryableByName)]
+        struct Hit {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let hits: Vec<Hit> = match crate::db::backend_of(conn) {
+            Backend::Sqlite => {
+                let chars: Vec<char> = title.chars().collect();
+                let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).collect();
+                grams.sort();
+                grams.dedup();
+                grams.truncate(40);
+                let query = grams
+                    .iter()
+                    .map(|g| ticket_queries::fts_phrase(g))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                diesel::sql_query(
+                    "SELECT t.id AS id FROM tickets_fts f JOIN tickets t ON t.id = f.rowid \
+                     WHERE tickets_fts MATCH ? AND t.kind = 'incident' AND t.id <> ? AND t.deleted_at IS NULL \
+                     ORDER BY bm25(tickets_fts) LIMIT ?",
+                )
+                .bind::<Text, _>(query)
+                .bind::<diesel::sql_types::BigInt, _>(id)
+                .bind::<diesel::sql_types::BigInt, _>(limit * 2)
+                .load(conn)?
+            }
+            Backend::Postgres => diesel::sql_query(
+                "SELECT id FROM tickets WHERE $1 <% (title || ' ' || description) AND kind = 'incident' \
+                 AND id <> $2 AND deleted_at IS NULL \
+                 ORDER BY word_similarity($1, title || ' ' || description) DESC, id DESC LIMIT $3",
+            )
+            .bind::<Text, _>(title)
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .bind::<diesel::sql_types::BigInt, _>(limit * 2)
+            .load(conn)?,
+        };
+        by_text = hits.into_iter().map(|h| h.id).collect();
+    }
+    let by_field: Vec<i64> = if category.is_empty() && service.is_empty() {
+        Vec::new()
+    } else {
+        let mut q = tickets::table
+            .inner_join(incidents::table)
+            .filter(tickets::kind.eq("incident"))
+            .filter(tickets::id.ne(id))
+            .filter(tickets::deleted_at.is_null())
+            .select(tickets::id)
+            .into_boxed();
+        q = match (category.is_empty(), service.is_empty()) {
+            (false, false) => q.filter(
+                incidents::category
+                    .eq(category.to_string())
+                    .or(incidents::service.eq(service.to_string())),
+            ),
+            (false, true) => q.filter(incidents::category.eq(category.to_string())),
+            _ => q.filter(incidents::service.eq(service.to_string())),
+        };
+        q.order(tickets::id.desc()).limit(limit * 2).load(conn)?
+    };
+    // Both reasons first, then text matches, then same category/service.
+    let mut order: Vec<(i64, bool, bool)> = Vec::new();
+    for &t in &by_text {
+        order.push((t, by_field.contains(&t), true));
+    }
+    for &f in &by_field {
+        if !by_text.contains(&f) {
+            order.push((f, true, false));
+        }
+    }
+    order.sort_by_key(|(_, field, text)| !(*field && *text));
+    order.truncate(limit as usize);
+    let ids: Vec<i64> = order.iter().map(|o| o.0).collect();
+    let rows: Vec<ticket_queries::LinkedTicket> = tickets::table
+        .filter(tickets::id.eq_any(&ids))
+        .select((
+            tickets::id,
+            tickets::reference,
+            tickets::title,
+            tickets::status,
+            tickets::priority,
+        ))
+        .load(conn)?;
+    Ok(order
+        .into_iter()
+        .filter_map(|(id, field, text)| rows.iter().find(|r| r.id == id).map(|r| (r.clone(), field, text)))
+        .collect())
 }

@@ -244,8 +244,26 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
     };
     let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let problems = ticket_queries::linked_to(conn, id, "problem")?;
+    let similar = if with_timeline {
+        let found = queries::similar(conn, id, &ticket.title, &incident.category, &incident.service, 5)?;
+        Some(
+            found
+                .into_iter()
+                .map(
+                    |(ticket, same_category_or_service, similar_text)| super::model::Similar {
+                        ticket,
+                        same_category_or_service,
+                        similar_text,
+                    },
+                )
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(IncidentView {
         problems,
+        similar,
         id: ticket.id,
         number: ticket.reference,
         title: ticket.title,
@@ -268,14 +286,61 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
     })
 }
 
+/// Midnight (start of `day`) in zone `tz`, as UTC.
+fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTime, AppError> {
+    let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::Validation(FieldErrors::single(field, FieldMessage::new("error-date-invalid"))))?;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let local = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    Ok(zone
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local))
+}
+
 /// A page of incidents for `user_id`'s view, and the cursor of the next page.
 pub fn list(
     conn: &mut DbConnection,
     user_id: i64,
+    tz: &str,
     filter: &IncidentFilter,
     limit: i64,
 ) -> Result<(Vec<IncidentRow>, Option<i64>), AppError> {
-    let limit = limit.clamp(1, PAGE_LIMIT);
+    list_rows(conn, user_id, tz, filter, limit.clamp(1, PAGE_LIMIT))
+}
+
+/// The most rows one CSV export carries.
+pub const EXPORT_LIMIT: usize = 50_000;
+
+/// Every row of a filtered list for CSV, newest first, at most `EXPORT_LIMIT`, read in pages.
+pub fn export(
+    conn: &mut DbConnection,
+    user_id: i64,
+    tz: &str,
+    filter: &IncidentFilter,
+) -> Result<Vec<IncidentRow>, AppError> {
+    let mut all = Vec::new();
+    let mut filter = filter.clone();
+    loop {
+        let (rows, next) = list_rows(conn, user_id, tz, &filter, 1000)?;
+        all.extend(rows);
+        match next {
+            Some(before) if all.len() < EXPORT_LIMIT => filter.before = Some(before),
+            _ => break,
+        }
+    }
+    all.truncate(EXPORT_LIMIT);
+    Ok(all)
+}
+
+fn list_rows(
+    conn: &mut DbConnection,
+    user_id: i64,
+    tz: &str,
+    filter: &IncidentFilter,
+    limit: i64,
+) -> Result<(Vec<IncidentRow>, Option<i64>), AppError> {
     let open: Vec<String> = Status::OPEN.iter().map(|s| s.as_str().to_string()).collect();
     let mut scope = ListScope::default();
     match filter.view.as_deref().unwrap_or("open") {
@@ -324,6 +389,12 @@ pub fn list(
     }
     if let Some(assignee) = filter.assignee_id {
         scope.assignee_id = Some(assignee);
+    }
+    if let Some(from) = filter.from.as_deref().filter(|d| !d.trim().is_empty()) {
+        scope.reported_from = Some(day_start(from, tz, "from")?);
+    }
+    if let Some(to) = filter.to.as_deref().filter(|d| !d.trim().is_empty()) {
+        scope.reported_before = Some(day_start(to, tz, "to")? + Duration::days(1));
     }
     let mut rows = queries::list(conn, filter, &scope, limit + 1)?;
     let next = if rows.len() as i64 > limit {

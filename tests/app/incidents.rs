@@ -515,7 +515,107 @@ async fn pages_file_show_and_move_an_incident(app: TestApp) {
     assert!(list.contains("ファイルサーバ遅延"));
 }
 
+async fn similar_past_incidents_are_suggested(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let (_, old_text) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "基幹データベースの応答遅延", "impact": "medium", "urgency": "medium"}),
+        )
+        .await;
+    let (_, old_category) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "夜間バッチ失敗", "impact": "low", "urgency": "low", "category": "db"}),
+        )
+        .await;
+    let (_, unrelated) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "プリンタ紙詰まり", "impact": "low", "urgency": "low", "category": "office"}),
+        )
+        .await;
+    let (_, now) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "データベースの応答遅延が再発", "impact": "high", "urgency": "medium", "category": "db"}),
+        )
+        .await;
+    let (_, read) = api.get(&format!("/api/v1/incidents/{}", now["id"])).await;
+    let similar = read["similar"].as_array().unwrap();
+    let ids: Vec<i64> = similar.iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&old_text["id"].as_i64().unwrap()), "{read}");
+    assert!(ids.contains(&old_category["id"].as_i64().unwrap()), "{read}");
+    assert!(!ids.contains(&unrelated["id"].as_i64().unwrap()));
+    assert!(!ids.contains(&now["id"].as_i64().unwrap()), "never itself");
+    let text_hit = similar.iter().find(|s| s["id"] == old_text["id"]).unwrap();
+    assert_eq!(text_hit["similar_text"], true);
+}
+
+async fn csv_export_and_date_filters(app: TestApp) {
+    let (client, _) = app.login_as(Role::Engineer).await;
+    for (title, at) in [
+        ("=HYPERLINK(\"x\")", "2026-01-10T09:00"),
+        ("年末のバックアップ失敗", "2025-12-30T23:30"),
+        ("新年の障害", "2026-01-02T00:10"),
+    ] {
+        let r = app
+            .post_form(
+                &client,
+                "/incidents",
+                &[
+                    ("title", title),
+                    ("impact", "low"),
+                    ("urgency", "low"),
+                    ("reported_at", at),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let csv = app.get(&client, "/incidents/export.csv?view=all").await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let bytes = csv.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF], "BOM for Excel");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "number,priority,status,title,category,team,assignee,reported_at,updated_at"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(
+        text.contains("年末のバックアップ失敗") && text.contains("2025-12-30 23:30"),
+        "times in the user's zone: {text}"
+    );
+    assert!(text.contains("'=HYPERLINK"), "formulas are defused: {text}");
+    // Dates are days in the user's zone (Asia/Tokyo): 2026-01-02 00:10 JST is 2026-01-01 UTC.
+    let html = app
+        .get(&client, "/incidents?view=all&from=2026-01-01&to=2026-01-02")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("新年の障害") && !html.contains("年末のバックアップ失敗") && !html.contains("HYPERLINK"));
+    let filtered = app
+        .get(&client, "/incidents/export.csv?view=all&from=2026-01-01&to=2026-01-02")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(filtered.lines().count(), 2);
+    let bad = app.get(&client, "/incidents?from=2026-13-45").await;
+    assert_eq!(bad.status(), 422);
+}
+
 on_both!(
+    csv_export_and_date_filters,
+    similar_past_incidents_are_suggested,
     filing_an_incident_sets_number_priority_and_timeline,
     bad_incident_input_is_refused_and_nothing_stored,
     the_whole_flow_from_first_response_to_closure,
