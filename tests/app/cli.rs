@@ -179,9 +179,74 @@ async fn bad_command_line_input_is_refused_and_nothing_stored(app: TestApp) {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
 }
 
+/// `mamori seed` fills the real tables: the incidents list, filter and search like any other,
+/// the sequence moves past them, and the run is audited.
+async fn seeded_incidents_behave_like_real_ones(app: TestApp) {
+    let out = mamori(&app, &["seed", "--incidents", "300"], "", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let refused = mamori(&app, &["seed", "--incidents", "0"], "", &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("incidents"));
+
+    let engineer = app.create_user(mamori::auth::permissions::Role::Engineer).await;
+    let token = app.api_token(&engineer).await;
+    let get = |path: String| {
+        let (client, token) = (app.api_client(), token.clone());
+        let url = app.url(&path);
+        async move {
+            let response = client.get(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // n % 50 == 0 → P1, mitigated: 6 of 300, and the matrix holds for them.
+    let majors = get("/api/v1/incidents?view=all&priority=P1".into()).await;
+    let majors = majors["items"].as_array().unwrap();
+    assert_eq!(majors.len(), 6);
+    assert!(majors.iter().all(|i| i["status"] == "mitigated"));
+    let one = get(format!("/api/v1/incidents/{}", majors[0]["id"])).await;
+    assert_eq!(
+        (one["impact"].as_str(), one["urgency"].as_str()),
+        (Some("high"), Some("high"))
+    );
+    assert_eq!(one["timeline"][0]["kind"], "created");
+    // Japanese text search finds seeded titles ("VPN に接続できない" is every n % 8 == 1).
+    let found = get("/api/v1/incidents?view=all&q=接続できない".into()).await;
+    let found = found["items"].as_array().unwrap();
+    assert!(!found.is_empty());
+    assert!(found
+        .iter()
+        .all(|i| i["title"].as_str().unwrap().contains("接続できない")));
+
+    let created = app
+        .api_client()
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "after seed", "description": "", "impact": "low", "urgency": "low"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["number"], "INC-000301");
+
+    let audited = app
+        .with_db(|conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("incident".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    assert!(audited
+        .iter()
+        .any(|e| e.action == "incident.seed" && e.actor_label == "cli"));
+}
+
 on_both!(
     user_and_token_from_the_command_line_open_the_api,
-    bad_command_line_input_is_refused_and_nothing_stored
+    bad_command_line_input_is_refused_and_nothing_stored,
+    seeded_incidents_behave_like_real_ones
 );
 
 #[tokio::test]
