@@ -19,8 +19,8 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
-    ManageIncidents, ManageProblems, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit, ViewDirectory,
-    ViewProblems, WorkIncidents, WritePostmortems,
+    DeleteTickets, ManageIncidents, ManageProblems, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit,
+    ViewDirectory, ViewProblems, WorkIncidents, WritePostmortems,
 };
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -54,6 +54,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
     route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
+    route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
+    route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
+    route(Method::POST, "/tickets/{id}/delete", Requires(DeleteTickets)),
     // Incidents: the helpdesk files, acknowledges, comments, updates and escalates;
     // engineers and managers also work them through to closure.
     route(Method::GET, "/incidents", Requires(WorkIncidents)),
@@ -121,6 +125,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/tickets/deleted", Requires(DeleteTickets)),
+    route(Method::DELETE, "/api/v1/tickets/{id}", Requires(DeleteTickets)),
+    route(Method::POST, "/api/v1/tickets/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::POST, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/api/v1/incidents/{id}", Requires(WorkIncidents)),
@@ -128,6 +135,11 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         Method::POST,
         "/api/v1/incidents/{id}/status-updates",
+        Requires(WorkIncidents),
+    ),
+    route(
+        Method::GET,
+        "/api/v1/incidents/{id}/status-update-template",
         Requires(WorkIncidents),
     ),
     route(Method::POST, "/api/v1/incidents/{id}/escalate", Requires(WorkIncidents)),
@@ -234,6 +246,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::incidents::pages::routes(cfg);
     crate::problems::pages::routes(cfg);
     crate::postmortems::pages::routes(cfg);
+    crate::tickets::routes::pages(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
@@ -241,7 +254,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::audit::api::routes)
             .configure(crate::incidents::api::routes)
             .configure(crate::problems::api::routes)
-            .configure(crate::postmortems::api::routes),
+            .configure(crate::postmortems::api::routes)
+            .configure(crate::tickets::routes::api),
     );
 }
 

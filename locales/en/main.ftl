@@ -269,6 +269,23 @@ update-state-investigating = Investigating
 update-state-identified = Cause identified
 update-state-monitoring = Monitoring
 update-state-recovered = Recovered
+update-template-service-unknown = the affected service
+update-template-use = Start from a template:
+update-template-confirming = [First notice] { $reference } { $title }
+    As of { $time } we have received reports of a problem with { $service } and are confirming the situation.
+    We will update you as soon as we know the impact and the expected recovery.
+update-template-investigating = [Update] { $reference } { $title }
+    As of { $time } we are investigating the cause of the problem with { $service }.
+    We apologise for the inconvenience and will update you as we make progress.
+update-template-identified = [Update] { $reference } { $title }
+    As of { $time } we have identified the cause of the problem with { $service } and are working on recovery.
+    We will update you when we can estimate the recovery time.
+update-template-monitoring = [Update] { $reference } { $title }
+    As of { $time } { $service } is available again through a workaround.
+    We are monitoring it and working on a permanent fix.
+update-template-recovered = [Recovered] { $reference } { $title }
+    At { $time } we confirmed that { $service } has recovered.
+    We apologise for the inconvenience. We will report the cause and the measures against recurrence separately.
 visibility-internal = Internal
 visibility-stakeholder = For stakeholders
 action-acknowledge = Acknowledge
@@ -393,3 +410,19 @@ similar-reason-text = similar text
 incidents-export = Export CSV
 field-reported-from = Reported from
 field-reported-to = Reported until
+
+ticket-delete-title = Delete ticket
+ticket-delete-hint = Deleted tickets leave every list and page but keep their history; an administrator can restore them from "Deleted tickets". The reason is kept in the audit log.
+ticket-delete-submit = Delete
+ticket-delete-link = Delete…
+field-delete-reason = Reason for deleting
+page-deleted = Deleted tickets
+nav-deleted = Deleted
+deleted-hint = Tickets deleted by administrators, most recent first. Restoring brings a ticket back with its timeline.
+deleted-at = Deleted at
+deleted-empty = No deleted tickets.
+action-restore = Restore
+flash-ticket-deleted = The ticket was deleted. It can be restored here.
+flash-ticket-restored = The ticket was restored.
+event-deleted = Deleted
+event-restored = Restored

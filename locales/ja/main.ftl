@@ -269,6 +269,23 @@ update-state-investigating = 調査中
 update-state-identified = 原因特定
 update-state-monitoring = 経過観察中
 update-state-recovered = 復旧済
+update-template-service-unknown = 対象サービス
+update-template-use = テンプレートから作成:
+update-template-confirming = 【第一報】{ $reference } { $title }
+    { $time } 現在、{ $service }に関する障害の連絡を受け、状況を確認しています。
+    影響範囲と復旧の見込みが分かり次第、改めてご連絡します。
+update-template-investigating = 【続報】{ $reference } { $title }
+    { $time } 現在、{ $service }の障害について原因を調査しています。
+    ご不便をおかけしております。進展があり次第ご連絡します。
+update-template-identified = 【続報】{ $reference } { $title }
+    { $time } 現在、{ $service }の障害の原因を特定し、復旧作業を進めています。
+    復旧の見込みが立ち次第ご連絡します。
+update-template-monitoring = 【続報】{ $reference } { $title }
+    { $time } 現在、{ $service }は暫定対応により利用できる状態です。
+    引き続き経過を観察し、恒久対応を進めます。
+update-template-recovered = 【復旧報】{ $reference } { $title }
+    { $time } に{ $service }の復旧を確認しました。
+    ご不便をおかけし申し訳ございませんでした。原因と再発防止策は別途ご報告します。
 visibility-internal = 社内のみ
 visibility-stakeholder = 関係者に公開
 action-acknowledge = 受付（一次対応）
@@ -393,3 +410,19 @@ similar-reason-text = 内容が類似
 incidents-export = CSV 出力
 field-reported-from = 受付日（から）
 field-reported-to = 受付日（まで）
+
+ticket-delete-title = チケットの削除
+ticket-delete-hint = 削除したチケットは一覧や画面から消えますが、履歴は残ります。管理者は「削除済みチケット」から復元できます。理由は監査ログに記録されます。
+ticket-delete-submit = 削除する
+ticket-delete-link = 削除…
+field-delete-reason = 削除の理由
+page-deleted = 削除済みチケット
+nav-deleted = 削除済み
+deleted-hint = 管理者が削除したチケットです(新しい順)。復元するとタイムラインごと元に戻ります。
+deleted-at = 削除日時
+deleted-empty = 削除済みのチケットはありません。
+action-restore = 復元
+flash-ticket-deleted = チケットを削除しました。ここから復元できます。
+flash-ticket-restored = チケットを復元しました。
+event-deleted = 削除
+event-restored = 復元

@@ -53,11 +53,13 @@ pub enum Permission {
     WritePostmortems,
     /// Publish post-mortems (managers review what the engineers wrote).
     PublishPostmortems,
+    /// Delete tickets (softly, audited) and restore them.
+    DeleteTickets,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -68,6 +70,7 @@ impl Permission {
         Permission::ManageProblems,
         Permission::WritePostmortems,
         Permission::PublishPostmortems,
+        Permission::DeleteTickets,
     ];
 }
 
@@ -101,6 +104,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
         &[Role::Engineer, Role::Manager, Role::Admin],
     ),
     (Permission::PublishPostmortems, &[Role::Manager, Role::Admin]),
+    (Permission::DeleteTickets, &[Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

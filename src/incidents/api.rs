@@ -18,6 +18,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/incidents/{id}", web::get().to(show))
     .route("/incidents/{id}/comments", web::post().to(comment))
     .route("/incidents/{id}/status-updates", web::post().to(status_update))
+    .route(
+        "/incidents/{id}/status-update-template",
+        web::get().to(status_update_template),
+    )
     .route("/incidents/{id}/escalate", web::post().to(escalate))
     .route("/incidents/{id}/assign", web::post().to(assign))
     .route("/incidents/{id}/attachments", web::post().to(attach))
@@ -186,4 +190,39 @@ async fn attach(
         .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
         .await?;
     Ok(HttpResponse::Created().json(stored))
+}
+
+#[derive(serde::Deserialize)]
+struct TemplateQuery {
+    state: String,
+    /// `ja` or `en`; the user's language when absent.
+    lang: Option<String>,
+}
+
+/// The prefilled text of a status update in ja or en, for clients that post updates.
+async fn status_update_template(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    query: web::Query<TemplateQuery>,
+) -> Result<HttpResponse, AppError> {
+    use crate::error::{FieldErrors, FieldMessage};
+    use crate::web::i18n::Lang;
+    let id = path.into_inner();
+    let query = query.into_inner();
+    let lang = match query.lang.as_deref() {
+        None | Some("") => user.locale,
+        Some(code) => Lang::parse(code).ok_or_else(|| {
+            AppError::Validation(FieldErrors::single("lang", FieldMessage::new("error-locale-invalid")))
+        })?,
+    };
+    let view = state.db(move |conn| service::get(conn, id, false)).await?;
+    let message = service::status_update_template(&view, &query.state, lang, state.clock.now(), &user.time_zone)
+        .ok_or_else(|| {
+            AppError::Validation(FieldErrors::single(
+                "state",
+                FieldMessage::new("error-update-state-invalid"),
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "state": query.state, "lang": lang.code(), "message": message })))
 }

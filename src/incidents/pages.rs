@@ -384,6 +384,7 @@ struct CanDo {
 }
 
 /// The incident page; `errors` belong to the form named by `form_name` after a failed post.
+#[allow(clippy::too_many_arguments)] // the page, the failed form and its errors, the chosen template
 async fn render_show(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -392,6 +393,7 @@ async fn render_show(
     status: StatusCode,
     form_name: &str,
     errors: BTreeMap<&'static str, String>,
+    update_template: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let (view, postmortem_status, attachments) = state
         .db(move |conn| {
@@ -413,6 +415,12 @@ async fn render_show(
     context.insert("teams", &teams);
     context.insert("users", &users);
     context.insert("update_states", &UPDATE_STATES);
+    // "Start from a template" links reload the page with the chosen state's text in the form.
+    let draft = update_template.and_then(|chosen| {
+        service::status_update_template(&view, chosen, user.locale, state.clock.now(), &user.time_zone)
+            .map(|message| serde_json::json!({ "state": chosen, "message": message }))
+    });
+    context.insert("update_draft", &draft);
     context.insert(
         "incident_can",
         &CanDo {
@@ -429,11 +437,17 @@ async fn render_show(
     render_status(req, status, "incidents/show.html", context)
 }
 
+#[derive(Deserialize)]
+struct ShowQuery {
+    update_template: Option<String>,
+}
+
 async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     render_show(
         &req,
@@ -443,6 +457,7 @@ async fn show(
         StatusCode::OK,
         "",
         BTreeMap::new(),
+        query.update_template.as_deref(),
     )
     .await
 }
@@ -488,6 +503,7 @@ where
                 StatusCode::UNPROCESSABLE_ENTITY,
                 step.form_name,
                 errors.translated(request_lang(&req)),
+                None,
             )
             .await
         }
@@ -684,6 +700,7 @@ async fn attach(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "attach",
                 errors,
+                None,
             )
             .await;
         }

@@ -651,6 +651,37 @@ pub struct StatusUpdateInput {
     pub message: String,
 }
 
+/// The text a status update starts from (一次連絡 and later) in `lang`, filled from the incident
+/// and the time now in `tz`; people edit it before posting. `None` for an unknown state.
+pub fn status_update_template(
+    view: &IncidentView,
+    state: &str,
+    lang: crate::web::i18n::Lang,
+    now: NaiveDateTime,
+    tz: &str,
+) -> Option<String> {
+    use crate::web::i18n::translate_text;
+    if !UPDATE_STATES.contains(&state) {
+        return None;
+    }
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let time = now.and_utc().with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
+    let service = match view.incident.service.trim() {
+        "" => translate_text(lang, "update-template-service-unknown", &[]),
+        named => named.to_string(),
+    };
+    Some(translate_text(
+        lang,
+        &format!("update-template-{state}"),
+        &[
+            ("reference", &view.number),
+            ("title", &view.title),
+            ("service", &service),
+            ("time", &time),
+        ],
+    ))
+}
+
 /// A status update for the affected departments (一次連絡 and later); always stakeholder-visible.
 pub fn status_update(
     conn: &mut DbConnection,

@@ -190,3 +190,46 @@ pub fn linked_from(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<
         ))
         .load(conn)
 }
+
+/// A ticket whether or not it is deleted (only the deletion pages need this).
+pub fn find_any(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+    tickets::table.find(id).select(Ticket::as_select()).first(conn)
+}
+
+/// Marks a ticket deleted (or restores it with `None`) and bumps its version.
+pub fn set_deleted(
+    conn: &mut DbConnection,
+    id: i64,
+    deleted_at: Option<chrono::NaiveDateTime>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(tickets::table.find(id))
+        .set((
+            tickets::deleted_at.eq(deleted_at),
+            tickets::version.eq(tickets::version + 1),
+            tickets::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Deleted tickets, most recently deleted first; keyset on (deleted_at, id) via `before`.
+pub fn deleted(
+    conn: &mut DbConnection,
+    before: Option<(chrono::NaiveDateTime, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<Ticket>> {
+    let mut query = tickets::table
+        .filter(tickets::deleted_at.is_not_null())
+        .select(Ticket::as_select())
+        .order((tickets::deleted_at.desc(), tickets::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            tickets::deleted_at
+                .lt(at)
+                .or(tickets::deleted_at.eq(at).and(tickets::id.lt(id))),
+        );
+    }
+    query.load(conn)
+}

@@ -45,3 +45,58 @@ pub fn add_event(
 pub fn stale() -> AppError {
     AppError::Conflict("this ticket was changed by someone else; reload it and try again".into())
 }
+
+/// Deletes a ticket softly: it leaves every list and page, keeps its rows, and can be restored.
+/// Admins only (the route says so); the reason is required and goes to the timeline and audit.
+pub fn soft_delete(
+    conn: &mut DbConnection,
+    actor: &crate::audit::model::Actor,
+    now: NaiveDateTime,
+    id: i64,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = crate::users::rules::required_text(reason, 2000)
+        .map_err(|e| AppError::Validation(crate::error::FieldErrors::single("reason", e)))?;
+    crate::db::write_transaction(conn, |conn| {
+        let ticket = queries::find(conn, id)?;
+        queries::set_deleted(conn, id, Some(now), now)?;
+        add_event(conn, id, now, actor.user_id, "deleted", "internal", &reason, None)?;
+        crate::audit::service::record(
+            conn,
+            actor,
+            now,
+            &format!("{}.delete", ticket.kind),
+            &ticket.kind,
+            id,
+            Some(&ticket),
+            Some(&serde_json::json!({ "deleted_at": now, "reason": reason })),
+        )
+    })
+}
+
+/// Brings a softly deleted ticket back; a ticket that is not deleted is a conflict.
+pub fn restore(
+    conn: &mut DbConnection,
+    actor: &crate::audit::model::Actor,
+    now: NaiveDateTime,
+    id: i64,
+) -> Result<(), AppError> {
+    crate::db::write_transaction(conn, |conn| {
+        let ticket = queries::find_any(conn, id)?;
+        if ticket.deleted_at.is_none() {
+            return Err(AppError::Conflict(format!("{} is not deleted", ticket.reference)));
+        }
+        queries::set_deleted(conn, id, None, now)?;
+        add_event(conn, id, now, actor.user_id, "restored", "internal", "", None)?;
+        crate::audit::service::record(
+            conn,
+            actor,
+            now,
+            &format!("{}.restore", ticket.kind),
+            &ticket.kind,
+            id,
+            Some(&serde_json::json!({ "deleted_at": ticket.deleted_at })),
+            None::<&()>,
+        )
+    })
+}

@@ -78,6 +78,7 @@ struct Can {
     manage_users: bool,
     manage_teams: bool,
     view_audit: bool,
+    delete_tickets: bool,
 }
 
 #[derive(Serialize)]
@@ -152,6 +153,7 @@ pub fn render_status(
                     manage_users: allows(u.role, Permission::ManageUsers),
                     manage_teams: allows(u.role, Permission::ManageTeams),
                     view_audit: allows(u.role, Permission::ViewAudit),
+                    delete_tickets: allows(u.role, Permission::DeleteTickets),
                 },
             );
         }
@@ -163,6 +165,7 @@ pub fn render_status(
                     manage_users: false,
                     manage_teams: false,
                     view_audit: false,
+                    delete_tickets: false,
                 },
             );
         }

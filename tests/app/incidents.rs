@@ -613,7 +613,178 @@ async fn csv_export_and_date_filters(app: TestApp) {
     assert_eq!(bad.status(), 422);
 }
 
+/// Status updates start from ja/en templates filled from the incident; the API serves the
+/// text, the page prefills the form from a link.
+async fn status_updates_start_from_language_templates(app: TestApp) {
+    let api = Api::new(&app, Role::Helpdesk).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "勤怠システムに入れない", "impact": "high", "urgency": "high", "service": "勤怠システム"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let reference = created["number"].as_str().unwrap().to_string();
+    let path = |q: &str| format!("/api/v1/incidents/{id}/status-update-template?{q}");
+
+    let (status, ja) = api.get(&path("state=confirming&lang=ja")).await;
+    assert_eq!(status, 200);
+    let text = ja["message"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("【第一報】{reference} 勤怠システムに入れない")),
+        "{text}"
+    );
+    assert!(text.contains("勤怠システムに関する障害の連絡を受け"), "{text}");
+    let (_, en) = api.get(&path("state=recovered&lang=en")).await;
+    let text = en["message"].as_str().unwrap();
+    assert!(text.starts_with(&format!("[Recovered] {reference}")), "{text}");
+    assert!(text.contains("confirmed that 勤怠システム has recovered"), "{text}");
+    // No isolation marks or unfilled placeholders leak into the text people send.
+    assert!(!text.contains('\u{2068}') && !text.contains('$'), "{text}");
+
+    let (status, e) = api.get(&path("state=panicking")).await;
+    assert_eq!((status, e["error"]["fields"]["state"].is_string()), (422, true));
+    let (status, e) = api.get(&path("state=confirming&lang=fr")).await;
+    assert_eq!((status, e["error"]["fields"]["lang"].is_string()), (422, true));
+
+    // The page: a template link fills the form with the chosen state selected.
+    let (client, _) = app.login_as(Role::Helpdesk).await;
+    let page = app
+        .get(&client, &format!("/incidents/{id}?update_template=investigating"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<option value=\"investigating\" selected>"),
+        "state not selected"
+    );
+    assert!(page.contains("we are investigating the cause of the problem with 勤怠システム"));
+    let plain = app
+        .get(&client, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!plain.contains(" selected>"));
+}
+
+/// Only admins delete, softly and with a reason; the ticket leaves lists and search, the audit
+/// log keeps the before image, and a restore brings it back with its timeline.
+async fn admins_delete_softly_and_restore(app: TestApp) {
+    let engineer = Api::new(&app, Role::Engineer).await;
+    let admin = Api::new(&app, Role::Admin).await;
+    let (_, created) = engineer
+        .post("/api/v1/incidents", incident("誤登録チケット削除テスト", "low", "low"))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let delete = |api: &Api<'_>, body: Value| {
+        api.client
+            .delete(app.url(&format!("/api/v1/tickets/{id}")))
+            .bearer_auth(&api.token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(delete(&engineer, json!({"reason": "x"})).await.unwrap().status(), 403);
+    let refused = delete(&admin, json!({"reason": "  "})).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.json::<Value>().await.unwrap()["error"]["fields"]["reason"].is_string());
+    assert_eq!(engineer.get(&format!("/api/v1/incidents/{id}")).await.0, 200);
+
+    assert_eq!(
+        delete(&admin, json!({"reason": "重複登録"})).await.unwrap().status(),
+        204
+    );
+    assert_eq!(engineer.get(&format!("/api/v1/incidents/{id}")).await.0, 404);
+    let (_, listed) = engineer.get("/api/v1/incidents?view=all").await;
+    assert!(listed["items"].as_array().unwrap().iter().all(|i| i["id"] != id));
+    let (_, found) = engineer.get("/api/v1/incidents?view=all&q=誤登録チケット").await;
+    assert!(found["items"].as_array().unwrap().is_empty());
+    assert_eq!(delete(&admin, json!({"reason": "again"})).await.unwrap().status(), 404);
+    let (status, deleted) = admin.get("/api/v1/tickets/deleted").await;
+    assert_eq!(status, 200);
+    assert_eq!(deleted["items"][0]["id"], id);
+    assert_eq!(engineer.get("/api/v1/tickets/deleted").await.0, 403);
+    let entity = id.to_string();
+    let audit = app
+        .with_db(move |conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_id: Some(entity),
+                action: Some("incident.delete".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0]
+        .before_json
+        .as_deref()
+        .unwrap()
+        .contains("誤登録チケット削除テスト"));
+    assert!(audit[0].after_json.as_deref().unwrap().contains("重複登録"));
+
+    let restore = |api: &Api<'_>| {
+        api.client
+            .post(app.url(&format!("/api/v1/tickets/{id}/restore")))
+            .bearer_auth(&api.token)
+            .send()
+    };
+    assert_eq!(restore(&engineer).await.unwrap().status(), 403);
+    assert_eq!(restore(&admin).await.unwrap().status(), 204);
+    assert_eq!(restore(&admin).await.unwrap().status(), 409);
+    let (status, back) = engineer.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = back["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "deleted", "restored"]);
+
+    // The pages: a confirmation with a required reason, then the list with a restore button.
+    let (client, _) = app.login_as(Role::Admin).await;
+    let confirm = app.get(&client, &format!("/tickets/{id}/delete")).await;
+    assert_eq!(confirm.status(), 200);
+    assert!(confirm
+        .text()
+        .await
+        .unwrap()
+        .contains(created["number"].as_str().unwrap()));
+    let empty = app
+        .post_form(&client, &format!("/tickets/{id}/delete"), &[("reason", "")])
+        .await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("field-error"));
+    let done = app
+        .post_form(&client, &format!("/tickets/{id}/delete"), &[("reason", "テスト")])
+        .await;
+    assert_eq!(done.status(), 303);
+    let list = app.get(&client, "/admin/deleted").await.text().await.unwrap();
+    assert!(list.contains(created["number"].as_str().unwrap()));
+    assert_eq!(app.get(&client, &format!("/incidents/{id}")).await.status(), 404);
+    let restored = app
+        .post_form(&client, &format!("/admin/deleted/{id}/restore"), &[])
+        .await;
+    assert_eq!(restored.status(), 303);
+    assert_eq!(app.get(&client, &format!("/incidents/{id}")).await.status(), 200);
+    let (engineer_page, _) = app.login_as(Role::Engineer).await;
+    let page = app
+        .get(&engineer_page, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains(&format!("/tickets/{id}/delete")),
+        "delete link shown to a non-admin"
+    );
+}
+
 on_both!(
+    admins_delete_softly_and_restore,
+    status_updates_start_from_language_templates,
     csv_export_and_date_filters,
     similar_past_incidents_are_suggested,
     filing_an_incident_sets_number_priority_and_timeline,

@@ -25,6 +25,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Only admins delete (softly) and restore tickets.
+        (_, p) if p.starts_with("/tickets/") || p.starts_with("/api/v1/tickets/") => Some(ADMIN),
         // Post-mortems: everyone reads and works their action items; engineers write; managers publish.
         ("GET", "/incidents/{id}/postmortem" | "/api/v1/incidents/{id}/postmortem") => Some(ALL),
         (_, p) if p.ends_with("/postmortem/publish") => Some(MANAGERS),
