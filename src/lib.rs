@@ -15,6 +15,7 @@ pub mod postmortems;
 pub mod problems;
 pub mod routes;
 pub mod server;
+pub mod sla;
 pub mod state;
 pub mod teams;
 pub mod tickets;
