@@ -22,6 +22,14 @@ impl Clock {
         crate::db::truncate(Utc::now().naive_utc() + offset)
     }
 
+    /// Puts this clock (and every clone of it) at `at`, from where it runs on; for tests that
+    /// need a particular weekday or hour (SLA calendars).
+    pub fn set(&self, at: NaiveDateTime) {
+        let offset = at - Utc::now().naive_utc();
+        let micros = offset.num_microseconds().expect("duration in range");
+        self.offset_micros.store(micros, Ordering::Relaxed);
+    }
+
     /// Moves this clock (and every clone of it) forward; for tests.
     pub fn advance(&self, by: Duration) {
         let micros = by.num_microseconds().expect("duration in range");

@@ -19,7 +19,7 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
-    DeleteTickets, ManageIncidents, ManageProblems, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit,
+    DeleteTickets, ManageIncidents, ManageProblems, ManageSla, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit,
     ViewDirectory, ViewProblems, WorkIncidents, WritePostmortems,
 };
 
@@ -125,6 +125,17 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/calendars", Requires(ViewDirectory)),
+    route(Method::POST, "/api/v1/calendars", Requires(ManageSla)),
+    route(Method::GET, "/api/v1/calendars/{id}", Requires(ViewDirectory)),
+    route(Method::PATCH, "/api/v1/calendars/{id}", Requires(ManageSla)),
+    route(Method::DELETE, "/api/v1/calendars/{id}", Requires(ManageSla)),
+    route(Method::POST, "/api/v1/calendars/{id}/import", Requires(ManageSla)),
+    route(Method::GET, "/api/v1/sla-policies", Requires(ViewDirectory)),
+    route(Method::POST, "/api/v1/sla-policies", Requires(ManageSla)),
+    route(Method::GET, "/api/v1/sla-policies/{id}", Requires(ViewDirectory)),
+    route(Method::PATCH, "/api/v1/sla-policies/{id}", Requires(ManageSla)),
+    route(Method::DELETE, "/api/v1/sla-policies/{id}", Requires(ManageSla)),
     route(Method::GET, "/api/v1/tickets/deleted", Requires(DeleteTickets)),
     route(Method::DELETE, "/api/v1/tickets/{id}", Requires(DeleteTickets)),
     route(Method::POST, "/api/v1/tickets/{id}/restore", Requires(DeleteTickets)),
@@ -255,7 +266,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::incidents::api::routes)
             .configure(crate::problems::api::routes)
             .configure(crate::postmortems::api::routes)
-            .configure(crate::tickets::routes::api),
+            .configure(crate::tickets::routes::api)
+            .configure(crate::sla::api::routes),
     );
 }
 

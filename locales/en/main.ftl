@@ -426,3 +426,16 @@ flash-ticket-deleted = The ticket was deleted. It can be restored here.
 flash-ticket-restored = The ticket was restored.
 event-deleted = Deleted
 event-restored = Restored
+
+error-week-shape = Give seven lists of intervals, Monday first.
+error-interval-invalid = An interval on day { $day } is not HH:MM-HH:MM.
+error-interval-overlap = Intervals overlap on day { $day } (1 = Monday).
+error-week-empty = The week needs some working time.
+error-closure-invalid = A holiday needs a start date (YYYY-MM-DD), an end on or after it, and at most a year.
+error-name-taken = This name is already in use.
+error-kind-invalid = Only incident policies exist so far.
+error-policy-no-targets = Give a response target, a resolution target, or both.
+error-minutes-range = Between 1 minute and one year.
+error-percent-range = Between 1 and 99.
+error-calendar-unknown = No such calendar.
+error-ics-invalid = This is not an iCalendar (.ics) file with events.

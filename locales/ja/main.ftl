@@ -426,3 +426,16 @@ flash-ticket-deleted = チケットを削除しました。ここから復元で
 flash-ticket-restored = チケットを復元しました。
 event-deleted = 削除
 event-restored = 復元
+
+error-week-shape = 月曜日から順に 7 日分の時間帯を指定してください。
+error-interval-invalid = { $day } 日目の時間帯が HH:MM-HH:MM の形式ではありません。
+error-interval-overlap = { $day } 日目(1 = 月曜日)の時間帯が重なっています。
+error-week-empty = 稼働時間が 1 つもありません。
+error-closure-invalid = 休日には開始日(YYYY-MM-DD)と、それ以降の終了日が必要です(最長 1 年)。
+error-name-taken = この名前はすでに使われています。
+error-kind-invalid = 現在はインシデントのポリシーのみ作成できます。
+error-policy-no-targets = 初動目標・解決目標の少なくとも一方を指定してください。
+error-minutes-range = 1 分から 1 年の間で指定してください。
+error-percent-range = 1 から 99 の間で指定してください。
+error-calendar-unknown = そのカレンダーは存在しません。
+error-ics-invalid = イベントを含む iCalendar (.ics) ファイルではありません。

@@ -55,11 +55,13 @@ pub enum Permission {
     PublishPostmortems,
     /// Delete tickets (softly, audited) and restore them.
     DeleteTickets,
+    /// Create and change business calendars and SLA policies.
+    ManageSla,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -71,6 +73,7 @@ impl Permission {
         Permission::WritePostmortems,
         Permission::PublishPostmortems,
         Permission::DeleteTickets,
+        Permission::ManageSla,
     ];
 }
 
@@ -105,6 +108,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     ),
     (Permission::PublishPostmortems, &[Role::Manager, Role::Admin]),
     (Permission::DeleteTickets, &[Role::Admin]),
+    (Permission::ManageSla, &[Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

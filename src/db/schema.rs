@@ -211,7 +211,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calendars (id) {
+        id -> BigInt,
+        name -> Text,
+        time_zone -> Text,
+        week -> Text,
+        japanese_holidays -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_closures (id) {
+        id -> BigInt,
+        calendar_id -> BigInt,
+        starts_on -> Text,
+        ends_on -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    sla_policies (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+        active -> Bool,
+        kind -> Text,
+        priorities -> Text,
+        category -> Nullable<Text>,
+        team_id -> Nullable<BigInt>,
+        response_minutes -> Nullable<Integer>,
+        resolution_minutes -> Nullable<Integer>,
+        calendar_id -> BigInt,
+        warn_percent -> Integer,
+        mitigation_stops_resolution -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_sla (ticket_id) {
+        ticket_id -> BigInt,
+        policy_id -> Nullable<BigInt>,
+        response_due_at -> Nullable<Timestamp>,
+        response_met_at -> Nullable<Timestamp>,
+        response_breached -> Bool,
+        response_elapsed_minutes -> BigInt,
+        resolution_due_at -> Nullable<Timestamp>,
+        resolution_met_at -> Nullable<Timestamp>,
+        resolution_breached -> Bool,
+        resolution_elapsed_minutes -> BigInt,
+        paused -> Bool,
+        computed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(calendar_closures -> calendars (calendar_id));
+diesel::joinable!(sla_policies -> calendars (calendar_id));
+diesel::joinable!(ticket_sla -> tickets (ticket_id));
+diesel::joinable!(ticket_sla -> sla_policies (policy_id));
 diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
@@ -236,4 +299,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     postmortems,
     action_items,
     attachments,
+    calendars,
+    calendar_closures,
+    sla_policies,
+    ticket_sla,
 );

@@ -76,7 +76,8 @@ async fn create(
 
 async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state.db(move |conn| service::get(conn, id, true)).await?;
+    let now = state.clock.now();
+    let view = state.db(move |conn| service::get_live(conn, id, now)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

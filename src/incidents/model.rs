@@ -89,6 +89,8 @@ pub struct IncidentView {
     #[serde(flatten)]
     pub incident: Incident,
     pub allowed_actions: Vec<&'static str>,
+    /// The SLA clocks: stored figures, or live with `explain` on the detail view.
+    pub sla: Option<crate::sla::model::SlaView>,
     /// Problems behind this incident.
     pub problems: Vec<crate::tickets::queries::LinkedTicket>,
     /// Similar past incidents (detail view only): a cause is often found from past cases.

@@ -395,9 +395,10 @@ async fn render_show(
     errors: BTreeMap<&'static str, String>,
     update_template: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
     let (view, postmortem_status, attachments) = state
         .db(move |conn| {
-            let view = service::get(conn, id, true)?;
+            let view = service::get_live(conn, id, now)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
             let attachments: Vec<crate::attachments::model::AttachmentView> =
                 crate::attachments::queries::of_ticket(conn, id)?

@@ -228,6 +228,8 @@ pub fn create(
             None::<&()>,
             Some(&snapshot(&loaded)),
         )?;
+        // The SLA clocks are stored at every transition, in the same transaction.
+        crate::sla::service::refresh(conn, id, now)?;
         Ok::<_, AppError>(id)
     })?;
     get(conn, id, false)
@@ -282,8 +284,16 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
         closed_at: ticket.closed_at,
         incident,
         allowed_actions: rules::allowed_actions(status).into_iter().map(Action::as_str).collect(),
+        sla: crate::sla::service::stored(conn, id)?,
         timeline,
     })
+}
+
+/// The incident with its SLA clocks as they stand at `now` (and how they got there).
+pub fn get_live(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<IncidentView, AppError> {
+    let mut view = get(conn, id, true)?;
+    view.sla = crate::sla::service::live(conn, id, now)?;
+    Ok(view)
 }
 
 /// Midnight (start of `day`) in zone `tz`, as UTC.
@@ -590,6 +600,8 @@ pub fn transition(
             Some(&before),
             Some(&after),
         )?;
+        // The SLA clocks are stored at every transition, in the same transaction.
+        crate::sla::service::refresh(conn, id, now)?;
         Ok::<_, AppError>(())
     })?;
     get(conn, id, true)
@@ -719,7 +731,9 @@ pub fn status_update(
             id,
             None::<&()>,
             Some(&json!({ "state": state, "message": message })),
-        )
+        )?;
+        crate::sla::service::refresh(conn, id, now)?;
+        Ok::<_, AppError>(())
     })?;
     get(conn, id, true)
 }
@@ -840,7 +854,9 @@ pub fn escalate(
             id,
             Some(&before),
             Some(&after),
-        )
+        )?;
+        crate::sla::service::refresh(conn, id, now)?;
+        Ok::<_, AppError>(())
     })?;
     get(conn, id, true)
 }
@@ -899,7 +915,9 @@ pub fn assign(
             id,
             Some(&before),
             Some(&after),
-        )
+        )?;
+        crate::sla::service::refresh(conn, id, now)?;
+        Ok::<_, AppError>(())
     })?;
     get(conn, id, true)
 }

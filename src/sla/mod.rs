@@ -2,5 +2,10 @@
 //! (targets per kind and priority), and each ticket's response and resolution clocks derived
 //! from its status history.
 
+pub mod api;
 pub mod holidays;
+pub mod ics;
+pub mod model;
+pub mod queries;
 pub mod rules;
+pub mod service;

@@ -233,3 +233,18 @@ pub fn deleted(
     }
     query.load(conn)
 }
+
+/// The instant, kind and data of a ticket's events of the given kinds, in order (the SLA
+/// clocks read state changes and status updates from here).
+pub fn events_of_kinds(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    kinds: &[&str],
+) -> QueryResult<Vec<(chrono::NaiveDateTime, String, Option<String>)>> {
+    ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .filter(ticket_events::kind.eq_any(kinds))
+        .order(ticket_events::id)
+        .select((ticket_events::at, ticket_events::kind, ticket_events::data))
+        .load(conn)
+}

@@ -13,4 +13,5 @@ mod incidents;
 mod permissions;
 mod postmortems;
 mod problems;
+mod sla;
 mod users;

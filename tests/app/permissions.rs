@@ -25,6 +25,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // SLA calendars and policies: everyone reads, admins change.
+        ("GET", p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ALL),
+        (_, p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ADMIN),
         // Only admins delete (softly) and restore tickets.
         (_, p) if p.starts_with("/tickets/") || p.starts_with("/api/v1/tickets/") => Some(ADMIN),
         // Post-mortems: everyone reads and works their action items; engineers write; managers publish.

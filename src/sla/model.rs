@@ -1,0 +1,183 @@
+//! SLA rows and the views the API and pages show.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{calendar_closures, calendars, sla_policies, ticket_sla};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = calendars)]
+pub struct CalendarRow {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    #[serde(skip)]
+    pub week: String,
+    pub japanese_holidays: bool,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = calendar_closures)]
+pub struct Closure {
+    pub id: i64,
+    #[serde(skip)]
+    pub calendar_id: i64,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub name: String,
+}
+
+/// A calendar with its week spelled out, as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarView {
+    #[serde(flatten)]
+    pub calendar: CalendarRow,
+    /// Seven lists of "HH:MM-HH:MM", Monday first.
+    pub week: Vec<Vec<String>>,
+    pub closures: Vec<Closure>,
+}
+
+/// What a calendar is created or changed from (API JSON and the admin form).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CalendarInput {
+    pub name: String,
+    pub time_zone: String,
+    /// Seven lists of "HH:MM-HH:MM", Monday first.
+    pub week: Vec<Vec<String>>,
+    pub japanese_holidays: bool,
+    /// Company holidays and closures; replaces the calendar's list when given.
+    pub closures: Option<Vec<ClosureInput>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClosureInput {
+    pub starts_on: String,
+    /// Empty: the same day as `starts_on`.
+    pub ends_on: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = sla_policies)]
+pub struct Policy {
+    pub id: i64,
+    pub name: String,
+    pub position: i32,
+    pub active: bool,
+    pub kind: String,
+    pub priorities: String,
+    pub category: Option<String>,
+    pub team_id: Option<i64>,
+    pub response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub calendar_id: i64,
+    pub warn_percent: i32,
+    pub mitigation_stops_resolution: bool,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl Policy {
+    /// Whether this policy covers a ticket of `kind` with these fields.
+    pub fn matches(&self, kind: &str, priority: &str, category: &str, team_id: Option<i64>) -> bool {
+        self.active
+            && self.kind == kind
+            && (self.priorities.is_empty() || self.priorities.split(',').any(|p| p.trim() == priority))
+            && self.category.as_deref().is_none_or(|c| c == category)
+            && self.team_id.is_none_or(|t| Some(t) == team_id)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PolicyInput {
+    pub name: String,
+    pub position: Option<i32>,
+    pub active: Option<bool>,
+    /// Only `incident` for now.
+    pub kind: String,
+    pub priorities: Vec<String>,
+    pub category: Option<String>,
+    pub team_id: Option<i64>,
+    pub response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub calendar_id: Option<i64>,
+    pub warn_percent: Option<i32>,
+    pub mitigation_stops_resolution: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[diesel(table_name = ticket_sla, treat_none_as_null = true)]
+pub struct TicketSla {
+    #[serde(skip)]
+    pub ticket_id: i64,
+    pub policy_id: Option<i64>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub response_due_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub response_met_at: Option<NaiveDateTime>,
+    pub response_breached: bool,
+    pub response_elapsed_minutes: i64,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub resolution_due_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub resolution_met_at: Option<NaiveDateTime>,
+    pub resolution_breached: bool,
+    pub resolution_elapsed_minutes: i64,
+    pub paused: bool,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub computed_at: NaiveDateTime,
+}
+
+/// The `sla` object of a ticket: the stored figures, and with `explain` the live clocks.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaView {
+    pub policy: Option<PolicyRef>,
+    #[serde(flatten)]
+    pub figures: TicketSla,
+    /// Resolution business minutes so far (the issue's `business_minutes_elapsed`).
+    pub business_minutes_elapsed: i64,
+    pub response_remaining_minutes: Option<i64>,
+    pub resolution_remaining_minutes: Option<i64>,
+    /// `ok`, `warning` (past the policy's threshold), `breached`, `met` or `paused`.
+    pub level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRef {
+    pub id: i64,
+    pub name: String,
+    pub warn_percent: i32,
+    pub response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub mitigation_stops_resolution: bool,
+}
+
+/// How the figures were reached: the calendar and each clock's running and paused stretches.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explain {
+    pub calendar: CalendarRef,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub started_at: NaiveDateTime,
+    pub response: Option<super::rules::ClockState>,
+    pub resolution: Option<super::rules::ClockState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarRef {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    pub japanese_holidays: bool,
+}

@@ -1,0 +1,723 @@
+//! SLA use cases: calendars and policies (validated, audited), and each ticket's clocks computed
+//! from its history with [`rules::compute`] and stored at every transition.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde_json::json;
+
+use super::holidays;
+use super::model::{
+    CalendarInput, CalendarRef, CalendarRow, CalendarView, Explain, Policy, PolicyInput, PolicyRef, SlaView, TicketSla,
+};
+use super::queries::{self, PolicyValues};
+use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, Targets, WeekError};
+use crate::audit::model::Actor;
+use crate::audit::service::record;
+use crate::db::{write_transaction, DbConnection};
+use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::users::rules::required_text;
+
+/// The longest company closure accepted in one entry (a year-end closure is about a week).
+const MAX_CLOSURE_DAYS: i64 = 366;
+const KINDS: [&str; 1] = ["incident"];
+const PRIORITIES: [&str; 4] = ["P1", "P2", "P3", "P4"];
+
+fn parse_date(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()
+}
+
+/// A calendar's week from its stored JSON.
+fn week_of(row: &CalendarRow) -> [Vec<Interval>; 7] {
+    let lists: Vec<Vec<String>> = serde_json::from_str(&row.week).unwrap_or_default();
+    std::array::from_fn(|day| {
+        lists
+            .get(day)
+            .map(|list| list.iter().filter_map(|text| Interval::parse(text)).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// The rules' calendar for a stored one, with the holidays of `years`.
+pub fn calendar_rules(
+    conn: &mut DbConnection,
+    row: &CalendarRow,
+    years: std::ops::RangeInclusive<i32>,
+) -> Result<Calendar, AppError> {
+    let time_zone = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let mut closed = BTreeSet::new();
+    if row.japanese_holidays {
+        for year in years {
+            closed.extend(holidays::japanese_holidays(year).into_iter().map(|(d, _)| d));
+        }
+    }
+    for closure in queries::closures(conn, row.id)? {
+        if let (Some(mut day), Some(last)) = (parse_date(&closure.starts_on), parse_date(&closure.ends_on)) {
+            while day <= last {
+                closed.insert(day);
+                day += Duration::days(1);
+            }
+        }
+    }
+    Ok(Calendar {
+        time_zone,
+        week: week_of(row),
+        closed,
+    })
+}
+
+pub fn calendar_view(conn: &mut DbConnection, id: i64) -> Result<CalendarView, AppError> {
+    let calendar = queries::calendar(conn, id)?;
+    let week = week_of(&calendar)
+        .iter()
+        .map(|day| day.iter().map(Interval::format).collect())
+        .collect();
+    let closures = queries::closures(conn, id)?;
+    Ok(CalendarView {
+        calendar,
+        week,
+        closures,
+    })
+}
+
+pub fn calendars(conn: &mut DbConnection) -> Result<Vec<CalendarView>, AppError> {
+    let ids: Vec<i64> = queries::calendars(conn)?.into_iter().map(|c| c.id).collect();
+    ids.into_iter().map(|id| calendar_view(conn, id)).collect()
+}
+
+/// A checked calendar input: name, zone, week JSON and closures.
+struct CheckedCalendar {
+    name: String,
+    time_zone: String,
+    week_json: String,
+    closures: Option<Vec<(String, String, String)>>,
+}
+
+fn check_calendar(input: &CalendarInput) -> Result<CheckedCalendar, AppError> {
+    let mut errors = FieldErrors::new();
+    let name = required_text(&input.name, 100).map_err(|e| errors.add("name", e)).ok();
+    let time_zone = input.time_zone.trim();
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        errors.add("time_zone", FieldMessage::new("error-timezone-invalid"));
+    }
+    let mut week: [Vec<Interval>; 7] = Default::default();
+    if input.week.len() != 7 {
+        errors.add("week", FieldMessage::new("error-week-shape"));
+    } else {
+        for (day, list) in input.week.iter().enumerate() {
+            for text in list {
+                match Interval::parse(text) {
+                    Some(interval) => week[day].push(interval),
+                    None => errors.add(
+                        "week",
+                        FieldMessage::new("error-interval-invalid").with("day", day as i64 + 1),
+                    ),
+                }
+            }
+            week[day].sort();
+        }
+        if !errors.contains("week") {
+            match rules::check_week(&week) {
+                Ok(()) => {}
+                Err(WeekError::Empty) => errors.add("week", FieldMessage::new("error-week-empty")),
+                Err(WeekError::Overlap { weekday }) => errors.add(
+                    "week",
+                    FieldMessage::new("error-interval-overlap").with("day", weekday as i64 + 1),
+                ),
+            }
+        }
+    }
+    let closures = input.closures.as_ref().map(|list| {
+        let mut checked = Vec::new();
+        for closure in list {
+            let starts = parse_date(&closure.starts_on);
+            let ends = if closure.ends_on.trim().is_empty() {
+                starts
+            } else {
+                parse_date(&closure.ends_on)
+            };
+            match (starts, ends) {
+                (Some(s), Some(e)) if s <= e && (e - s).num_days() < MAX_CLOSURE_DAYS => checked.push((
+                    s.format("%Y-%m-%d").to_string(),
+                    e.format("%Y-%m-%d").to_string(),
+                    closure.name.trim().chars().take(100).collect::<String>(),
+                )),
+                _ => errors.add("closures", FieldMessage::new("error-closure-invalid")),
+            }
+        }
+        checked
+    });
+    errors.into_result()?;
+    let lists: Vec<Vec<String>> = week.iter().map(|d| d.iter().map(Interval::format).collect()).collect();
+    Ok(CheckedCalendar {
+        name: name.expect("validated"),
+        time_zone: time_zone.to_string(),
+        week_json: serde_json::to_string(&lists).expect("json"),
+        closures,
+    })
+}
+
+fn name_taken(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::Validation(FieldErrors::single("name", FieldMessage::new("error-name-taken")))
+        }
+        other => other.into(),
+    }
+}
+
+pub fn create_calendar(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: &CalendarInput,
+) -> Result<CalendarView, AppError> {
+    let checked = check_calendar(input)?;
+    let id = write_transaction(conn, |conn| {
+        let id = queries::insert_calendar(
+            conn,
+            &checked.name,
+            &checked.time_zone,
+            &checked.week_json,
+            input.japanese_holidays,
+            now,
+        )
+        .map_err(name_taken)?;
+        if let Some(closures) = &checked.closures {
+            queries::replace_closures(conn, id, closures)?;
+        }
+        let after = calendar_view(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "calendar.create",
+            "calendar",
+            id,
+            None::<&()>,
+            Some(&after),
+        )?;
+        Ok::<_, AppError>(id)
+    })?;
+    calendar_view(conn, id)
+}
+
+/// Changes a calendar and recomputes the open tickets whose policy uses it.
+pub fn update_calendar(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &CalendarInput,
+) -> Result<CalendarView, AppError> {
+    let checked = check_calendar(input)?;
+    write_transaction(conn, |conn| {
+        let before = calendar_view(conn, id)?;
+        queries::update_calendar(
+            conn,
+            id,
+            &checked.name,
+            &checked.time_zone,
+            &checked.week_json,
+            input.japanese_holidays,
+            now,
+        )
+        .map_err(name_taken)?;
+        if let Some(closures) = &checked.closures {
+            queries::replace_closures(conn, id, closures)?;
+        }
+        let after = calendar_view(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "calendar.update",
+            "calendar",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        for policy in queries::policies(conn)?.iter().filter(|p| p.calendar_id == id) {
+            refresh_open_on_policy(conn, policy.id, now)?;
+        }
+        Ok::<_, AppError>(())
+    })?;
+    calendar_view(conn, id)
+}
+
+/// Deletes a calendar no policy uses; otherwise a conflict naming the policies.
+pub fn delete_calendar(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: i64) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let before = calendar_view(conn, id)?;
+        let users = queries::policies_using(conn, id)?;
+        if !users.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "calendar \"{}\" is used by: {}",
+                before.calendar.name,
+                users.join(", ")
+            )));
+        }
+        queries::delete_calendar(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "calendar.delete",
+            "calendar",
+            id,
+            Some(&before),
+            None::<&()>,
+        )
+    })
+}
+
+/// Adds the all-day events of an iCalendar file to a calendar's closures.
+pub fn import_ics(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    ics: &str,
+) -> Result<CalendarView, AppError> {
+    let days = super::ics::all_day_events(ics)
+        .map_err(|_| AppError::Validation(FieldErrors::single("file", FieldMessage::new("error-ics-invalid"))))?;
+    write_transaction(conn, |conn| {
+        let before = calendar_view(conn, id)?;
+        let mut closures: Vec<(String, String, String)> = before
+            .closures
+            .iter()
+            .map(|c| (c.starts_on.clone(), c.ends_on.clone(), c.name.clone()))
+            .collect();
+        for (starts, ends, name) in &days {
+            let entry = (
+                starts.format("%Y-%m-%d").to_string(),
+                ends.format("%Y-%m-%d").to_string(),
+                name.chars().take(100).collect(),
+            );
+            if !closures.contains(&entry) {
+                closures.push(entry);
+            }
+        }
+        closures.sort();
+        queries::replace_closures(conn, id, &closures)?;
+        let after = calendar_view(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "calendar.import",
+            "calendar",
+            id,
+            Some(&before),
+            Some(&json!({ "imported": days.len(), "closures": after.closures })),
+        )
+    })?;
+    calendar_view(conn, id)
+}
+
+struct CheckedPolicy {
+    name: String,
+    priorities: String,
+    category: Option<String>,
+}
+
+fn check_policy(conn: &mut DbConnection, input: &PolicyInput) -> Result<CheckedPolicy, AppError> {
+    let mut errors = FieldErrors::new();
+    let name = required_text(&input.name, 100).map_err(|e| errors.add("name", e)).ok();
+    let kind = if input.kind.trim().is_empty() {
+        "incident"
+    } else {
+        input.kind.trim()
+    };
+    if !KINDS.contains(&kind) {
+        errors.add("kind", FieldMessage::new("error-kind-invalid"));
+    }
+    if input.priorities.iter().any(|p| !PRIORITIES.contains(&p.trim())) {
+        errors.add("priorities", FieldMessage::new("error-priority-invalid"));
+    }
+    if input.response_minutes.is_none() && input.resolution_minutes.is_none() {
+        errors.add("response_minutes", FieldMessage::new("error-policy-no-targets"));
+        errors.add("resolution_minutes", FieldMessage::new("error-policy-no-targets"));
+    }
+    for (field, value) in [
+        ("response_minutes", input.response_minutes),
+        ("resolution_minutes", input.resolution_minutes),
+    ] {
+        if value.is_some_and(|m| !(1..=525_600).contains(&m)) {
+            errors.add(field, FieldMessage::new("error-minutes-range"));
+        }
+    }
+    if input.warn_percent.is_some_and(|p| !(1..=99).contains(&p)) {
+        errors.add("warn_percent", FieldMessage::new("error-percent-range"));
+    }
+    match input.calendar_id {
+        None => errors.add("calendar_id", FieldMessage::new("error-required")),
+        Some(id) => {
+            if queries::calendar(conn, id).optional_found()?.is_none() {
+                errors.add("calendar_id", FieldMessage::new("error-calendar-unknown"));
+            }
+        }
+    }
+    if let Some(team) = input.team_id {
+        if crate::teams::queries::find(conn, team).optional_found()?.is_none() {
+            errors.add("team_id", FieldMessage::new("error-team-unknown"));
+        }
+    }
+    errors.into_result()?;
+    let mut priorities: Vec<&str> = input.priorities.iter().map(|p| p.trim()).collect();
+    priorities.sort();
+    priorities.dedup();
+    Ok(CheckedPolicy {
+        name: name.expect("validated"),
+        priorities: priorities.join(","),
+        category: input
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+    })
+}
+
+/// `Option` for "not found" on a lookup used in validation.
+trait OptionalFound<T> {
+    fn optional_found(self) -> Result<Option<T>, AppError>;
+}
+
+impl<T> OptionalFound<T> for diesel::QueryResult<T> {
+    fn optional_found(self) -> Result<Option<T>, AppError> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(diesel::result::Error::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn values<'a>(
+    input: &'a PolicyInput,
+    checked: &'a CheckedPolicy,
+    position: i32,
+    now: NaiveDateTime,
+) -> PolicyValues<'a> {
+    PolicyValues {
+        name: &checked.name,
+        position,
+        active: input.active.unwrap_or(true),
+        kind: "incident",
+        priorities: &checked.priorities,
+        category: checked.category.as_deref(),
+        team_id: input.team_id,
+        response_minutes: input.response_minutes,
+        resolution_minutes: input.resolution_minutes,
+        calendar_id: input.calendar_id.expect("validated"),
+        warn_percent: input.warn_percent.unwrap_or(75),
+        mitigation_stops_resolution: input.mitigation_stops_resolution,
+        updated_at: now,
+    }
+}
+
+pub fn create_policy(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: &PolicyInput,
+) -> Result<Policy, AppError> {
+    write_transaction(conn, |conn| {
+        let checked = check_policy(conn, input)?;
+        let position = input.position.unwrap_or_else(|| {
+            queries::policies(conn)
+                .ok()
+                .and_then(|p| p.last().map(|p| p.position + 10))
+                .unwrap_or(10)
+        });
+        let id = queries::insert_policy(conn, &values(input, &checked, position, now), now).map_err(name_taken)?;
+        let policy = queries::policy(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "sla_policy.create",
+            "sla_policy",
+            id,
+            None::<&()>,
+            Some(&policy),
+        )?;
+        Ok(policy)
+    })
+}
+
+/// Changes a policy (a switched-off policy stops applying at once) and recomputes the clocks of
+/// the open incidents it covered or now covers.
+pub fn update_policy(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &PolicyInput,
+) -> Result<Policy, AppError> {
+    write_transaction(conn, |conn| {
+        let before = queries::policy(conn, id)?;
+        let checked = check_policy(conn, input)?;
+        let position = input.position.unwrap_or(before.position);
+        queries::update_policy(conn, id, &values(input, &checked, position, now)).map_err(name_taken)?;
+        let after = queries::policy(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "sla_policy.update",
+            "sla_policy",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        refresh_open_on_policy(conn, id, now)?;
+        Ok(after)
+    })
+}
+
+pub fn delete_policy(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: i64) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let before = queries::policy(conn, id)?;
+        let covered = queries::open_tickets_on_policy(conn, id)?;
+        queries::delete_policy(conn, id)?;
+        record(
+            conn,
+            actor,
+            now,
+            "sla_policy.delete",
+            "sla_policy",
+            id,
+            Some(&before),
+            None::<&()>,
+        )?;
+        for ticket in covered {
+            refresh(conn, ticket, now)?;
+        }
+        Ok(())
+    })
+}
+
+/// Recomputes the open tickets a policy covers (after it changed: a switched-off policy stops
+/// applying at once, and the next matching one takes over from the same history).
+fn refresh_open_on_policy(conn: &mut DbConnection, policy_id: i64, now: NaiveDateTime) -> Result<(), AppError> {
+    for ticket in queries::open_tickets_on_policy(conn, policy_id)? {
+        refresh(conn, ticket, now)?;
+    }
+    Ok(())
+}
+
+/// Everything the clocks of one incident are computed from, and the result.
+struct Evaluation {
+    policy: Policy,
+    calendar: CalendarRow,
+    started_at: NaiveDateTime,
+    clocks: Clocks,
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// Computes an incident's clocks at `now`; `None` when it is not an incident or no policy applies.
+fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<Evaluation>, AppError> {
+    let (ticket, incident) = match crate::incidents::queries::load(conn, ticket_id) {
+        Ok(loaded) => loaded,
+        Err(diesel::result::Error::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(policy) = queries::active_policies(conn, "incident")?
+        .into_iter()
+        .find(|p| p.matches("incident", &ticket.priority, &incident.category, ticket.team_id))
+    else {
+        return Ok(None);
+    };
+    let calendar = queries::calendar(conn, policy.calendar_id)?;
+    let started_at = incident.reported_at;
+    let first_year = (started_at.year() - 1).max(holidays::FIRST_YEAR);
+    let rules_calendar = calendar_rules(conn, &calendar, first_year..=now.year() + 10)?;
+
+    let mut changes = Vec::new();
+    let mut first_response = incident.acknowledged_at;
+    for (at, kind, data) in
+        crate::tickets::queries::events_of_kinds(conn, ticket_id, &["state_changed", "status_update"])?
+    {
+        if kind == "status_update" {
+            first_response = Some(first_response.map_or(at, |f| f.min(at)));
+            continue;
+        }
+        let to = data
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .and_then(|d| d["to"].as_str().map(str::to_string));
+        if let Some(to) = to {
+            if to == "acknowledged" {
+                first_response = Some(first_response.map_or(at, |f| f.min(at)));
+            }
+            changes.push(StatusChange { at: utc(at), to });
+        }
+    }
+    let input = ClockInput {
+        started_at: utc(started_at),
+        first_response_at: first_response.map(utc),
+        changes,
+    };
+    let targets = Targets {
+        response_minutes: policy.response_minutes.map(i64::from),
+        resolution_minutes: policy.resolution_minutes.map(i64::from),
+        mitigation_stops_resolution: policy.mitigation_stops_resolution,
+    };
+    let clocks = rules::compute(&rules_calendar, &input, &targets, utc(now));
+    Ok(Some(Evaluation {
+        policy,
+        calendar,
+        started_at,
+        clocks,
+    }))
+}
+
+fn naive(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+    t.map(|t| crate::db::truncate(t.naive_utc()))
+}
+
+fn figures(ticket_id: i64, e: &Evaluation, now: NaiveDateTime) -> TicketSla {
+    let (response, resolution) = (e.clocks.response.as_ref(), e.clocks.resolution.as_ref());
+    TicketSla {
+        ticket_id,
+        policy_id: Some(e.policy.id),
+        response_due_at: naive(response.and_then(|c| c.due_at)),
+        response_met_at: naive(response.and_then(|c| c.met_at)),
+        response_breached: response.is_some_and(|c| c.breached),
+        response_elapsed_minutes: response.map_or(0, |c| c.elapsed_minutes),
+        resolution_due_at: naive(resolution.and_then(|c| c.due_at)),
+        resolution_met_at: naive(resolution.and_then(|c| c.met_at)),
+        resolution_breached: resolution.is_some_and(|c| c.breached),
+        resolution_elapsed_minutes: resolution.map_or(0, |c| c.elapsed_minutes),
+        paused: resolution.is_some_and(|c| c.paused) || response.is_some_and(|c| c.paused && c.met_at.is_none()),
+        computed_at: now,
+    }
+}
+
+fn policy_ref(p: &Policy) -> PolicyRef {
+    PolicyRef {
+        id: p.id,
+        name: p.name.clone(),
+        warn_percent: p.warn_percent,
+        response_minutes: p.response_minutes,
+        resolution_minutes: p.resolution_minutes,
+        mitigation_stops_resolution: p.mitigation_stops_resolution,
+    }
+}
+
+/// How the figures read at a glance: breached, met, paused, warning (past the threshold) or ok.
+fn level(row: &TicketSla, policy: Option<&Policy>) -> &'static str {
+    if row.response_breached || row.resolution_breached {
+        return "breached";
+    }
+    let response_done = row.response_met_at.is_some() || policy.is_some_and(|p| p.response_minutes.is_none());
+    let resolution_done = row.resolution_met_at.is_some() || policy.is_some_and(|p| p.resolution_minutes.is_none());
+    if response_done && resolution_done {
+        return "met";
+    }
+    if row.paused {
+        return "paused";
+    }
+    let Some(policy) = policy else { return "ok" };
+    let past_threshold = |elapsed: i64, target: Option<i32>, done: bool| {
+        !done && target.is_some_and(|t| elapsed * 100 >= i64::from(t) * i64::from(policy.warn_percent))
+    };
+    if past_threshold(row.response_elapsed_minutes, policy.response_minutes, response_done)
+        || past_threshold(
+            row.resolution_elapsed_minutes,
+            policy.resolution_minutes,
+            resolution_done,
+        )
+    {
+        "warning"
+    } else {
+        "ok"
+    }
+}
+
+fn view_of(row: TicketSla, policy: Option<&Policy>, explain: Option<Explain>) -> SlaView {
+    let remaining = |target: Option<i32>, elapsed: i64| target.map(|t| i64::from(t) - elapsed);
+    SlaView {
+        policy: policy.map(policy_ref),
+        business_minutes_elapsed: row.resolution_elapsed_minutes,
+        response_remaining_minutes: remaining(policy.and_then(|p| p.response_minutes), row.response_elapsed_minutes),
+        resolution_remaining_minutes: remaining(
+            policy.and_then(|p| p.resolution_minutes),
+            row.resolution_elapsed_minutes,
+        ),
+        level: level(&row, policy),
+        figures: row,
+        explain,
+    }
+}
+
+/// Recomputes and stores an incident's clocks (inside the caller's transaction); removes them
+/// when no policy applies any more.
+pub fn refresh(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<TicketSla>, AppError> {
+    match evaluate(conn, ticket_id, now)? {
+        Some(evaluation) => {
+            let row = figures(ticket_id, &evaluation, now);
+            queries::store(conn, &row)?;
+            Ok(Some(row))
+        }
+        None => {
+            queries::forget(conn, ticket_id)?;
+            Ok(None)
+        }
+    }
+}
+
+/// The stored figures (as of the last transition or job run).
+pub fn stored(conn: &mut DbConnection, ticket_id: i64) -> Result<Option<SlaView>, AppError> {
+    let Some(row) = queries::stored(conn, ticket_id)? else {
+        return Ok(None);
+    };
+    let policy = match row.policy_id {
+        Some(id) => queries::policy(conn, id).optional_found()?,
+        None => None,
+    };
+    Ok(Some(view_of(row, policy.as_ref(), None)))
+}
+
+/// The clocks right now, with the explanation (policy, calendar, running and paused stretches).
+pub fn live(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<SlaView>, AppError> {
+    let Some(evaluation) = evaluate(conn, ticket_id, now)? else {
+        return Ok(None);
+    };
+    let row = figures(ticket_id, &evaluation, now);
+    let explain = Explain {
+        calendar: CalendarRef {
+            id: evaluation.calendar.id,
+            name: evaluation.calendar.name.clone(),
+            time_zone: evaluation.calendar.time_zone.clone(),
+            japanese_holidays: evaluation.calendar.japanese_holidays,
+        },
+        started_at: evaluation.started_at,
+        response: evaluation.clocks.response.clone(),
+        resolution: evaluation.clocks.resolution.clone(),
+    };
+    Ok(Some(view_of(row, Some(&evaluation.policy), Some(explain))))
+}
+
+/// Recomputes every incident's clocks in batches (`mamori sla recompute`); returns how many.
+pub fn recompute_all(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut after = 0;
+    let mut done = 0;
+    loop {
+        let ids = queries::incident_ids_after(conn, after, 500)?;
+        let Some(last) = ids.last().copied() else { break };
+        write_transaction(conn, |conn| {
+            for id in &ids {
+                refresh(conn, *id, now)?;
+            }
+            Ok::<_, AppError>(())
+        })?;
+        done += ids.len();
+        after = last;
+    }
+    Ok(done)
+}

@@ -1,0 +1,316 @@
+//! SLA clocks through the real app: business calendars with lunch, weekends and Japanese
+//! holidays; pauses on hold; a policy change recomputing from the same history; calendars and
+//! policies with their bad input.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::TestApp;
+use mamori::auth::permissions::Role;
+
+struct Api<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
+        let user = app.create_user(role).await;
+        let token = app.api_token(&user).await;
+        Api { app, token }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .app
+            .api_client()
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+}
+
+fn instant(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {value}"))
+        .parse()
+        .unwrap()
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// P3 uses the shipped office calendar (Mon–Fri 09:00–12:00 and 13:00–18:00, Japanese
+/// holidays): filed on Friday 2026-11-20 16:50 JST, the Monday after is 勤労感謝の日.
+async fn due_times_follow_the_business_calendar(app: TestApp) {
+    app.state.clock.set(utc("2026-11-20T08:00:00Z").naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let (status, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "帳票出力が遅い", "impact": "medium", "urgency": "medium",
+                   "reported_at": "2026-11-20T07:50:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["priority"], "P3");
+    let sla = &created["sla"];
+    assert_eq!(sla["policy"]["name"], "P3 normal");
+    // Response (120 min): 70 min on Friday, Monday is a holiday, 50 min on Tuesday → 09:50 JST.
+    assert_eq!(instant(&sla["response_due_at"]), utc("2026-11-24T00:50:00Z"));
+    // Resolution (1,440 min = three 8-hour days): Friday 70, Tuesday 480, Wednesday 480, then
+    // 410 on Thursday: 09:00–12:00 and 13:00–16:50 JST.
+    assert_eq!(instant(&sla["resolution_due_at"]), utc("2026-11-26T07:50:00Z"));
+    assert_eq!(sla["paused"], false);
+    assert_eq!(sla["response_breached"], false);
+
+    // Tuesday 10:00 JST: the response is 10 business minutes late.
+    app.state.clock.set(utc("2026-11-24T01:00:00Z").naive_utc());
+    let id = created["id"].as_i64().unwrap();
+    let (status, acked) = api
+        .post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(acked["sla"]["response_breached"], true);
+    assert_eq!(acked["sla"]["response_elapsed_minutes"], 130);
+    assert_eq!(acked["sla"]["level"], "breached");
+    let (_, live) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let explain = &live["sla"]["explain"];
+    assert_eq!(explain["calendar"]["japanese_holidays"], true);
+    assert_eq!(explain["response"]["stretches"][0]["business_minutes"], 130);
+}
+
+/// P1 on the 24×7 calendar: on hold pauses the resolution clock; resuming continues it; a
+/// policy change recomputes from the same history and keeps the pause; switching the policy
+/// off removes the clocks at once.
+async fn pauses_and_policy_changes_keep_the_history(app: TestApp) {
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(1)).naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let admin = Api::new(&app, Role::Admin).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "基幹DB停止", "impact": "high", "urgency": "high", "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = |action: &str| format!("/api/v1/incidents/{id}/{action}");
+    assert_eq!(instant(&created["sla"]["response_due_at"]), t0 + Duration::minutes(15));
+    assert_eq!(
+        instant(&created["sla"]["resolution_due_at"]),
+        t0 + Duration::minutes(240)
+    );
+
+    app.state.clock.advance(Duration::minutes(4));
+    assert_eq!(api.post(&path("acknowledge"), json!({})).await.0, 200);
+    app.state.clock.advance(Duration::minutes(60));
+    let (status, held) = api.post(&path("hold"), json!({"reason": "ベンダー回答待ち"})).await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["sla"]["paused"], true);
+    assert!(held["sla"]["resolution_due_at"].is_null());
+    assert_eq!(held["sla"]["level"], "paused");
+
+    app.state.clock.advance(Duration::hours(3));
+    let (_, during) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(during["sla"]["business_minutes_elapsed"], 65);
+    let (status, resumed) = api.post(&path("resume"), json!({})).await;
+    assert_eq!(status, 200, "{resumed}");
+    // 65 minutes ran before the hold; 175 remain from the resume: due ≈ t0 + 7h.
+    let due = instant(&resumed["sla"]["resolution_due_at"]);
+    assert!((due - (t0 + Duration::hours(7))).num_seconds().abs() < 5, "{due}");
+    let (_, live) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let states: Vec<&str> = live["sla"]["explain"]["resolution"]["stretches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["running", "paused", "running"]);
+
+    // The P1 policy's target doubles: same history, same pause, due 4h later.
+    let (status, policy) = admin
+        .patch("/api/v1/sla-policies/1", json!({"resolution_minutes": 480}))
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!(policy["resolution_minutes"], 480);
+    assert_eq!(policy["priorities"], "P1");
+    let (_, after) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let due = instant(&after["sla"]["resolution_due_at"]);
+    assert!((due - (t0 + Duration::hours(11))).num_seconds().abs() < 5, "{due}");
+    assert_eq!(after["sla"]["business_minutes_elapsed"], 65);
+
+    // Switched off: no policy covers P1 any more, so the clocks go, stored figures included.
+    let (status, _) = admin.patch("/api/v1/sla-policies/1", json!({"active": false})).await;
+    assert_eq!(status, 200);
+    let (_, off) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert!(off["sla"].is_null(), "{}", off["sla"]);
+    let stored = app
+        .with_db(move |conn| mamori::sla::queries::stored(conn, id).unwrap())
+        .await;
+    assert!(stored.is_none());
+}
+
+/// Calendars and policies: bad input is refused with the field named and nothing stored; a
+/// calendar in use cannot be deleted; holidays come in from an .ics file.
+async fn calendars_and_policies_refuse_bad_input(app: TestApp) {
+    let admin = Api::new(&app, Role::Admin).await;
+    let engineer = Api::new(&app, Role::Engineer).await;
+    let week = |monday: Value| json!([monday, [], [], [], [], [], []]);
+    let cases = [
+        (
+            json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!(["09:00-12:00", "11:00-13:00"]))}),
+            "week",
+        ),
+        (
+            json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!(["9-17"]))}),
+            "week",
+        ),
+        (
+            json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!([]))}),
+            "week",
+        ),
+        (
+            json!({"name": "x", "time_zone": "Mars/Olympus", "week": week(json!(["09:00-17:00"]))}),
+            "time_zone",
+        ),
+        (
+            json!({"name": "", "time_zone": "Asia/Tokyo", "week": week(json!(["09:00-17:00"]))}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!(["09:00-17:00"])),
+                "closures": [{"starts_on": "2026-12-31", "ends_on": "2026-12-29", "name": "逆"}]}),
+            "closures",
+        ),
+        (
+            json!({"name": "24×7", "time_zone": "Asia/Tokyo", "week": week(json!(["09:00-17:00"]))}),
+            "name",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, e) = admin.post("/api/v1/calendars", body.clone()).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(e["error"]["fields"][field].is_string(), "{body}: {e}");
+    }
+    let (_, list) = engineer.get("/api/v1/calendars").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "nothing stored");
+
+    let (status, created) = admin
+        .post(
+            "/api/v1/calendars",
+            json!({"name": "London office", "time_zone": "Europe/London",
+                   "week": [["09:00-17:00"], ["09:00-17:00"], ["09:00-17:00"], ["09:00-17:00"], ["09:00-17:00"], [], []],
+                   "japanese_holidays": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let calendar = created["id"].as_i64().unwrap();
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:1\r\n\
+               DTSTART;VALUE=DATE:20261229\r\nDTEND;VALUE=DATE:20270104\r\nSUMMARY:年末年始休業\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let import = |body: &'static str| {
+        admin
+            .app
+            .api_client()
+            .post(admin.app.url(&format!("/api/v1/calendars/{calendar}/import")))
+            .bearer_auth(&admin.token)
+            .header("Content-Type", "text/calendar")
+            .body(body)
+            .send()
+    };
+    let imported = import(ics).await.unwrap();
+    assert_eq!(imported.status(), 200);
+    let imported: Value = imported.json().await.unwrap();
+    assert_eq!(imported["closures"][0]["starts_on"], "2026-12-29");
+    assert_eq!(imported["closures"][0]["ends_on"], "2027-01-03");
+    let garbage = import("not a calendar").await.unwrap();
+    assert_eq!(garbage.status(), 422);
+    let (_, unchanged) = admin.get(&format!("/api/v1/calendars/{calendar}")).await;
+    assert_eq!(unchanged["closures"].as_array().unwrap().len(), 1);
+
+    // Policies: targets required, known calendar and priorities.
+    for (body, field) in [
+        (
+            json!({"name": "no targets", "priorities": ["P2"], "calendar_id": calendar}),
+            "response_minutes",
+        ),
+        (
+            json!({"name": "bad prio", "priorities": ["P9"], "calendar_id": calendar, "response_minutes": 5}),
+            "priorities",
+        ),
+        (
+            json!({"name": "no cal", "priorities": ["P2"], "calendar_id": 999, "response_minutes": 5}),
+            "calendar_id",
+        ),
+        (
+            json!({"name": "pct", "priorities": ["P2"], "calendar_id": calendar, "response_minutes": 5, "warn_percent": 100}),
+            "warn_percent",
+        ),
+    ] {
+        let (status, e) = admin.post("/api/v1/sla-policies", body.clone()).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(e["error"]["fields"][field].is_string(), "{body}: {e}");
+    }
+    let (status, policy) = admin
+        .post(
+            "/api/v1/sla-policies",
+            json!({"name": "London P2", "priorities": ["P2"], "calendar_id": calendar, "position": 5,
+                   "response_minutes": 60, "resolution_minutes": 960}),
+        )
+        .await;
+    assert_eq!(status, 201, "{policy}");
+    assert_eq!(engineer.post("/api/v1/sla-policies", json!({})).await.0, 403);
+
+    // In use: 409 naming the policy; after the policy goes, the calendar can go.
+    let (status, e) = admin
+        .send(reqwest::Method::DELETE, &format!("/api/v1/calendars/{calendar}"), None)
+        .await;
+    assert_eq!(status, 409);
+    assert!(e["error"]["message"].as_str().unwrap().contains("London P2"), "{e}");
+    let policy_path = format!("/api/v1/sla-policies/{}", policy["id"]);
+    assert_eq!(admin.send(reqwest::Method::DELETE, &policy_path, None).await.0, 204);
+    let (status, _) = admin
+        .send(reqwest::Method::DELETE, &format!("/api/v1/calendars/{calendar}"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    // Every change is audited.
+    let actions = app
+        .with_db(|conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("calendar".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 20).unwrap().0
+        })
+        .await;
+    let mut names: Vec<&str> = actions.iter().map(|e| e.action.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["calendar.create", "calendar.delete", "calendar.import"]);
+}
+
+on_both!(
+    due_times_follow_the_business_calendar,
+    pauses_and_policy_changes_keep_the_history,
+    calendars_and_policies_refuse_bad_input
+);
