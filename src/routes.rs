@@ -67,6 +67,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/incidents/{id}", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/comments", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/status-updates", Requires(WorkIncidents)),
+    route(Method::POST, "/incidents/{id}/edit", Requires(ManageIncidents)),
     route(Method::POST, "/incidents/{id}/escalate", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/acknowledge", Requires(WorkIncidents)),
     route(Method::POST, "/incidents/{id}/attachments", Requires(WorkIncidents)),
@@ -142,6 +143,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::POST, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/api/v1/incidents/{id}", Requires(WorkIncidents)),
+    route(Method::PATCH, "/api/v1/incidents/{id}", Requires(ManageIncidents)),
     route(Method::POST, "/api/v1/incidents/{id}/comments", Requires(WorkIncidents)),
     route(
         Method::POST,

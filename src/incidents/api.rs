@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create)),
     )
     .route("/incidents/{id}", web::get().to(show))
+    .route("/incidents/{id}", web::patch().to(edit))
     .route("/incidents/{id}/comments", web::post().to(comment))
     .route("/incidents/{id}/status-updates", web::post().to(status_update))
     .route(
@@ -78,6 +79,25 @@ async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpRe
     let id = path.into_inner();
     let now = state.clock.now();
     let view = state.db(move |conn| service::get_live(conn, id, now)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<service::EditInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let view = state
+        .db(move |conn| service::edit(conn, &actor, now, id, &input))
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -26,7 +26,8 @@ use crate::web::templates::{render, render_status, request_lang};
 pub const PAGE_SIZE: i64 = 50;
 
 /// The forms on the incident page, by the name their errors are filed under.
-const FORMS: [&str; 8] = [
+const FORMS: [&str; 9] = [
+    "edit",
     "hold",
     "mitigate",
     "resolve",
@@ -48,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/incidents/{id}", web::get().to(show))
         .route("/incidents/{id}/comments", web::post().to(comment))
+        .route("/incidents/{id}/edit", web::post().to(edit))
         .route("/incidents/{id}/status-updates", web::post().to(status_update))
         .route("/incidents/{id}/escalate", web::post().to(escalate))
         .route("/incidents/{id}/assign", web::post().to(assign))
@@ -550,6 +552,52 @@ async fn transition(
             flash_key: "flash-incident-updated",
         },
         move |conn, actor, now| service::transition(conn, actor, now, id, action, &input),
+    )
+    .await
+}
+
+/// The correction form on the incident page; every field it shows is submitted, so an emptied
+/// title is an error (form decoding would otherwise read an empty value as "not given").
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EditForm {
+    version: Option<i32>,
+    title: String,
+    impact: String,
+    urgency: String,
+    category: String,
+    service: String,
+}
+
+async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = service::EditInput {
+        version: form.version,
+        title: Some(form.title),
+        description: None,
+        impact: Some(form.impact),
+        urgency: Some(form.urgency),
+        category: Some(form.category),
+        service: Some(form.service),
+    };
+    act(
+        req,
+        state,
+        user,
+        session,
+        Step {
+            id,
+            form_name: "edit",
+            flash_key: "flash-incident-updated",
+        },
+        move |conn, actor, now| service::edit(conn, actor, now, id, &input),
     )
     .await
 }

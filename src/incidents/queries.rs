@@ -31,6 +31,10 @@ pub fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Loaded> {
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = incidents)]
 pub struct IncidentUpdate<'a> {
+    pub impact: Option<&'a str>,
+    pub urgency: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub service: Option<&'a str>,
     pub escalation_level: Option<i32>,
     pub hold_reason: Option<Option<&'a str>>,
     pub held_from: Option<Option<&'a str>>,
@@ -44,7 +48,11 @@ pub struct IncidentUpdate<'a> {
 
 pub fn update(conn: &mut DbConnection, ticket_id: i64, changes: &IncidentUpdate<'_>) -> QueryResult<()> {
     // An empty changeset is an error in diesel; nothing to do then.
-    let empty = changes.escalation_level.is_none()
+    let empty = changes.impact.is_none()
+        && changes.urgency.is_none()
+        && changes.category.is_none()
+        && changes.service.is_none()
+        && changes.escalation_level.is_none()
         && changes.hold_reason.is_none()
         && changes.held_from.is_none()
         && changes.workaround.is_none()

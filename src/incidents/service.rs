@@ -467,6 +467,132 @@ fn not_allowed(from: Status, action: Action) -> AppError {
     ))
 }
 
+/// What can be corrected on an incident after filing: all optional, `version` required.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EditInput {
+    pub version: Option<i32>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub impact: Option<String>,
+    pub urgency: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+/// Corrects an incident's text, classification or impact/urgency. A new priority from the
+/// matrix is recorded on the timeline and the SLA clocks are recomputed from the same history
+/// with the policy of the new priority (pauses kept).
+pub fn edit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    input: &EditInput,
+) -> Result<IncidentView, AppError> {
+    let mut errors = FieldErrors::new();
+    if input.version.is_none() {
+        errors.add("version", FieldMessage::new("error-required"));
+    }
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| required_text(t, MAX_TITLE).map_err(|e| errors.add("title", e)).ok());
+    let description = input.description.as_deref().map(|t| {
+        optional_text(t, MAX_TEXT)
+            .map_err(|e| errors.add("description", e))
+            .ok()
+    });
+    let level = |raw: &Option<String>, field: &'static str, errors: &mut FieldErrors| {
+        raw.as_deref().map(|r| {
+            Level::parse(r).or_else(|| {
+                errors.add(field, FieldMessage::new("error-level-invalid"));
+                None
+            })
+        })
+    };
+    let impact = level(&input.impact, "impact", &mut errors);
+    let urgency = level(&input.urgency, "urgency", &mut errors);
+    let category = input
+        .category
+        .as_deref()
+        .map(|t| optional_text(t, MAX_SHORT).map_err(|e| errors.add("category", e)).ok());
+    let service = input
+        .service
+        .as_deref()
+        .map(|t| optional_text(t, MAX_SHORT).map_err(|e| errors.add("service", e)).ok());
+    errors.into_result()?;
+    let (title, description, category, service) = (
+        title.flatten(),
+        description.flatten(),
+        category.flatten(),
+        service.flatten(),
+    );
+
+    write_transaction(conn, |conn| {
+        let loaded = load_for_change(conn, id, input.version)?;
+        let before = snapshot(&loaded);
+        let impact = impact
+            .flatten()
+            .or_else(|| Level::parse(&loaded.1.impact))
+            .unwrap_or(Level::Low);
+        let urgency = urgency
+            .flatten()
+            .or_else(|| Level::parse(&loaded.1.urgency))
+            .unwrap_or(Level::Low);
+        let priority = rules::priority(impact, urgency);
+        let changed_priority = priority.as_str() != loaded.0.priority;
+        bump(
+            conn,
+            &loaded,
+            &TicketUpdate {
+                title: title.as_deref(),
+                description: description.as_deref(),
+                priority: Some(priority.as_str()),
+                ..Default::default()
+            },
+            now,
+        )?;
+        queries::update(
+            conn,
+            id,
+            &IncidentUpdate {
+                impact: Some(impact.as_str()),
+                urgency: Some(urgency.as_str()),
+                category: category.as_deref(),
+                service: service.as_deref(),
+                ..Default::default()
+            },
+        )?;
+        if changed_priority {
+            add_event(
+                conn,
+                id,
+                now,
+                actor.user_id,
+                "priority_changed",
+                "internal",
+                "",
+                Some(json!({ "from": loaded.0.priority, "to": priority.as_str() })),
+            )?;
+        }
+        let after = snapshot(&queries::load(conn, id)?);
+        record(
+            conn,
+            actor,
+            now,
+            "incident.edit",
+            "incident",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        crate::sla::service::refresh(conn, id, now)?;
+        Ok::<_, AppError>(())
+    })?;
+    get(conn, id, true)
+}
+
 /// Moves an incident through its state machine.
 pub fn transition(
     conn: &mut DbConnection,

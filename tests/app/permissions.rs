@@ -41,6 +41,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ALL)
         }
         (_, p) if p.starts_with("/problems") || p.starts_with("/api/v1/problems") => Some(SECOND_LINE),
+        // Correcting an incident (and with it the priority) is second-line work.
+        ("PATCH", "/api/v1/incidents/{id}") | ("POST", "/incidents/{id}/edit") => Some(SECOND_LINE),
         // Incidents: first-line work for everyone, second-line work for engineers and up.
         (_, p) if p.starts_with("/incidents") || p.starts_with("/api/v1/incidents") => {
             let second_line = [

@@ -309,7 +309,106 @@ async fn calendars_and_policies_refuse_bad_input(app: TestApp) {
     assert_eq!(names, ["calendar.create", "calendar.delete", "calendar.import"]);
 }
 
+/// Correcting impact/urgency changes the priority and with it the policy: the clocks are
+/// recomputed from the same history, keeping the pause; the page shows the panel and the form.
+async fn a_priority_change_recomputes_the_clocks(app: TestApp) {
+    // Tuesday 2026-11-24 09:00 JST.
+    let t0 = utc("2026-11-24T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(1)).naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "経費精算が開けない", "impact": "medium", "urgency": "medium", "reported_at": "2026-11-24T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = |action: &str| format!("/api/v1/incidents/{id}/{action}");
+    app.state.clock.advance(Duration::minutes(4));
+    api.post(&path("acknowledge"), json!({})).await;
+    app.state.clock.advance(Duration::minutes(55));
+    api.post(&path("hold"), json!({"reason": "利用者の返信待ち"})).await;
+    app.state.clock.advance(Duration::hours(2));
+    let (_, resumed) = api.post(&path("resume"), json!({})).await;
+    // P3 on office hours: 60 minutes before the hold; resumed at 12:00 (lunch), so 1,380 left
+    // from 13:00 Tuesday → Friday 11:00 JST.
+    let due = instant(&resumed["sla"]["resolution_due_at"]);
+    assert!((due - utc("2026-11-27T02:00:00Z")).num_seconds().abs() < 5, "{due}");
+
+    let version = resumed["version"].as_i64().unwrap();
+    let (status, e) = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": version, "impact": "huge"}),
+        )
+        .await;
+    assert_eq!((status, e["error"]["fields"]["impact"].is_string()), (422, true));
+    let (status, _) = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": version - 1, "impact": "high"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, p2) = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": version, "impact": "high"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{p2}");
+    assert_eq!(p2["priority"], "P2");
+    assert_eq!(p2["sla"]["policy"]["name"], "P2 high");
+    assert_eq!(p2["sla"]["business_minutes_elapsed"], 60);
+    // P2 is 24×7 with 480 minutes: 420 left from the resume at t0 + 3h.
+    let due = instant(&p2["sla"]["resolution_due_at"]);
+    assert!((due - (t0 + Duration::hours(10))).num_seconds().abs() < 5, "{due}");
+    let last = p2["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["data"]["to"].as_str()),
+        (Some("priority_changed"), Some("P2"))
+    );
+
+    // The page: the SLA panel with its explanation, and the correction form.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let page = app
+        .get(&client, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("sla-panel") && page.contains("P2 high") && page.contains("sla-explain"));
+    let version = p2["version"].as_i64().unwrap().to_string();
+    let posted = app
+        .post_form(
+            &client,
+            &format!("/incidents/{id}/edit"),
+            &[
+                ("version", &version),
+                ("impact", "high"),
+                ("urgency", "high"),
+                ("title", "経費精算が開けない"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status(), 303);
+    let (_, p1) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        (p1["priority"].as_str(), p1["major"].as_bool()),
+        (Some("P1"), Some(true))
+    );
+    let bad = app
+        .post_form(
+            &client,
+            &format!("/incidents/{id}/edit"),
+            &[("version", "1"), ("title", "")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+}
+
 on_both!(
+    a_priority_change_recomputes_the_clocks,
     due_times_follow_the_business_calendar,
     pauses_and_policy_changes_keep_the_history,
     calendars_and_policies_refuse_bad_input
