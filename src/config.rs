@@ -10,6 +10,7 @@
 //! | `MAMORI_SESSION_IDLE_MINUTES` | `120` | a session unused this long must log in again |
 //! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
 //! | `MAMORI_MAX_UPLOAD_MB` | `20` | largest attachment accepted |
+//! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings and breaches (`0`: never, in this instance) |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
@@ -31,6 +32,8 @@ pub struct Config {
     pub session_idle_minutes: i64,
     pub db_pool_size: u32,
     pub max_upload_bytes: usize,
+    /// Seconds between SLA job runs; 0 switches the job off in this instance.
+    pub sla_job_seconds: u64,
     pub trust_proxy_headers: bool,
     pub log_filter: String,
     pub log_json: bool,
@@ -114,6 +117,7 @@ impl Config {
         let session_idle_minutes = parse_number(&get, "MAMORI_SESSION_IDLE_MINUTES", 120, 1, 60 * 24 * 30)?;
         let db_pool_size = parse_number(&get, "MAMORI_DB_POOL_SIZE", 8, 1, 256)? as u32;
         let max_upload_bytes = parse_number(&get, "MAMORI_MAX_UPLOAD_MB", 20, 1, 1024)? as usize * 1024 * 1024;
+        let sla_job_seconds = parse_number(&get, "MAMORI_SLA_JOB_SECONDS", 60, 0, 86_400)? as u64;
         let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
@@ -131,6 +135,7 @@ impl Config {
             session_idle_minutes,
             db_pool_size,
             max_upload_bytes,
+            sla_job_seconds,
             trust_proxy_headers,
             log_filter,
             log_json,

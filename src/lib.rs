@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod incidents;
+pub mod notifications;
 pub mod postmortems;
 pub mod problems;
 pub mod routes;

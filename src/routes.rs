@@ -54,6 +54,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
     route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    route(Method::GET, "/notifications", Authenticated),
+    route(Method::POST, "/notifications/{id}/read", Authenticated),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
@@ -126,6 +128,15 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/notifications", Authenticated),
+    route(Method::POST, "/api/v1/notifications/{id}/read", Authenticated),
+    route(
+        Method::GET,
+        "/api/v1/teams/{id}/escalation-rules",
+        Requires(ViewDirectory),
+    ),
+    route(Method::POST, "/api/v1/teams/{id}/escalation-rules", Requires(ManageSla)),
+    route(Method::DELETE, "/api/v1/escalation-rules/{id}", Requires(ManageSla)),
     route(Method::GET, "/api/v1/calendars", Requires(ViewDirectory)),
     route(Method::POST, "/api/v1/calendars", Requires(ManageSla)),
     route(Method::GET, "/api/v1/calendars/{id}", Requires(ViewDirectory)),
@@ -260,6 +271,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::problems::pages::routes(cfg);
     crate::postmortems::pages::routes(cfg);
     crate::tickets::routes::pages(cfg);
+    crate::notifications::routes::pages(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
@@ -269,7 +281,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::problems::api::routes)
             .configure(crate::postmortems::api::routes)
             .configure(crate::tickets::routes::api)
-            .configure(crate::sla::api::routes),
+            .configure(crate::sla::api::routes)
+            .configure(crate::notifications::routes::api),
     );
 }
 

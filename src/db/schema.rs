@@ -267,6 +267,41 @@ diesel::table! {
         resolution_elapsed_minutes -> BigInt,
         paused -> Bool,
         computed_at -> Timestamp,
+        response_warn_at -> Nullable<Timestamp>,
+        resolution_warn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sla_alerts (ticket_id, clock, kind) {
+        ticket_id -> BigInt,
+        clock -> Text,
+        kind -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalation_rules (id) {
+        id -> BigInt,
+        team_id -> BigInt,
+        clock -> Text,
+        kind -> Text,
+        notify -> Text,
+        escalate_to_team_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        kind -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
     }
 }
 
@@ -274,6 +309,7 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
 diesel::joinable!(ticket_sla -> tickets (ticket_id));
+diesel::joinable!(notifications -> tickets (ticket_id));
 diesel::joinable!(ticket_sla -> sla_policies (policy_id));
 diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
@@ -303,4 +339,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_closures,
     sla_policies,
     ticket_sla,
+    sla_alerts,
+    escalation_rules,
+    notifications,
 );

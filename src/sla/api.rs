@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::model::{CalendarInput, PolicyInput};
+use super::model::{CalendarInput, EscalationRuleInput, PolicyInput};
 use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -23,6 +23,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_calendar)),
     )
     .route("/calendars/{id}/import", web::post().to(import_calendar))
+    .service(
+        web::resource("/teams/{id}/escalation-rules")
+            .route(web::get().to(list_rules))
+            .route(web::post().to(create_rule)),
+    )
+    .route("/escalation-rules/{id}", web::delete().to(delete_rule))
     .service(
         web::resource("/sla-policies")
             .route(web::get().to(list_policies))
@@ -205,6 +211,44 @@ async fn delete_policy(
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
     state
         .db(move |conn| service::delete_policy(conn, &actor, now, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_rules(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let team = path.into_inner();
+    let items = state.db(move |conn| service::escalation_rules(conn, team)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+async fn create_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: web::Json<EscalationRuleInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, team, input) = (
+        user.actor(&req),
+        state.clock.now(),
+        path.into_inner(),
+        body.into_inner(),
+    );
+    let rule = state
+        .db(move |conn| service::create_escalation_rule(conn, &actor, now, team, &input))
+        .await?;
+    Ok(HttpResponse::Created().json(rule))
+}
+
+async fn delete_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    state
+        .db(move |conn| service::delete_escalation_rule(conn, &actor, now, id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod holidays;
 pub mod ics;
+pub mod job;
 pub mod model;
 pub mod queries;
 pub mod rules;

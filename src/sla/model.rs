@@ -136,6 +136,10 @@ pub struct TicketSla {
     pub paused: bool,
     #[serde(serialize_with = "crate::db::utc::serialize")]
     pub computed_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub response_warn_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub resolution_warn_at: Option<NaiveDateTime>,
 }
 
 /// The `sla` object of a ticket: the stored figures, and with `explain` the live clocks.
@@ -180,4 +184,29 @@ pub struct CalendarRef {
     pub name: String,
     pub time_zone: String,
     pub japanese_holidays: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::db::schema::escalation_rules)]
+pub struct EscalationRule {
+    pub id: i64,
+    pub team_id: i64,
+    pub clock: String,
+    pub kind: String,
+    pub notify: String,
+    pub escalate_to_team_id: Option<i64>,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EscalationRuleInput {
+    /// `response` or `resolution`.
+    pub clock: String,
+    /// `warning` or `breach`.
+    pub kind: String,
+    /// `assignee`, `team` or `managers`.
+    pub notify: String,
+    pub escalate_to_team_id: Option<i64>,
 }

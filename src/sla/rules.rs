@@ -236,6 +236,8 @@ pub struct Targets {
     pub resolution_minutes: Option<i64>,
     /// Whether reaching `mitigated` (暫定対応) stops the resolution clock.
     pub mitigation_stops_resolution: bool,
+    /// The share of a target after which a running clock warns (e.g. 75).
+    pub warn_percent: i64,
 }
 
 /// A stretch of a clock's life, for the "SLA explain" panel.
@@ -260,6 +262,9 @@ pub struct ClockState {
     pub due_at: Option<DateTime<Utc>>,
     #[serde(with = "utc_seconds_option")]
     pub met_at: Option<DateTime<Utc>>,
+    /// When a running clock crosses the warning threshold (in the past once it has).
+    #[serde(with = "utc_seconds_option")]
+    pub warn_at: Option<DateTime<Utc>>,
     pub breached: bool,
     pub paused: bool,
     pub elapsed_minutes: i64,
@@ -288,6 +293,7 @@ fn run_clock(
     calendar: &Calendar,
     input: &ClockInput,
     target_minutes: i64,
+    warn_percent: i64,
     now: DateTime<Utc>,
     stops: impl Fn(&str) -> bool,
     stopped_at_once: Option<DateTime<Utc>>,
@@ -365,6 +371,10 @@ fn run_clock(
         "stopped" => due_from_stretches(calendar, &stretches, target),
         _ => None,
     };
+    let warn_at = match state {
+        "running" => calendar.add(since, (target * warn_percent / 100 - elapsed).max(0)),
+        _ => None,
+    };
     let breached = match (met_at, due_at) {
         (Some(met), Some(due)) => met > due,
         _ => elapsed_total > target,
@@ -373,6 +383,7 @@ fn run_clock(
         target_minutes,
         due_at,
         met_at: if state == "stopped" { met_at } else { None },
+        warn_at,
         breached,
         paused: state == "paused",
         elapsed_minutes: elapsed_total / 60,
@@ -405,15 +416,24 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, targets: &Targets, now: 
             calendar,
             input,
             minutes,
+            targets.warn_percent,
             now,
             // Resolving without a response still answers the requester.
             |status| matches!(status, "resolved" | "closed"),
             input.first_response_at,
         )
     });
-    let resolution = targets
-        .resolution_minutes
-        .map(|minutes| run_clock(calendar, input, minutes, now, |s| stops_resolution(s, targets), None));
+    let resolution = targets.resolution_minutes.map(|minutes| {
+        run_clock(
+            calendar,
+            input,
+            minutes,
+            targets.warn_percent,
+            now,
+            |s| stops_resolution(s, targets),
+            None,
+        )
+    });
     Clocks { response, resolution }
 }
 
@@ -608,6 +628,7 @@ mod tests {
             response_minutes: Some(30),
             resolution_minutes: Some(8 * 60),
             mitigation_stops_resolution: false,
+            warn_percent: 75,
         };
         let input = ClockInput {
             started_at: t0,
@@ -643,6 +664,9 @@ mod tests {
         let reopened = compute(&cal, &input, &targets, h(10)).resolution.unwrap();
         assert_eq!(reopened.met_at, None);
         assert_eq!(reopened.due_at, Some(h(13)));
+        // 75% of 8h is 6h: 4h ran before the reopen, so the warning comes 2h after it.
+        assert_eq!(reopened.warn_at, Some(h(11)));
+        assert_eq!(resolution.warn_at, None, "a paused clock does not warn");
         assert_eq!(reopened.elapsed_minutes, 5 * 60);
         let states: Vec<&str> = reopened.stretches.iter().map(|s| s.state).collect();
         assert_eq!(states, ["running", "paused", "running", "stopped", "running"]);
@@ -688,6 +712,7 @@ mod tests {
             response_minutes: None,
             resolution_minutes: Some(minutes),
             mitigation_stops_resolution: false,
+            warn_percent: 75,
         };
         let now = t0 + Duration::hours(25);
         let p3 = compute(&cal, &input, &targets(8 * 60), now).resolution.unwrap();

@@ -7,8 +7,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 
 use super::holidays;
+use diesel::prelude::*;
+
 use super::model::{
-    CalendarInput, CalendarRef, CalendarRow, CalendarView, Explain, Policy, PolicyInput, PolicyRef, SlaView, TicketSla,
+    CalendarInput, CalendarRef, CalendarRow, CalendarView, EscalationRule, EscalationRuleInput, Explain, Policy,
+    PolicyInput, PolicyRef, SlaView, TicketSla,
 };
 use super::queries::{self, PolicyValues};
 use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, Targets, WeekError};
@@ -566,6 +569,7 @@ fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Resu
         response_minutes: policy.response_minutes.map(i64::from),
         resolution_minutes: policy.resolution_minutes.map(i64::from),
         mitigation_stops_resolution: policy.mitigation_stops_resolution,
+        warn_percent: i64::from(policy.warn_percent),
     };
     let clocks = rules::compute(&rules_calendar, &input, &targets, utc(now));
     Ok(Some(Evaluation {
@@ -595,6 +599,8 @@ fn figures(ticket_id: i64, e: &Evaluation, now: NaiveDateTime) -> TicketSla {
         resolution_elapsed_minutes: resolution.map_or(0, |c| c.elapsed_minutes),
         paused: resolution.is_some_and(|c| c.paused) || response.is_some_and(|c| c.paused && c.met_at.is_none()),
         computed_at: now,
+        response_warn_at: naive(response.and_then(|c| c.warn_at)),
+        resolution_warn_at: naive(resolution.and_then(|c| c.warn_at)),
     }
 }
 
@@ -720,4 +726,90 @@ pub fn recompute_all(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
         after = last;
     }
     Ok(done)
+}
+
+/// A team's escalation rules, in the order they apply.
+pub fn escalation_rules(conn: &mut DbConnection, team_id: i64) -> Result<Vec<EscalationRule>, AppError> {
+    use crate::db::schema::escalation_rules as r;
+    crate::teams::queries::find(conn, team_id)?;
+    Ok(r::table
+        .filter(r::team_id.eq(team_id))
+        .order(r::id)
+        .select(EscalationRule::as_select())
+        .load(conn)?)
+}
+
+pub fn create_escalation_rule(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    team_id: i64,
+    input: &EscalationRuleInput,
+) -> Result<EscalationRule, AppError> {
+    use crate::db::schema::escalation_rules as r;
+    let mut errors = FieldErrors::new();
+    if !["response", "resolution"].contains(&input.clock.as_str()) {
+        errors.add("clock", FieldMessage::new("error-rule-clock-invalid"));
+    }
+    if !["warning", "breach"].contains(&input.kind.as_str()) {
+        errors.add("kind", FieldMessage::new("error-rule-kind-invalid"));
+    }
+    if !["assignee", "team", "managers"].contains(&input.notify.as_str()) {
+        errors.add("notify", FieldMessage::new("error-rule-notify-invalid"));
+    }
+    write_transaction(conn, |conn| {
+        crate::teams::queries::find(conn, team_id)?;
+        if let Some(to) = input.escalate_to_team_id {
+            if crate::teams::queries::find(conn, to).optional_found()?.is_none() {
+                errors.add("escalate_to_team_id", FieldMessage::new("error-team-unknown"));
+            }
+        }
+        std::mem::take(&mut errors).into_result()?;
+        let id: i64 = diesel::insert_into(r::table)
+            .values((
+                r::team_id.eq(team_id),
+                r::clock.eq(&input.clock),
+                r::kind.eq(&input.kind),
+                r::notify.eq(&input.notify),
+                r::escalate_to_team_id.eq(input.escalate_to_team_id),
+                r::created_at.eq(now),
+            ))
+            .returning(r::id)
+            .get_result(conn)?;
+        let rule: EscalationRule = r::table.find(id).select(EscalationRule::as_select()).first(conn)?;
+        record(
+            conn,
+            actor,
+            now,
+            "escalation_rule.create",
+            "escalation_rule",
+            id,
+            None::<&()>,
+            Some(&rule),
+        )?;
+        Ok(rule)
+    })
+}
+
+pub fn delete_escalation_rule(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+) -> Result<(), AppError> {
+    use crate::db::schema::escalation_rules as r;
+    write_transaction(conn, |conn| {
+        let before: EscalationRule = r::table.find(id).select(EscalationRule::as_select()).first(conn)?;
+        diesel::delete(r::table.find(id)).execute(conn)?;
+        record(
+            conn,
+            actor,
+            now,
+            "escalation_rule.delete",
+            "escalation_rule",
+            id,
+            Some(&before),
+            None::<&()>,
+        )
+    })
 }

@@ -25,6 +25,10 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Everyone reads and marks their own notifications.
+        (_, p) if p.starts_with("/notifications") || p.starts_with("/api/v1/notifications") => Some(ALL),
+        ("GET", "/api/v1/teams/{id}/escalation-rules") => Some(ALL),
+        (_, "/api/v1/teams/{id}/escalation-rules" | "/api/v1/escalation-rules/{id}") => Some(ADMIN),
         // SLA calendars and policies: everyone reads, admins change.
         ("GET", p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ALL),
         (_, p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ADMIN),

@@ -407,7 +407,176 @@ async fn a_priority_change_recomputes_the_clocks(app: TestApp) {
     assert_eq!(bad.status(), 422);
 }
 
+async fn team(app: &TestApp, name: &str) -> i64 {
+    let input = mamori::teams::model::TeamInput {
+        name: name.into(),
+        description: String::new(),
+    };
+    app.with_db(move |conn| {
+        mamori::teams::service::create(
+            conn,
+            &mamori::audit::model::Actor::system("test"),
+            mamori::db::now(),
+            &input,
+        )
+        .unwrap()
+        .id
+    })
+    .await
+}
+
+async fn member(app: &TestApp, email: &str, role: &str, team: i64) -> i64 {
+    let input = mamori::users::model::UserInput {
+        email: email.into(),
+        display_name: email.into(),
+        role: role.into(),
+        locale: "ja".into(),
+        time_zone: "Asia/Tokyo".into(),
+        password: crate::support::PASSWORD.into(),
+        team_ids: vec![team],
+    };
+    app.with_db(move |conn| {
+        mamori::users::service::create(
+            conn,
+            &mamori::audit::model::Actor::system("test"),
+            mamori::db::now(),
+            &input,
+        )
+        .unwrap()
+        .id
+    })
+    .await
+}
+
+async fn run_job(app: &TestApp) -> mamori::sla::job::Run {
+    let now = app.state.clock.now();
+    app.with_db(move |conn| mamori::sla::job::run_once(conn, now).unwrap())
+        .await
+}
+
+async fn timeline_kinds(api: &Api<'_>, id: i64) -> Vec<String> {
+    let (_, incident) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The job: a warning at 75% to the assignee, a breach to the team's managers with a
+/// functional escalation by the team's rule, each once, even with two workers at the same
+/// moment; a switched-off policy stops alerting at once.
+async fn warnings_and_breaches_fire_once_and_escalate(app: TestApp) {
+    let desk = team(&app, "L1 デスク").await;
+    let dba = team(&app, "L2 DB").await;
+    let assignee = member(&app, "tanaka@example.jp", "engineer", desk).await;
+    let manager = member(&app, "sato@example.jp", "manager", desk).await;
+    let admin = Api::new(&app, Role::Admin).await;
+    let api = Api::new(&app, Role::Engineer).await;
+    let (status, rule) = admin
+        .post(
+            &format!("/api/v1/teams/{desk}/escalation-rules"),
+            json!({"clock": "response", "kind": "breach", "notify": "managers", "escalate_to_team_id": dba}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let (status, e) = admin
+        .post(
+            &format!("/api/v1/teams/{desk}/escalation-rules"),
+            json!({"clock": "later", "kind": "breach", "notify": "everyone"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["clock"].is_string() && e["error"]["fields"]["notify"].is_string());
+
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(1)).naive_utc());
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "決済APIタイムアウト", "impact": "high", "urgency": "high", "team_id": desk,
+                   "assignee_id": assignee, "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(run_job(&app).await, Default::default(), "nothing is due yet");
+
+    // 12 minutes: past 75% of the 15-minute response target.
+    app.state.clock.set((t0 + Duration::minutes(12)).naive_utc());
+    let run = run_job(&app).await;
+    assert_eq!((run.warnings, run.breaches), (1, 0));
+    assert_eq!(run_job(&app).await, Default::default(), "a warning fires once");
+    let notes = |user: i64| {
+        let app = &app;
+        async move {
+            app.with_db(move |conn| mamori::notifications::of_user(conn, user, false, None).unwrap())
+                .await
+        }
+    };
+    assert_eq!(notes(assignee).await[0].kind, "sla_response_warning");
+    assert!(notes(manager).await.is_empty());
+
+    // 16 minutes: breached; the desk's rule tells its managers and hands the ticket to L2 DB.
+    app.state.clock.set((t0 + Duration::minutes(16)).naive_utc());
+    let run = run_job(&app).await;
+    assert_eq!((run.warnings, run.breaches), (0, 1));
+    let (_, escalated) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(escalated["team_id"], dba);
+    assert_eq!(escalated["escalation_level"], 2);
+    let kinds = timeline_kinds(&api, id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "sla_warning").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| *k == "sla_breach").count(), 1);
+    assert!(kinds.contains(&"escalated".to_string()));
+    let manager_notes = notes(manager).await;
+    assert_eq!(manager_notes.len(), 1);
+    assert_eq!(manager_notes[0].kind, "sla_response_breach");
+    assert_eq!(manager_notes[0].ticket_number.as_deref(), created["number"].as_str());
+
+    // Acknowledge, then 3h01m: the resolution warning (75% of 240) — two workers at once.
+    api.post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({}))
+        .await;
+    app.state.clock.set((t0 + Duration::minutes(181)).naive_utc());
+    let (a, b) = tokio::join!(run_job(&app), run_job(&app));
+    assert_eq!(a.warnings + b.warnings, 1, "{a:?} {b:?}");
+    let kinds = timeline_kinds(&api, id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "sla_warning").count(), 2);
+
+    // The P1 policy is switched off: past the resolution due time nothing fires.
+    let (status, _) = admin.patch("/api/v1/sla-policies/1", json!({"active": false})).await;
+    assert_eq!(status, 200);
+    app.state.clock.set((t0 + Duration::hours(5)).naive_utc());
+    assert_eq!(run_job(&app).await, Default::default());
+    assert_eq!(
+        timeline_kinds(&api, id)
+            .await
+            .iter()
+            .filter(|k| *k == "sla_breach")
+            .count(),
+        1
+    );
+
+    // Notifications through the API: one's own only.
+    let (status, list) = api.get("/api/v1/notifications").await;
+    assert_eq!((status, list["items"].as_array().unwrap().len()), (200, 0));
+    let note = manager_notes[0].id;
+    let (status, _) = api.post(&format!("/api/v1/notifications/{note}/read"), json!({})).await;
+    assert_eq!(status, 404, "someone else's notification");
+    let read = app
+        .with_db(move |conn| mamori::notifications::mark_read(conn, manager, note, mamori::db::now()).is_ok())
+        .await;
+    assert!(read);
+    assert!(notes(manager)
+        .await
+        .iter()
+        .find(|n| n.id == note)
+        .unwrap()
+        .read_at
+        .is_some());
+}
+
 on_both!(
+    warnings_and_breaches_fire_once_and_escalate,
     a_priority_change_recomputes_the_clocks,
     due_times_follow_the_business_calendar,
     pauses_and_policy_changes_keep_the_history,

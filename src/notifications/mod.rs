@@ -1,0 +1,100 @@
+//! In-app notifications: what the SLA job (and later mail) tells people. Stored per recipient
+//! with a kind and the ticket, shown in the reader's language.
+
+pub mod routes;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{notifications, tickets};
+use crate::db::DbConnection;
+use crate::error::AppError;
+
+/// How many notifications a page or API call shows at most.
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct NotificationView {
+    pub id: i64,
+    pub kind: String,
+    pub body: String,
+    pub ticket_id: Option<i64>,
+    pub ticket_number: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub read_at: Option<NaiveDateTime>,
+}
+
+/// Tells each of `users` (duplicates dropped) about a ticket.
+pub fn notify(
+    conn: &mut DbConnection,
+    users: &[i64],
+    ticket_id: Option<i64>,
+    kind: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let mut unique = users.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    for user in &unique {
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::user_id.eq(user),
+                notifications::ticket_id.eq(ticket_id),
+                notifications::kind.eq(kind),
+                notifications::body.eq(body),
+                notifications::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(unique.len())
+}
+
+/// A user's notifications, newest first; keyset paging with `before`.
+pub fn of_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    unread_only: bool,
+    before: Option<i64>,
+) -> Result<Vec<NotificationView>, AppError> {
+    let mut query = notifications::table
+        .left_join(tickets::table)
+        .filter(notifications::user_id.eq(user_id))
+        .order(notifications::id.desc())
+        .limit(PAGE_SIZE)
+        .select((
+            notifications::id,
+            notifications::kind,
+            notifications::body,
+            notifications::ticket_id,
+            tickets::reference.nullable(),
+            notifications::created_at,
+            notifications::read_at,
+        ))
+        .into_boxed();
+    if unread_only {
+        query = query.filter(notifications::read_at.is_null());
+    }
+    if let Some(before) = before {
+        query = query.filter(notifications::id.lt(before));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Marks one of the user's notifications read (someone else's is "not found").
+pub fn mark_read(conn: &mut DbConnection, user_id: i64, id: i64, now: NaiveDateTime) -> Result<(), AppError> {
+    let updated = diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::user_id.eq(user_id)),
+    )
+    .set(notifications::read_at.eq(now))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}

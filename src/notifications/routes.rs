@@ -1,0 +1,81 @@
+//! `/notifications` page and `/api/v1/notifications`.
+
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tera::Context;
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::flash::{self, Kind};
+use crate::web::redirect;
+use crate::web::templates::render;
+
+pub fn pages(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::get().to(page))
+        .route("/notifications/{id}/read", web::post().to(read_page));
+}
+
+pub fn api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::get().to(list))
+        .route("/notifications/{id}/read", web::post().to(read));
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    unread: bool,
+    before: Option<i64>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, query) = (user.id, query.into_inner());
+    let items = state
+        .db(move |conn| super::of_user(conn, user_id, query.unread, query.before))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+async fn read(state: web::Data<AppState>, user: CurrentUser, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let (user_id, id, now) = (user.id, path.into_inner(), state.clock.now());
+    state.db(move |conn| super::mark_read(conn, user_id, id, now)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, query) = (user.id, query.into_inner());
+    let first_page = query.before.is_none();
+    let items = state
+        .db(move |conn| super::of_user(conn, user_id, query.unread, query.before))
+        .await?;
+    let next_url = (items.len() as i64 == super::PAGE_SIZE)
+        .then(|| items.last().map(|n| format!("/notifications?before={}", n.id)))
+        .flatten();
+    let mut context = Context::new();
+    context.insert("items", &items);
+    context.insert("next_url", &next_url);
+    context.insert("is_first_page", &first_page);
+    render(&req, "notifications/list.html", context)
+}
+
+async fn read_page(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, id, now) = (user.id, path.into_inner(), state.clock.now());
+    state.db(move |conn| super::mark_read(conn, user_id, id, now)).await?;
+    flash::push(&session, Kind::Success, "flash-notification-read");
+    Ok(redirect("/notifications"))
+}
