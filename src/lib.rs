@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod notifications;
 pub mod postmortems;
 pub mod problems;
+pub mod reports;
 pub mod routes;
 pub mod server;
 pub mod sla;

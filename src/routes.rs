@@ -20,7 +20,7 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
     DeleteTickets, ManageIncidents, ManageProblems, ManageSla, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit,
-    ViewDirectory, ViewProblems, WorkIncidents, WritePostmortems,
+    ViewDirectory, ViewProblems, ViewReports, WorkIncidents, WritePostmortems,
 };
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -54,6 +54,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
     route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    route(Method::GET, "/dashboard", Requires(ViewReports)),
+    route(Method::GET, "/reports/sla", Requires(ViewReports)),
+    route(Method::GET, "/reports/sla.csv", Requires(ViewReports)),
     route(Method::GET, "/notifications", Authenticated),
     route(Method::POST, "/notifications/{id}/read", Authenticated),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
@@ -128,6 +131,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/reports/sla", Requires(ViewReports)),
+    route(Method::GET, "/api/v1/reports/backlog", Requires(ViewReports)),
+    route(Method::GET, "/api/v1/dashboard", Requires(ViewReports)),
     route(Method::GET, "/api/v1/notifications", Authenticated),
     route(Method::POST, "/api/v1/notifications/{id}/read", Authenticated),
     route(
@@ -272,6 +278,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::postmortems::pages::routes(cfg);
     crate::tickets::routes::pages(cfg);
     crate::notifications::routes::pages(cfg);
+    crate::reports::routes::pages(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)
@@ -282,7 +289,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::postmortems::api::routes)
             .configure(crate::tickets::routes::api)
             .configure(crate::sla::api::routes)
-            .configure(crate::notifications::routes::api),
+            .configure(crate::notifications::routes::api)
+            .configure(crate::reports::routes::api),
     );
 }
 

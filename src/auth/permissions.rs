@@ -57,11 +57,13 @@ pub enum Permission {
     DeleteTickets,
     /// Create and change business calendars and SLA policies.
     ManageSla,
+    /// Read SLA reports and the manager dashboard.
+    ViewReports,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -74,6 +76,7 @@ impl Permission {
         Permission::PublishPostmortems,
         Permission::DeleteTickets,
         Permission::ManageSla,
+        Permission::ViewReports,
     ];
 }
 
@@ -109,6 +112,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::PublishPostmortems, &[Role::Manager, Role::Admin]),
     (Permission::DeleteTickets, &[Role::Admin]),
     (Permission::ManageSla, &[Role::Admin]),
+    (Permission::ViewReports, &[Role::Manager, Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -157,17 +157,11 @@ async fn export(
     let rows = state
         .db(move |conn| service::export(conn, user_id, &tz, &filter))
         .await?;
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160 + 3));
-    let cell = |text: &str| -> String {
-        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{text}")
-        } else {
-            text.to_string()
-        }
-    };
+    let cell = crate::web::csv::cell;
     let local = |t: chrono::NaiveDateTime| crate::web::templates::format_local(&crate::db::utc::format(&t), &zone);
-    writer
-        .write_record([
+    crate::web::csv::response(
+        "incidents.csv",
+        &[
             "number",
             "priority",
             "status",
@@ -177,11 +171,9 @@ async fn export(
             "assignee",
             "reported_at",
             "updated_at",
-        ])
-        .map_err(AppError::internal)?;
-    for r in &rows {
-        writer
-            .write_record([
+        ],
+        rows.iter().map(|r| {
+            vec![
                 r.number.clone(),
                 r.priority.clone(),
                 r.status.clone(),
@@ -191,19 +183,9 @@ async fn export(
                 cell(r.assignee.as_deref().unwrap_or("")),
                 local(r.reported_at),
                 local(r.updated_at),
-            ])
-            .map_err(AppError::internal)?;
-    }
-    let mut body = vec![0xEF, 0xBB, 0xBF];
-    body.extend(
-        writer
-            .into_inner()
-            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"incidents.csv\""))
-        .body(body))
+            ]
+        }),
+    )
 }
 
 async fn list(

@@ -2,6 +2,7 @@
 //! flash messages, error pages, form extraction, security headers, static files.
 
 pub mod csrf;
+pub mod csv;
 pub mod errors;
 pub mod flash;
 pub mod forms;

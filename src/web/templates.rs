@@ -79,6 +79,7 @@ struct Can {
     manage_teams: bool,
     view_audit: bool,
     delete_tickets: bool,
+    view_reports: bool,
 }
 
 #[derive(Serialize)]
@@ -154,6 +155,7 @@ pub fn render_status(
                     manage_teams: allows(u.role, Permission::ManageTeams),
                     view_audit: allows(u.role, Permission::ViewAudit),
                     delete_tickets: allows(u.role, Permission::DeleteTickets),
+                    view_reports: allows(u.role, Permission::ViewReports),
                 },
             );
         }
@@ -166,6 +168,7 @@ pub fn render_status(
                     manage_teams: false,
                     view_audit: false,
                     delete_tickets: false,
+                    view_reports: false,
                 },
             );
         }

@@ -13,5 +13,6 @@ mod incidents;
 mod permissions;
 mod postmortems;
 mod problems;
+mod reports;
 mod sla;
 mod users;

@@ -25,6 +25,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        // Reports and the dashboard are for managers (and admins).
+        ("GET", "/dashboard" | "/reports/sla" | "/reports/sla.csv") => Some(MANAGERS),
+        ("GET", p) if p.starts_with("/api/v1/reports") || p == "/api/v1/dashboard" => Some(MANAGERS),
         // Everyone reads and marks their own notifications.
         (_, p) if p.starts_with("/notifications") || p.starts_with("/api/v1/notifications") => Some(ALL),
         ("GET", "/api/v1/teams/{id}/escalation-rules") => Some(ALL),
