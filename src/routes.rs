@@ -59,6 +59,15 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/reports/sla.csv", Requires(ViewReports)),
     route(Method::GET, "/notifications", Authenticated),
     route(Method::POST, "/notifications/{id}/read", Authenticated),
+    route(Method::GET, "/admin/calendars", Requires(ManageSla)),
+    route(Method::POST, "/admin/calendars", Requires(ManageSla)),
+    route(Method::GET, "/admin/calendars/{id}", Requires(ManageSla)),
+    route(Method::POST, "/admin/calendars/{id}", Requires(ManageSla)),
+    route(Method::POST, "/admin/calendars/{id}/delete", Requires(ManageSla)),
+    route(Method::POST, "/admin/calendars/{id}/import", Requires(ManageSla)),
+    route(Method::GET, "/admin/sla-policies", Requires(ManageSla)),
+    route(Method::POST, "/admin/sla-policies", Requires(ManageSla)),
+    route(Method::POST, "/admin/sla-policies/{id}", Requires(ManageSla)),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
@@ -279,6 +288,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::tickets::routes::pages(cfg);
     crate::notifications::routes::pages(cfg);
     crate::reports::routes::pages(cfg);
+    crate::sla::pages::routes(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::users::api::routes)

@@ -7,6 +7,7 @@ pub mod holidays;
 pub mod ics;
 pub mod job;
 pub mod model;
+pub mod pages;
 pub mod queries;
 pub mod rules;
 pub mod service;

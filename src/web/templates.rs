@@ -80,6 +80,7 @@ struct Can {
     view_audit: bool,
     delete_tickets: bool,
     view_reports: bool,
+    manage_sla: bool,
 }
 
 #[derive(Serialize)]
@@ -156,6 +157,7 @@ pub fn render_status(
                     view_audit: allows(u.role, Permission::ViewAudit),
                     delete_tickets: allows(u.role, Permission::DeleteTickets),
                     view_reports: allows(u.role, Permission::ViewReports),
+                    manage_sla: allows(u.role, Permission::ManageSla),
                 },
             );
         }
@@ -169,6 +171,7 @@ pub fn render_status(
                     view_audit: false,
                     delete_tickets: false,
                     view_reports: false,
+                    manage_sla: false,
                 },
             );
         }

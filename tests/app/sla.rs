@@ -575,7 +575,117 @@ async fn warnings_and_breaches_fire_once_and_escalate(app: TestApp) {
         .is_some());
 }
 
+/// The admin pages: calendars with a month view, .ics import, policies; bad input shows the
+/// field and stores nothing; a calendar in use is not deleted.
+async fn admin_pages_manage_calendars_and_policies(app: TestApp) {
+    let (client, _) = app.login_as(Role::Admin).await;
+    let list = app.get(&client, "/admin/calendars").await.text().await.unwrap();
+    assert!(list.contains("24×7"));
+    let office = [
+        ("name", "大阪オフィス"),
+        ("time_zone", "Asia/Tokyo"),
+        ("japanese_holidays", "on"),
+        ("mon", "09:00-12:00, 13:00-17:30"),
+        ("tue", "09:00-12:00, 13:00-17:30"),
+        ("wed", "09:00-12:00, 13:00-17:30"),
+        ("thu", "09:00-12:00, 13:00-17:30"),
+        ("fri", "09:00-12:00, 13:00-17:30"),
+        ("closures", "2026-12-29..2027-01-03 年末年始"),
+    ];
+    let mut overlapping = office.to_vec();
+    overlapping[3] = ("mon", "09:00-12:00, 11:00-13:00");
+    let refused = app.post_form(&client, "/admin/calendars", &overlapping).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("field-error"));
+    let created = app.post_form(&client, "/admin/calendars", &office).await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+
+    let november = app
+        .get(&client, &format!("/admin/calendars/{id}?month=2026-11"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(november.contains("month-grid") && november.contains("勤労感謝の日"));
+    assert!(november.contains("09:00-12:00 13:00-17:30"));
+    let december = app
+        .get(&client, &format!("/admin/calendars/{id}?month=2026-12"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(december.contains("年末年始"));
+
+    // .ics import through the page's multipart form.
+    let csrf = app.csrf_token(&client).await;
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:9\r\nDTSTART;VALUE=DATE:20260814\r\nSUMMARY:創立記念日\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(ics.as_bytes().to_vec()).file_name("holidays.ics"),
+    );
+    let imported = client
+        .post(app.url(&format!("/admin/calendars/{id}/import?csrf_token={csrf}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 303);
+    let august = app
+        .get(&client, &format!("/admin/calendars/{id}?month=2026-08"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(august.contains("創立記念日"));
+
+    // Policies: bad input, then a good one on the new calendar.
+    let id_text = id.to_string();
+    let refused = app
+        .post_form(
+            &client,
+            "/admin/sla-policies",
+            &[("name", "大阪 P3"), ("priorities", "P3"), ("calendar_id", &id_text)],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let saved = app
+        .post_form(
+            &client,
+            "/admin/sla-policies",
+            &[
+                ("name", "大阪 P3"),
+                ("priorities", "P3"),
+                ("priorities", "P4"),
+                ("calendar_id", &id_text),
+                ("response_minutes", "60"),
+                ("warn_percent", "80"),
+                ("position", "1"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let policies = app.get(&client, "/admin/sla-policies").await.text().await.unwrap();
+    assert!(policies.contains("大阪 P3"));
+    let stored = app.with_db(|conn| mamori::sla::queries::policies(conn).unwrap()).await;
+    let osaka = stored.iter().find(|p| p.name == "大阪 P3").unwrap();
+    assert_eq!(
+        (osaka.priorities.as_str(), osaka.warn_percent, osaka.position),
+        ("P3,P4", 80, 1)
+    );
+
+    // In use: the delete is refused and the calendar stays.
+    let refused = app
+        .post_form(&client, &format!("/admin/calendars/{id}/delete"), &[])
+        .await;
+    assert_eq!(refused.status(), 303);
+    assert_eq!(app.get(&client, &format!("/admin/calendars/{id}")).await.status(), 200);
+}
+
 on_both!(
+    admin_pages_manage_calendars_and_policies,
     warnings_and_breaches_fire_once_and_escalate,
     a_priority_change_recomputes_the_clocks,
     due_times_follow_the_business_calendar,
