@@ -48,10 +48,10 @@ async fn list(
     user: CurrentUser,
     query: web::Query<IncidentFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let (user_id, tz, filter) = (user.id, user.time_zone.clone(), query.into_inner());
+    let (user_id, tz, filter, now) = (user.id, user.time_zone.clone(), query.into_inner(), state.clock.now());
     let limit = filter.limit.unwrap_or(service::PAGE_LIMIT);
     let (items, next_before) = state
-        .db(move |conn| service::list(conn, user_id, &tz, &filter, limit))
+        .db(move |conn| service::list(conn, user_id, &tz, &filter, limit, now))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
 }

@@ -196,9 +196,9 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let filter = filter_of(&query)?;
-    let (user_id, tz, db_filter) = (user.id, user.time_zone.clone(), filter.clone());
+    let (user_id, tz, db_filter, now) = (user.id, user.time_zone.clone(), filter.clone(), state.clock.now());
     let (rows, next) = state
-        .db(move |conn| service::list(conn, user_id, &tz, &db_filter, PAGE_SIZE))
+        .db(move |conn| service::list(conn, user_id, &tz, &db_filter, PAGE_SIZE, now))
         .await?;
     let (teams, _) = choices(&state).await?;
     let export_url = {

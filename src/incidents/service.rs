@@ -309,15 +309,35 @@ fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTime, 
         .unwrap_or(local))
 }
 
-/// A page of incidents for `user_id`'s view, and the cursor of the next page.
+/// A list row with the SLA clock that matters now.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    #[serde(flatten)]
+    pub row: IncidentRow,
+    pub sla: Option<crate::sla::model::SlaBrief>,
+}
+
+/// A page of incidents for `user_id`'s view with their time to breach at `now`, and the
+/// cursor of the next page.
 pub fn list(
     conn: &mut DbConnection,
     user_id: i64,
     tz: &str,
     filter: &IncidentFilter,
     limit: i64,
-) -> Result<(Vec<IncidentRow>, Option<i64>), AppError> {
-    list_rows(conn, user_id, tz, filter, limit.clamp(1, PAGE_LIMIT))
+    now: NaiveDateTime,
+) -> Result<(Vec<ListItem>, Option<i64>), AppError> {
+    let (rows, next) = list_rows(conn, user_id, tz, filter, limit.clamp(1, PAGE_LIMIT))?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut briefs = crate::sla::service::briefs(conn, &ids, now)?;
+    let items = rows
+        .into_iter()
+        .map(|row| ListItem {
+            sla: briefs.remove(&row.id),
+            row,
+        })
+        .collect();
+    Ok((items, next))
 }
 
 /// The most rows one CSV export carries.

@@ -210,3 +210,16 @@ pub struct EscalationRuleInput {
     pub notify: String,
     pub escalate_to_team_id: Option<i64>,
 }
+
+/// The clock that matters now for a list row: what is due next, and how much business time is
+/// left (negative: over by that much).
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaBrief {
+    /// `ok`, `warning`, `breached`, `paused` or `met`.
+    pub level: &'static str,
+    /// `response` or `resolution`, when a clock is running.
+    pub clock: Option<&'static str>,
+    #[serde(serialize_with = "crate::db::utc::serialize_option")]
+    pub due_at: Option<NaiveDateTime>,
+    pub remaining_minutes: Option<i64>,
+}

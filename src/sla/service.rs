@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use super::model::{
     CalendarInput, CalendarRef, CalendarRow, CalendarView, EscalationRule, EscalationRuleInput, Explain, Policy,
-    PolicyInput, PolicyRef, SlaView, TicketSla,
+    PolicyInput, PolicyRef, SlaBrief, SlaView, TicketSla,
 };
 use super::queries::{self, PolicyValues};
 use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, Targets, WeekError};
@@ -812,4 +812,86 @@ pub fn delete_escalation_rule(
             None::<&()>,
         )
     })
+}
+
+/// The list rows' SLA at `now`: one query for the stored figures of all rows, each calendar
+/// built once, remaining business time measured on it (no query per row).
+pub fn briefs(
+    conn: &mut DbConnection,
+    ticket_ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashMap<i64, SlaBrief>, AppError> {
+    use crate::db::schema::ticket_sla;
+    use std::collections::HashMap;
+    let rows: Vec<TicketSla> = ticket_sla::table
+        .filter(ticket_sla::ticket_id.eq_any(ticket_ids))
+        .select(TicketSla::as_select())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let policies: HashMap<i64, Policy> = queries::policies(conn)?.into_iter().map(|p| (p.id, p)).collect();
+    let mut calendars: HashMap<i64, Calendar> = HashMap::new();
+    let mut out = HashMap::new();
+    for row in rows {
+        let next = if row.response_met_at.is_none() && row.response_due_at.is_some() {
+            Some((
+                "response",
+                row.response_due_at,
+                row.response_warn_at,
+                row.response_breached,
+            ))
+        } else if row.resolution_met_at.is_none() && row.resolution_due_at.is_some() {
+            Some((
+                "resolution",
+                row.resolution_due_at,
+                row.resolution_warn_at,
+                row.resolution_breached,
+            ))
+        } else {
+            None
+        };
+        let brief = match next {
+            None => SlaBrief {
+                level: if row.paused { "paused" } else { "met" },
+                clock: None,
+                due_at: None,
+                remaining_minutes: None,
+            },
+            Some((clock, due, warn, breached)) => {
+                let due = due.expect("checked");
+                let remaining = match row.policy_id.and_then(|id| policies.get(&id)) {
+                    Some(policy) => {
+                        if !calendars.contains_key(&policy.calendar_id) {
+                            let stored = queries::calendar(conn, policy.calendar_id)?;
+                            let years = now.year() - 1..=now.year() + 1;
+                            calendars.insert(policy.calendar_id, calendar_rules(conn, &stored, years)?);
+                        }
+                        let calendar = &calendars[&policy.calendar_id];
+                        if due >= now {
+                            calendar.between(utc(now), utc(due)) / 60
+                        } else {
+                            -(calendar.between(utc(due), utc(now)) / 60)
+                        }
+                    }
+                    None => (due - now).num_minutes(),
+                };
+                let level = if breached || due < now {
+                    "breached"
+                } else if warn.is_some_and(|w| w <= now) {
+                    "warning"
+                } else {
+                    "ok"
+                };
+                SlaBrief {
+                    level,
+                    clock: Some(clock),
+                    due_at: Some(due),
+                    remaining_minutes: Some(remaining),
+                }
+            }
+        };
+        out.insert(row.ticket_id, brief);
+    }
+    Ok(out)
 }

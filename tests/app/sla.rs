@@ -84,6 +84,23 @@ async fn due_times_follow_the_business_calendar(app: TestApp) {
     assert_eq!(sla["paused"], false);
     assert_eq!(sla["response_breached"], false);
 
+    // The list shows the time to breach in business time: 60 minutes left on Friday (it is
+    // 17:00 JST) and 50 on Tuesday.
+    let (_, list) = api.get("/api/v1/incidents?view=all").await;
+    let brief = &list["items"][0]["sla"];
+    assert_eq!(
+        (brief["clock"].as_str(), brief["level"].as_str()),
+        (Some("response"), Some("ok"))
+    );
+    let left = brief["remaining_minutes"].as_i64().unwrap();
+    assert!((109..=110).contains(&left), "{brief}");
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let page = app.get(&client, "/incidents?view=all").await.text().await.unwrap();
+    assert!(
+        page.contains("sla-badge-ok") && (page.contains("1h 49m") || page.contains("1h 50m")),
+        "time to breach on the list page"
+    );
+
     // Tuesday 10:00 JST: the response is 10 business minutes late.
     app.state.clock.set(utc("2026-11-24T01:00:00Z").naive_utc());
     let id = created["id"].as_i64().unwrap();
