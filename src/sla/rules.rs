@@ -29,8 +29,8 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// Parses `"09:30-12:00"`; an end at or before the start crosses midnight
-    /// (`"22:00-06:00"`), and `"00:00-24:00"` is the whole day.
+    /// Parses `"09:30-12:00"`; an end before the start crosses midnight (`"22:00-06:00"`),
+    /// `"00:00-24:00"` is the whole day, and an empty interval (`"09:00-09:00"`) is refused.
     pub fn parse(text: &str) -> Option<Interval> {
         let (start, end) = text.trim().split_once('-')?;
         let minutes = |t: &str| -> Option<u32> {
@@ -42,7 +42,10 @@ impl Interval {
         if start >= DAY_MINUTES {
             return None;
         }
-        let end = if end <= start { end + DAY_MINUTES } else { end };
+        if end == start {
+            return None; // empty: never a working interval
+        }
+        let end = if end < start { end + DAY_MINUTES } else { end };
         (end - start <= DAY_MINUTES).then_some(Interval { start, end })
     }
 
@@ -525,6 +528,7 @@ mod tests {
             "10:00",
             "24:00-01:00",
             "a:b-c:d",
+            "09:00-09:00",
         ] {
             assert_eq!(Interval::parse(bad), None, "{bad}");
         }
