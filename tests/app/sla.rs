@@ -204,6 +204,10 @@ async fn calendars_and_policies_refuse_bad_input(app: TestApp) {
             "week",
         ),
         (
+            json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!(["09:00-09:00"]))}),
+            "week",
+        ),
+        (
             json!({"name": "x", "time_zone": "Asia/Tokyo", "week": week(json!([]))}),
             "week",
         ),
