@@ -50,6 +50,13 @@ async fn main() {
                         let q = ["データベース", "VPN", "バッチ", "Backup job", "ファイルサーバ", "503"][((n >> 40) % 6) as usize];
                         client.get(format!("{base}/api/v1/incidents")).query(&[("view", "all"), ("q", q), ("limit", "50")])
                     }
+                    // A year's SLA report by month (and one by priority): one aggregate each.
+                    "report" => {
+                        let group = ["month", "priority"][((n >> 40) % 2) as usize];
+                        let today = chrono::Utc::now().date_naive();
+                        let from = today - chrono::Duration::days(365);
+                        client.get(format!("{base}/api/v1/reports/sla?from={from}&to={today}&group_by={group}"))
+                    }
                     other => panic!("unknown scenario {other}"),
                 };
                 let started = Instant::now();

@@ -316,6 +316,18 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
         ),
     };
     let seconds = seconds.replace("{now}", &now).replace("{last}", &last.to_string());
+    // Synthetic SLA figures in the stored shape (30-minute response, 8-hour resolution
+    // targets, some breached) so reports and the job have rows to read.
+    let plus = |minutes: &str| match crate::db::backend_of(conn) {
+        Backend::Sqlite => format!("datetime(created_at, '+' || ({minutes}) || ' minutes')"),
+        Backend::Postgres => format!("created_at + make_interval(mins => ({minutes})::int)"),
+    };
+    let (response_due, response_met, response_warn) = (plus("30"), plus("number % 45"), plus("22"));
+    let (resolution_due, resolution_met, resolution_warn) = (plus("480"), plus("number % 600"), plus("360"));
+    let false_value = match crate::db::backend_of(conn) {
+        Backend::Sqlite => "0",
+        Backend::Postgres => "FALSE",
+    };
     let sql = format!(
         "INSERT INTO tickets (kind, number, reference, title, description, status, priority, team_id, assignee_id, reporter_id, version, created_at, updated_at)
          SELECT 'incident', n, 'INC-' || {pad},
@@ -336,6 +348,16 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
          FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
          INSERT INTO ticket_events (ticket_id, at, actor_id, kind, visibility, body)
          SELECT id, created_at, {reporter}, 'created', 'internal', '' FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
+         INSERT INTO ticket_sla (ticket_id, policy_id, response_due_at, response_met_at, response_breached,
+           response_elapsed_minutes, resolution_due_at, resolution_met_at, resolution_breached,
+           resolution_elapsed_minutes, paused, computed_at, response_warn_at, resolution_warn_at)
+         SELECT id, CASE priority WHEN 'P1' THEN 1 WHEN 'P2' THEN 2 WHEN 'P3' THEN 3 ELSE 4 END,
+           {response_due}, CASE WHEN status = 'new' THEN NULL ELSE {response_met} END,
+           status <> 'new' AND number % 45 > 30, CASE WHEN status = 'new' THEN 0 ELSE number % 45 END,
+           {resolution_due}, CASE WHEN status = 'closed' THEN {resolution_met} END,
+           status = 'closed' AND number % 600 > 480, CASE WHEN status = 'closed' THEN number % 600 ELSE 0 END,
+           {false_value}, created_at, {response_warn}, {resolution_warn}
+         FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
          UPDATE ticket_sequences SET last_value = {last} WHERE kind = 'incident';"
     );
     crate::db::write_transaction(conn, |conn| conn.batch_execute(&sql))?;

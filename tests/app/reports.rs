@@ -323,7 +323,49 @@ async fn a_manager_opens_the_dashboard_in_a_browser(app: TestApp) {
     browser.client.clone().close().await.unwrap();
 }
 
+/// Bulk-seeded incidents (the benchmark's data) carry SLA figures the report reads.
+async fn seeded_incidents_feed_the_report(app: TestApp) {
+    let report = app
+        .with_db(|conn| {
+            let engineer = mamori::users::queries::list(conn, &Default::default(), 1).unwrap();
+            let reporter = engineer.first().map(|u| u.id);
+            let now = mamori::db::now();
+            let reporter = reporter.unwrap_or_else(|| {
+                mamori::users::service::create(
+                    conn,
+                    &mamori::audit::model::Actor::system("test"),
+                    now,
+                    &mamori::users::model::UserInput {
+                        email: "seed@example.jp".into(),
+                        display_name: "seed".into(),
+                        role: "engineer".into(),
+                        locale: "ja".into(),
+                        time_zone: "Asia/Tokyo".into(),
+                        password: crate::support::PASSWORD.into(),
+                        team_ids: vec![],
+                    },
+                )
+                .unwrap()
+                .id
+            });
+            mamori::incidents::queries::bulk_seed(conn, 200, reporter, now).unwrap();
+            let query = mamori::reports::ReportQuery {
+                from: Some((now - Duration::days(400)).format("%Y-%m-%d").to_string()),
+                to: None,
+                group_by: Some("priority".into()),
+            };
+            let period = mamori::reports::period(&query, "Asia/Tokyo", now).unwrap();
+            mamori::reports::sla_report(conn, &period).unwrap()
+        })
+        .await;
+    let tickets: i64 = report.rows.iter().map(|r| r.row.tickets).sum();
+    assert_eq!(tickets, 200);
+    assert!(report.rows.iter().any(|r| r.row.breaches > 0));
+    assert!(report.rows.iter().all(|r| r.response_met_percent.is_some()));
+}
+
 on_both!(
+    seeded_incidents_feed_the_report,
     the_sla_report_matches_a_hand_computed_fixture,
     a_manager_opens_the_dashboard_in_a_browser
 );
