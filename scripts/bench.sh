@@ -46,7 +46,7 @@ for backend in $BACKENDS; do
   start=$(date +%s)
   $BIN seed --incidents "$N" >/dev/null
   echo "| $backend | seed $N incidents | $(( $(date +%s) - start )) s |"
-  echo "bench-password-123 long" | $BIN user create --email bench@example.jp --name Bench --role manager --password-stdin >/dev/null
+  echo "correct horse battery staple 9" | $BIN user create --email bench@example.jp --name Bench --role manager --password-stdin >/dev/null
   TOKEN=$($BIN token create --user bench@example.jp --name bench 2>/dev/null | tail -n1)
   PORT=$(free_port)
   MAMORI_BIND="127.0.0.1:$PORT" $BIN serve &
