@@ -75,10 +75,21 @@ async fn create(
         .json(view))
 }
 
-async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ShowQuery {
+    /// Include similar past incidents (a text search; off by default to keep reads cheap).
+    similar: bool,
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (id, similar) = (path.into_inner(), query.similar);
     let now = state.clock.now();
-    let view = state.db(move |conn| service::get_live(conn, id, now)).await?;
+    let view = state.db(move |conn| service::get_live(conn, id, now, similar)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

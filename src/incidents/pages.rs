@@ -382,7 +382,7 @@ async fn render_show(
     let now = state.clock.now();
     let (view, postmortem_status, attachments) = state
         .db(move |conn| {
-            let view = service::get_live(conn, id, now)?;
+            let view = service::get_live(conn, id, now, true)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
             let attachments: Vec<crate::attachments::model::AttachmentView> =
                 crate::attachments::queries::of_ticket(conn, id)?

@@ -82,6 +82,59 @@ pub struct ListScope {
     pub reported_before: Option<chrono::NaiveDateTime>,
 }
 
+/// The list query with every filter except the text search and the cursor (a macro because
+/// the boxed query's type is long and it is built twice in [`list`]'s FTS path).
+macro_rules! filtered_incidents {
+    ($filter:expr, $scope:expr) => {{
+        let (filter, scope): (&IncidentFilter, &ListScope) = ($filter, $scope);
+        let assignees = diesel::alias!(users as assignees);
+        let mut query = tickets::table
+            .inner_join(incidents::table)
+            .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
+            .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
+            .filter(tickets::kind.eq("incident"))
+            .filter(tickets::deleted_at.is_null())
+            .select((
+                tickets::id,
+                tickets::reference,
+                tickets::title,
+                tickets::status,
+                tickets::priority,
+                teams::name.nullable(),
+                assignees.field(users::display_name).nullable(),
+                incidents::category,
+                incidents::reported_at,
+                tickets::updated_at,
+            ))
+            .into_boxed();
+        if let Some(statuses) = &scope.statuses {
+            query = query.filter(tickets::status.eq_any(statuses.clone()));
+        }
+        if let Some(priority) = &scope.priority {
+            query = query.filter(tickets::priority.eq(priority.clone()));
+        }
+        if let Some(team_ids) = &scope.team_ids {
+            query = query.filter(tickets::team_id.eq_any(team_ids.clone()));
+        }
+        if let Some(assignee) = scope.assignee_id {
+            query = query.filter(tickets::assignee_id.eq(assignee));
+        }
+        if scope.unassigned {
+            query = query.filter(tickets::assignee_id.is_null());
+        }
+        if let Some(from) = scope.reported_from {
+            query = query.filter(incidents::reported_at.ge(from));
+        }
+        if let Some(before) = scope.reported_before {
+            query = query.filter(incidents::reported_at.lt(before));
+        }
+        if let Some(category) = filter.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            query = query.filter(incidents::category.eq(category.to_string()));
+        }
+        query
+    }};
+}
+
 /// At most `limit` incidents, newest first, after the keyset cursor; names joined in the same
 /// query (no query per row).
 pub fn list(
@@ -90,62 +143,20 @@ pub fn list(
     scope: &ListScope,
     limit: i64,
 ) -> QueryResult<Vec<IncidentRow>> {
-    let assignees = diesel::alias!(users as assignees);
-    let mut query = tickets::table
-        .inner_join(incidents::table)
-        .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
-        .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
-        .filter(tickets::kind.eq("incident"))
-        .filter(tickets::deleted_at.is_null())
-        .select((
-            tickets::id,
-            tickets::reference,
-            tickets::title,
-            tickets::status,
-            tickets::priority,
-            teams::name.nullable(),
-            assignees.field(users::display_name).nullable(),
-            incidents::category,
-            incidents::reported_at,
-            tickets::updated_at,
-        ))
-        .into_boxed();
-    if let Some(statuses) = &scope.statuses {
-        query = query.filter(tickets::status.eq_any(statuses.clone()));
+    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q {
+        if ticket_queries::uses_trigram_index(q) && crate::db::backend_of(conn) == Backend::Sqlite {
+            return list_by_fts(conn, filter, scope, limit, q);
+        }
     }
-    if let Some(priority) = &scope.priority {
-        query = query.filter(tickets::priority.eq(priority.clone()));
-    }
-    if let Some(team_ids) = &scope.team_ids {
-        query = query.filter(tickets::team_id.eq_any(team_ids.clone()));
-    }
-    if let Some(assignee) = scope.assignee_id {
-        query = query.filter(tickets::assignee_id.eq(assignee));
-    }
-    if scope.unassigned {
-        query = query.filter(tickets::assignee_id.is_null());
-    }
-    if let Some(from) = scope.reported_from {
-        query = query.filter(incidents::reported_at.ge(from));
-    }
-    if let Some(before) = scope.reported_before {
-        query = query.filter(incidents::reported_at.lt(before));
-    }
-    if let Some(category) = filter.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        query = query.filter(incidents::category.eq(category.to_string()));
-    }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    let mut query = filtered_incidents!(filter, scope);
+    if let Some(q) = q {
         let by_number = tickets::reference.eq(q.to_uppercase());
         if ticket_queries::uses_trigram_index(q) {
-            // Backend-specific, index-backed substring search (see the search migration).
-            let text = match crate::db::backend_of(conn) {
-                Backend::Sqlite => sql::<Bool>("tickets.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ")
-                    .bind::<Text, _>(ticket_queries::fts_phrase(q))
-                    .sql(")"),
-                Backend::Postgres => sql::<Bool>("(tickets.title || ' ' || tickets.description) ILIKE ")
-                    .bind::<Text, _>(like_pattern(q))
-                    .sql(""),
-            };
+            // PostgreSQL: the pg_trgm GIN index serves ILIKE (see the search migration).
+            let text = sql::<Bool>("(tickets.title || ' ' || tickets.description) ILIKE ")
+                .bind::<Text, _>(like_pattern(q))
+                .sql("");
             query = query.filter(text.or(by_number));
         } else {
             let pattern = like_pattern(&q.to_lowercase());
@@ -162,6 +173,65 @@ pub fn list(
         query = query.filter(tickets::id.lt(before));
     }
     query.order(tickets::id.desc()).limit(limit).load::<IncidentRow>(conn)
+}
+
+/// Matches the FTS index hands over per batch, and how many batches one page may read.
+const FTS_BATCH: i64 = 1000;
+const FTS_BATCHES: usize = 40;
+
+/// SQLite text search, newest first: FTS5 serves `ORDER BY rowid DESC` under a rowid bound
+/// without reading every match, so the index is walked in batches from the cursor and each
+/// batch gets the other filters, until the page is full. A page whose filters reject more than
+/// FTS_BATCH × FTS_BATCHES matches in a row ends early (documented in docs/PERFORMANCE.md).
+fn list_by_fts(
+    conn: &mut DbConnection,
+    filter: &IncidentFilter,
+    scope: &ListScope,
+    limit: i64,
+    q: &str,
+) -> QueryResult<Vec<IncidentRow>> {
+    #[derive(QueryableByName)]
+    struct Hit {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let phrase = ticket_queries::fts_phrase(q);
+    let mut rows: Vec<IncidentRow> = Vec::new();
+    let mut cursor = filter.before.unwrap_or(i64::MAX);
+    for _ in 0..FTS_BATCHES {
+        let hits: Vec<Hit> = diesel::sql_query(
+            "SELECT rowid AS id FROM tickets_fts WHERE tickets_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
+        )
+        .bind::<Text, _>(&phrase)
+        .bind::<diesel::sql_types::BigInt, _>(cursor)
+        .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
+        .load(conn)?;
+        let Some(last) = hits.last().map(|h| h.id) else { break };
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        let batch = filtered_incidents!(filter, scope)
+            .filter(tickets::id.eq_any(ids))
+            .order(tickets::id.desc())
+            .limit(limit - rows.len() as i64)
+            .load::<IncidentRow>(conn)?;
+        rows.extend(batch);
+        if rows.len() as i64 >= limit || (hits.len() as i64) < FTS_BATCH {
+            break;
+        }
+        cursor = last;
+    }
+    // A reference typed into the search box ("INC-000123") finds that incident too.
+    let mut by_number = filtered_incidents!(filter, scope).filter(tickets::reference.eq(q.to_uppercase()));
+    if let Some(before) = filter.before {
+        by_number = by_number.filter(tickets::id.lt(before));
+    }
+    for row in by_number.load::<IncidentRow>(conn)? {
+        if !rows.iter().any(|r| r.id == row.id) {
+            rows.push(row);
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+    rows.truncate(limit as usize);
+    Ok(rows)
 }
 
 /// Display names of a team and a user, for views.
@@ -185,9 +255,14 @@ pub fn names(
     Ok((team, user))
 }
 
+/// How many of the latest incidents the similar-text search considers.
+pub const SIMILAR_WINDOW: i64 = 20_000;
+
 /// Past incidents like this one: the same category or service, or a similar text through the
 /// backend's trigram index (FTS5 bm25 on SQLite, pg_trgm word similarity on PostgreSQL).
 /// Returns (ticket, same_category_or_service, similar_text), best first, at most `limit`.
+/// The text search looks at the last [`SIMILAR_WINDOW`] incidents only: common trigrams match
+/// hundreds of thousands of rows at a million incidents, and recent cases are the useful ones.
 pub fn similar(
     conn: &mut DbConnection,
     id: i64,
@@ -218,22 +293,24 @@ pub fn similar(
                     .join(" OR ");
                 diesel::sql_query(
                     "SELECT t.id AS id FROM tickets_fts f JOIN tickets t ON t.id = f.rowid \
-                     WHERE tickets_fts MATCH ? AND t.kind = 'incident' AND t.id <> ? AND t.deleted_at IS NULL \
-                     ORDER BY bm25(tickets_fts) LIMIT ?",
+                     WHERE tickets_fts MATCH ? AND f.rowid >= ? AND t.kind = 'incident' AND t.id < ? \
+                     AND t.deleted_at IS NULL ORDER BY bm25(tickets_fts) LIMIT ?",
                 )
                 .bind::<Text, _>(query)
+                .bind::<diesel::sql_types::BigInt, _>(id - SIMILAR_WINDOW)
                 .bind::<diesel::sql_types::BigInt, _>(id)
                 .bind::<diesel::sql_types::BigInt, _>(limit * 2)
                 .load(conn)?
             }
             Backend::Postgres => diesel::sql_query(
-                "SELECT id FROM tickets WHERE $1 <% (title || ' ' || description) AND kind = 'incident' \
-                 AND id <> $2 AND deleted_at IS NULL \
+                "SELECT id FROM tickets WHERE id >= $4 AND $1 <% (title || ' ' || description) \
+                 AND kind = 'incident' AND id < $2 AND deleted_at IS NULL \
                  ORDER BY word_similarity($1, title || ' ' || description) DESC, id DESC LIMIT $3",
             )
             .bind::<Text, _>(title)
             .bind::<diesel::sql_types::BigInt, _>(id)
             .bind::<diesel::sql_types::BigInt, _>(limit * 2)
+            .bind::<diesel::sql_types::BigInt, _>(id - SIMILAR_WINDOW)
             .load(conn)?,
         };
         by_text = hits.into_iter().map(|h| h.id).collect();
@@ -244,7 +321,7 @@ pub fn similar(
         let mut q = tickets::table
             .inner_join(incidents::table)
             .filter(tickets::kind.eq("incident"))
-            .filter(tickets::id.ne(id))
+            .filter(tickets::id.lt(id))
             .filter(tickets::deleted_at.is_null())
             .select(tickets::id)
             .into_boxed();
@@ -310,7 +387,7 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
         ),
         Backend::Postgres => (
             format!("SELECT n FROM generate_series({first}::bigint, {last}::bigint) AS g(n)"),
-            "lpad(n::text, 6, '0')",
+            "lpad(n::text, greatest(6, length(n::text)), '0')",
             "n::text",
             "TIMESTAMP '{now}' - make_interval(secs => (({last} - n) * 13 % 31536000)::double precision)",
         ),

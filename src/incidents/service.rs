@@ -246,23 +246,7 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
     };
     let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let problems = ticket_queries::linked_to(conn, id, "problem")?;
-    let similar = if with_timeline {
-        let found = queries::similar(conn, id, &ticket.title, &incident.category, &incident.service, 5)?;
-        Some(
-            found
-                .into_iter()
-                .map(
-                    |(ticket, same_category_or_service, similar_text)| super::model::Similar {
-                        ticket,
-                        same_category_or_service,
-                        similar_text,
-                    },
-                )
-                .collect(),
-        )
-    } else {
-        None
-    };
+    let similar = None;
     Ok(IncidentView {
         problems,
         similar,
@@ -289,10 +273,38 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
     })
 }
 
-/// The incident with its SLA clocks as they stand at `now` (and how they got there).
-pub fn get_live(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<IncidentView, AppError> {
+/// The incident with its SLA clocks as they stand at `now` (and how they got there), and for
+/// the page the similar past incidents (a bounded search, so it stays off write responses).
+pub fn get_live(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+    with_similar: bool,
+) -> Result<IncidentView, AppError> {
     let mut view = get(conn, id, true)?;
     view.sla = crate::sla::service::live(conn, id, now)?;
+    if with_similar {
+        let found = queries::similar(
+            conn,
+            id,
+            &view.title,
+            &view.incident.category,
+            &view.incident.service,
+            5,
+        )?;
+        view.similar = Some(
+            found
+                .into_iter()
+                .map(
+                    |(ticket, same_category_or_service, similar_text)| super::model::Similar {
+                        ticket,
+                        same_category_or_service,
+                        similar_text,
+                    },
+                )
+                .collect(),
+        );
+    }
     Ok(view)
 }
 

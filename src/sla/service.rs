@@ -539,7 +539,8 @@ fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Resu
     let calendar = queries::calendar(conn, policy.calendar_id)?;
     let started_at = incident.reported_at;
     let first_year = (started_at.year() - 1).max(holidays::FIRST_YEAR);
-    let rules_calendar = calendar_rules(conn, &calendar, first_year..=now.year() + 10)?;
+    // Due times lie at most a target (under a year of business time) past the last event.
+    let rules_calendar = calendar_rules(conn, &calendar, first_year..=now.year() + 2)?;
 
     let mut changes = Vec::new();
     let mut first_response = incident.acknowledged_at;
@@ -862,12 +863,14 @@ pub fn briefs(
                 let due = due.expect("checked");
                 let remaining = match row.policy_id.and_then(|id| policies.get(&id)) {
                     Some(policy) => {
-                        if !calendars.contains_key(&policy.calendar_id) {
-                            let stored = queries::calendar(conn, policy.calendar_id)?;
-                            let years = now.year() - 1..=now.year() + 1;
-                            calendars.insert(policy.calendar_id, calendar_rules(conn, &stored, years)?);
-                        }
-                        let calendar = &calendars[&policy.calendar_id];
+                        let calendar = match calendars.entry(policy.calendar_id) {
+                            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                let stored = queries::calendar(conn, policy.calendar_id)?;
+                                let years = now.year() - 1..=now.year() + 1;
+                                slot.insert(calendar_rules(conn, &stored, years)?)
+                            }
+                        };
                         if due >= now {
                             calendar.between(utc(now), utc(due)) / 60
                         } else {

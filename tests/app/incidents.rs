@@ -541,7 +541,9 @@ async fn similar_past_incidents_are_suggested(app: TestApp) {
             json!({"title": "データベースの応答遅延が再発", "impact": "high", "urgency": "medium", "category": "db"}),
         )
         .await;
-    let (_, read) = api.get(&format!("/api/v1/incidents/{}", now["id"])).await;
+    let (_, plain) = api.get(&format!("/api/v1/incidents/{}", now["id"])).await;
+    assert!(plain.get("similar").is_none(), "similar incidents only on request");
+    let (_, read) = api.get(&format!("/api/v1/incidents/{}?similar=true", now["id"])).await;
     let similar = read["similar"].as_array().unwrap();
     let ids: Vec<i64> = similar.iter().map(|s| s["id"].as_i64().unwrap()).collect();
     assert!(ids.contains(&old_text["id"].as_i64().unwrap()), "{read}");
