@@ -567,3 +567,4 @@ flash-deleted = Deleted.
 flash-imported = Holidays imported.
 flash-calendar-in-use = This calendar is used by a policy and cannot be deleted.
 error-number-invalid = Enter a whole number.
+event-action_item_done = Action item done

@@ -567,3 +567,4 @@ flash-deleted = 削除しました。
 flash-imported = 休日を取り込みました。
 flash-calendar-in-use = このカレンダーはポリシーで使用中のため削除できません。
 error-number-invalid = 整数を入力してください。
+event-action_item_done = アクションアイテム完了

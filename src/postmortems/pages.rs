@@ -199,8 +199,10 @@ async fn done(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    let may_manage =
+        crate::auth::permissions::allows(user.role, crate::auth::permissions::Permission::WritePostmortems);
     state
-        .db(move |conn| service::complete_item(conn, &actor, now, id))
+        .db(move |conn| service::complete_item(conn, &actor, now, id, may_manage))
         .await?;
     flash::push(&session, Kind::Success, "flash-action-item-done");
     Ok(redirect("/action-items"))

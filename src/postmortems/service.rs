@@ -318,13 +318,42 @@ pub fn add_item(
 }
 
 /// Marks an action item done (its owner, or anyone who manages incidents).
-pub fn complete_item(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, item_id: i64) -> Result<(), AppError> {
+/// Marks an action item done: its owner may, and so may whoever writes post-mortems
+/// (`may_manage`); the incident's timeline records it.
+pub fn complete_item(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    item_id: i64,
+    may_manage: bool,
+) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
         let item = queries::find_item(conn, item_id)?;
+        if !may_manage && actor.user_id != Some(item.owner_id) {
+            return Err(AppError::Forbidden);
+        }
         if item.status == "done" {
             return Ok(());
         }
         queries::mark_done(conn, item_id, now)?;
+        let incident_id: i64 = {
+            use crate::db::schema::postmortems;
+            use diesel::prelude::*;
+            postmortems::table
+                .find(item.postmortem_id)
+                .select(postmortems::incident_id)
+                .first(conn)?
+        };
+        crate::tickets::service::add_event(
+            conn,
+            incident_id,
+            now,
+            actor.user_id,
+            "action_item_done",
+            "internal",
+            &item.title,
+            Some(json!({ "action_item_id": item_id })),
+        )?;
         record(
             conn,
             actor,

@@ -92,4 +92,6 @@ pub struct Candidate {
     pub dimension: &'static str,
     pub value: String,
     pub incidents: i64,
+    /// The incident list filtered to this value (URL-encoded query string).
+    pub list_query: String,
 }

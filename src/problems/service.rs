@@ -232,12 +232,21 @@ pub fn list(
 }
 
 /// Categories and services with 3+ incidents in the last 30 days.
+/// `view=all&<key>=<value>` for the incident list, encoded.
+fn list_query(key: &str, value: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("view", "all")
+        .append_pair(key, value)
+        .finish()
+}
+
 pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Candidate>, AppError> {
     let since = now - Duration::days(rules::CANDIDATE_WINDOW_DAYS);
     let mut out: Vec<Candidate> = queries::busy_categories(conn, since, rules::CANDIDATE_MIN_INCIDENTS)?
         .into_iter()
         .map(|(value, incidents)| Candidate {
             dimension: "category",
+            list_query: list_query("category", &value),
             value,
             incidents,
         })
@@ -247,6 +256,7 @@ pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Can
             .into_iter()
             .map(|(value, incidents)| Candidate {
                 dimension: "service",
+                list_query: list_query("q", &value),
                 value,
                 incidents,
             }),

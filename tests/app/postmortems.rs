@@ -235,6 +235,18 @@ async fn action_items_have_owners_due_dates_and_an_overdue_flag(app: TestApp) {
     assert_eq!(items[0]["title"], "監視閾値の見直し");
     assert_eq!(items[0]["overdue"], true);
     assert_eq!(items[1]["overdue"], false);
+    // Someone else (without post-mortem rights) cannot tick off the owner's item.
+    let stranger = app.create_user(mamori::auth::permissions::Role::Helpdesk).await;
+    let stranger_token = app.api_token(&stranger).await;
+    let (status, _) = send(
+        &app,
+        &stranger_token,
+        post.clone(),
+        &format!("/api/v1/action-items/{}/done", items[0]["id"]),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 403);
     let (status, _) = send(
         &app,
         &ot,

@@ -62,6 +62,15 @@ async fn a_problem_from_incidents_to_known_error_unblocks_closing(app: TestApp) 
             .any(|c| c["dimension"] == "category" && c["value"] == "batch" && c["incidents"] == 3),
         "{candidates}"
     );
+    // The problems page lists the candidate with a link to its incidents.
+    let (client, _) = app.login_as(mamori::auth::permissions::Role::Engineer).await;
+    let page = app.get(&client, "/problems").await;
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("/incidents?view=all&amp;category=batch"));
 
     let (status, bad) = post(
         &app,
