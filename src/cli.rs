@@ -1,4 +1,5 @@
-//! The command line: `mamori serve` (the default), `migrate`, `user create`, `token create`.
+//! The command line: `mamori serve` (the default), `migrate`, `user create`, `token create`, `seed`,
+//! `demo`.
 
 use std::io::Read;
 
@@ -44,6 +45,21 @@ pub enum Command {
         #[arg(long)]
         incidents: i64,
     },
+    /// Load a realistic demo data set (teams, people, months of incidents, problems and
+    /// post-mortems) into an empty database and print the demo sign-ins once.
+    Demo,
+    /// SLA administration.
+    Sla {
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SlaCommand {
+    /// Recompute every incident's SLA clocks from its history (after changing calendars or
+    /// policies outside the app, or to check the stored figures).
+    Recompute,
 }
 
 #[derive(Subcommand)]
@@ -167,6 +183,58 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
                 "seeded {incidents} incidents in {:.1}s",
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Sla {
+            command: SlaCommand::Recompute,
+        } => {
+            crate::db::run_migrations(&mut conn)?;
+            let started = std::time::Instant::now();
+            let count = crate::sla::service::recompute_all(&mut conn, Clock::system().now()).map_err(describe)?;
+            let actor = Actor::system("cli");
+            let now = Clock::system().now();
+            crate::db::write_transaction(&mut conn, |conn| {
+                crate::audit::service::record(
+                    conn,
+                    &actor,
+                    now,
+                    "sla.recompute",
+                    "incident",
+                    "*",
+                    None::<&()>,
+                    Some(&serde_json::json!({ "count": count })),
+                )
+            })
+            .map_err(describe)?;
+            println!(
+                "recomputed the SLA clocks of {count} incidents in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Demo => {
+            crate::db::run_migrations(&mut conn)?;
+            let started = std::time::Instant::now();
+            let report = crate::demo::load(&mut conn, Clock::system().now()).map_err(describe)?;
+            println!(
+                "loaded the demo in {:.1}s: {} teams, {} people, {} incidents, {} problems, {} post-mortems",
+                started.elapsed().as_secs_f64(),
+                report.teams,
+                report.accounts.len(),
+                report.incidents,
+                report.problems,
+                report.postmortems
+            );
+            println!();
+            println!(
+                "Sign in at {} with any of these accounts.",
+                config.base_url.join("/login")?
+            );
+            println!("They share one password, shown only now (only its hash is stored):");
+            println!();
+            println!("  password: {}", report.password);
+            println!();
+            for (email, role, name) in &report.accounts {
+                println!("  {role:<9} {email:<40} {name}");
+            }
         }
         Command::Token {
             command: TokenCommand::Create { user, name },

@@ -1,4 +1,4 @@
-//! The `mamori` binary: user and token creation, configuration errors.
+//! The `mamori` binary: user and token creation, seeding, the demo, configuration errors.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -243,10 +243,176 @@ async fn seeded_incidents_behave_like_real_ones(app: TestApp) {
         .any(|e| e.action == "incident.seed" && e.actor_label == "cli"));
 }
 
+/// `mamori demo` tells months of operations through the real services: teams and people, incidents
+/// in every state, P1s closed only after their post-mortems were published, problems behind the
+/// recurring ones; nothing in the future; a printed sign-in that works. It refuses a second run.
+async fn the_demo_fills_an_empty_system_once(app: TestApp) {
+    let out = mamori(&app, &["demo"], "", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .expect("the password is printed")
+        .to_string();
+    let admin = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("admin "))
+        .find_map(|l| l.split_whitespace().find(|w| w.ends_with("@demo.mamori.example")))
+        .expect("an admin account is printed")
+        .to_string();
+
+    let now = app.state.clock.now();
+    let admin_email = admin.clone();
+    let (teams, users, rows, majors, known_errors, candidates, stored_hash) = app
+        .with_db(move |conn| {
+            use mamori::incidents::model::IncidentFilter;
+            let teams = mamori::teams::queries::all(conn).unwrap().len();
+            let users = mamori::users::queries::count(conn).unwrap();
+            let admin = mamori::users::queries::find_by_email(conn, &admin_email)
+                .unwrap()
+                .unwrap();
+            let all = IncidentFilter {
+                view: Some("all".into()),
+                ..Default::default()
+            };
+            let rows = mamori::incidents::service::export(conn, admin.id, "Asia/Tokyo", &all).unwrap();
+            // Each P1 with the state of its post-mortem.
+            let majors: Vec<(String, Option<String>)> = rows
+                .iter()
+                .filter(|r| r.priority == "P1")
+                .map(|r| {
+                    let pm = mamori::postmortems::service::get(conn, r.id, now).ok();
+                    (r.status.clone(), pm.map(|p| p.status))
+                })
+                .collect();
+            let (problems, _) = mamori::problems::service::list(conn, false, None, 100).unwrap();
+            let known_errors: Vec<usize> = problems
+                .iter()
+                .filter(|p| p.status == "known_error")
+                .map(|p| mamori::problems::service::get(conn, p.id).unwrap().incidents.len())
+                .collect();
+            let candidates = mamori::problems::service::candidates(conn, now).unwrap().len();
+            (
+                teams,
+                users,
+                rows,
+                majors,
+                known_errors,
+                candidates,
+                admin.password_hash,
+            )
+        })
+        .await;
+    assert!(teams >= 4, "{teams} teams");
+    assert!(users >= 10, "{users} users");
+    assert!(rows.len() >= 150, "{} incidents", rows.len());
+    let statuses: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    for status in [
+        "new",
+        "acknowledged",
+        "in_progress",
+        "on_hold",
+        "mitigated",
+        "resolved",
+        "closed",
+    ] {
+        assert!(statuses.contains(status), "no {status} incident: {statuses:?}");
+    }
+    let closed = rows.iter().filter(|r| r.status == "closed").count();
+    assert!(
+        closed * 2 > rows.len(),
+        "most incidents are closed ({closed} of {})",
+        rows.len()
+    );
+    let published = majors
+        .iter()
+        .filter(|(status, pm)| status == "closed" && pm.as_deref() == Some("published"))
+        .count();
+    assert!(published >= 2, "{majors:?}");
+    assert!(majors
+        .iter()
+        .all(|(status, pm)| status != "closed" || pm.as_deref() == Some("published")));
+    assert!(majors.iter().any(|(status, _)| status == "in_progress"), "{majors:?}");
+    assert!(known_errors.iter().any(|linked| *linked > 0), "{known_errors:?}");
+    assert!(candidates > 0);
+    let first = rows.iter().map(|r| r.reported_at).min().unwrap();
+    let last = rows.iter().map(|r| r.reported_at).max().unwrap();
+    assert!(last - first > chrono::Duration::days(60), "{first} .. {last}");
+    assert!(rows.iter().all(|r| r.reported_at <= now && r.updated_at <= now));
+    assert!(stored_hash.starts_with("$argon2id$") && !stored_hash.contains(&password));
+
+    let client = app.client();
+    let signed_in = app
+        .post_form(&client, "/login", &[("email", &admin), ("password", &password)])
+        .await;
+    assert_eq!(signed_in.status(), 303);
+
+    let again = mamori(&app, &["demo"], "", &[]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("already holds tickets"), "{stderr}");
+    let (users_after, incidents_after) = app
+        .with_db(|conn| {
+            let filter = mamori::incidents::model::IncidentFilter {
+                view: Some("all".into()),
+                ..Default::default()
+            };
+            let any = mamori::users::queries::find_by_email(conn, "naoki.nakamura@demo.mamori.example")
+                .unwrap()
+                .unwrap();
+            let rows = mamori::incidents::service::export(conn, any.id, "Asia/Tokyo", &filter).unwrap();
+            (mamori::users::queries::count(conn).unwrap(), rows.len())
+        })
+        .await;
+    assert_eq!((users_after, incidents_after), (users, rows.len()));
+}
+
+/// `mamori sla recompute` rebuilds the stored clocks from the history.
+async fn sla_recompute_rebuilds_the_stored_figures(app: TestApp) {
+    let engineer = app.create_user(mamori::auth::permissions::Role::Engineer).await;
+    let token = app.api_token(&engineer).await;
+    let created: Value = app
+        .api_client()
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "再計算", "impact": "high", "urgency": "high"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let before = created["sla"]["response_due_at"].clone();
+    assert!(before.is_string());
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        diesel::delete(mamori::db::schema::ticket_sla::table.find(id))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let out = mamori(&app, &["sla", "recompute"], "", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("recomputed the SLA clocks of 1 incidents"));
+    let stored = app
+        .with_db(move |conn| mamori::sla::queries::stored(conn, id).unwrap())
+        .await
+        .expect("figures stored again");
+    assert_eq!(
+        Some(mamori::db::utc::format(&stored.response_due_at.unwrap())),
+        before.as_str().map(String::from)
+    );
+}
+
 on_both!(
     user_and_token_from_the_command_line_open_the_api,
     bad_command_line_input_is_refused_and_nothing_stored,
-    seeded_incidents_behave_like_real_ones
+    seeded_incidents_behave_like_real_ones,
+    sla_recompute_rebuilds_the_stored_figures,
+    the_demo_fills_an_empty_system_once
 );
 
 #[tokio::test]
