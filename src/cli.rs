@@ -164,21 +164,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
                     started.elapsed().as_secs_f64()
                 );
             }
-            let actor = Actor::system("cli");
-            let now = Clock::system().now();
-            crate::db::write_transaction(&mut conn, |conn| {
-                crate::audit::service::record(
-                    conn,
-                    &actor,
-                    now,
-                    "incident.seed",
-                    "incident",
-                    "*",
-                    None::<&()>,
-                    Some(&serde_json::json!({ "count": incidents })),
-                )
-            })
-            .map_err(describe)?;
+            audit_bulk(&mut conn, "incident.seed", incidents)?;
             println!(
                 "seeded {incidents} incidents in {:.1}s",
                 started.elapsed().as_secs_f64()
@@ -190,21 +176,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
             crate::db::run_migrations(&mut conn)?;
             let started = std::time::Instant::now();
             let count = crate::sla::service::recompute_all(&mut conn, Clock::system().now()).map_err(describe)?;
-            let actor = Actor::system("cli");
-            let now = Clock::system().now();
-            crate::db::write_transaction(&mut conn, |conn| {
-                crate::audit::service::record(
-                    conn,
-                    &actor,
-                    now,
-                    "sla.recompute",
-                    "incident",
-                    "*",
-                    None::<&()>,
-                    Some(&serde_json::json!({ "count": count })),
-                )
-            })
-            .map_err(describe)?;
+            audit_bulk(&mut conn, "sla.recompute", count as i64)?;
             println!(
                 "recomputed the SLA clocks of {count} incidents in {:.1}s",
                 started.elapsed().as_secs_f64()
@@ -295,4 +267,22 @@ fn seed_user(conn: &mut crate::db::DbConnection) -> anyhow::Result<i64> {
             .map_err(describe)?
             .id,
     )
+}
+
+/// Audits a bulk command on incidents (seed, recompute) as one row with the count.
+fn audit_bulk(conn: &mut crate::db::DbConnection, action: &str, count: i64) -> anyhow::Result<()> {
+    let (actor, now) = (Actor::system("cli"), Clock::system().now());
+    crate::db::write_transaction(conn, |conn| {
+        crate::audit::service::record(
+            conn,
+            &actor,
+            now,
+            action,
+            "incident",
+            "*",
+            None::<&()>,
+            Some(&serde_json::json!({ "count": count })),
+        )
+    })
+    .map_err(describe)
 }

@@ -5,7 +5,7 @@ use mamori::auth::permissions::Role;
 use mamori::web::i18n::{translate, Lang};
 
 use crate::on_both;
-use crate::support::browser::{click_to_navigate, Browser};
+use crate::support::browser::{click_to_navigate, sign_in, Browser};
 use crate::support::TestApp;
 
 async fn sign_in_and_switch_to_japanese(app: TestApp) {
@@ -51,21 +51,7 @@ async fn walk_an_incident_to_a_published_post_mortem(app: TestApp) {
     let Some(browser) = Browser::start().await else { return };
     let user = app.create_user(Role::Manager).await;
     let c = &browser.client;
-    c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(&user.email)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(&user.password)
-        .await
-        .unwrap();
-    click_to_navigate(c, Locator::Css("form[action='/login'] button[type=submit]")).await;
-    c.wait().for_element(Locator::Id("main-nav")).await.unwrap();
+    sign_in(c, &app.url("/login"), &user.email, &user.password).await;
 
     // File a major incident.
     c.goto(&app.url("/incidents/new")).await.unwrap();

@@ -295,26 +295,7 @@ async fn a_manager_opens_the_dashboard_in_a_browser(app: TestApp) {
     let Some(browser) = Browser::start().await else { return };
     let manager = app.create_user(Role::Manager).await;
     let c = &browser.client;
-    c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(&manager.email)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(&manager.password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Id("main-nav")).await.unwrap();
+    crate::support::browser::sign_in(c, &app.url("/login"), &manager.email, &manager.password).await;
     crate::support::browser::click_to_navigate(c, Locator::Css("#main-nav a[href='/dashboard']")).await;
     c.wait().for_element(Locator::Id("at-risk")).await.unwrap();
     assert!(c.find(Locator::Id("open-by-priority")).await.is_ok());

@@ -116,3 +116,29 @@ pub async fn click_to_navigate(client: &fantoccini::Client, target: fantoccini::
     }
     panic!("the click did not load a new page within 5 s");
 }
+
+/// Signs in through the login page and waits for the navigation of the first page.
+pub async fn sign_in(client: &fantoccini::Client, login_url: &str, email: &str, password: &str) {
+    use fantoccini::Locator;
+    client.goto(login_url).await.expect("login page");
+    client
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .expect("email field")
+        .send_keys(email)
+        .await
+        .expect("type email");
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type password");
+    click_to_navigate(client, Locator::Css("form[action='/login'] button[type=submit]")).await;
+    client
+        .wait()
+        .for_element(Locator::Id("main-nav"))
+        .await
+        .expect("signed in");
+}
