@@ -237,6 +237,13 @@ pub fn create(
 
 /// One incident, optionally with its timeline.
 pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
+    let mut view = view_without_sla(conn, id, with_timeline)?;
+    view.sla = crate::sla::service::stored(conn, id)?;
+    Ok(view)
+}
+
+/// The incident and its relations; the SLA object is filled by the caller (stored or live).
+fn view_without_sla(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
     let (ticket, incident) = queries::load(conn, id)?;
     let (team, assignee) = queries::names(conn, ticket.team_id, ticket.assignee_id)?;
     let timeline = if with_timeline {
@@ -268,7 +275,7 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
         closed_at: ticket.closed_at,
         incident,
         allowed_actions: rules::allowed_actions(status).into_iter().map(Action::as_str).collect(),
-        sla: crate::sla::service::stored(conn, id)?,
+        sla: None,
         timeline,
     })
 }
@@ -281,7 +288,7 @@ pub fn get_live(
     now: NaiveDateTime,
     with_similar: bool,
 ) -> Result<IncidentView, AppError> {
-    let mut view = get(conn, id, true)?;
+    let mut view = view_without_sla(conn, id, true)?;
     view.sla = crate::sla::service::live(conn, id, now)?;
     if with_similar {
         let found = queries::similar(

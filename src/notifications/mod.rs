@@ -84,17 +84,34 @@ pub fn of_user(
     Ok(query.load(conn)?)
 }
 
-/// Marks one of the user's notifications read (someone else's is "not found").
-pub fn mark_read(conn: &mut DbConnection, user_id: i64, id: i64, now: NaiveDateTime) -> Result<(), AppError> {
-    let updated = diesel::update(
-        notifications::table
-            .filter(notifications::id.eq(id))
-            .filter(notifications::user_id.eq(user_id)),
-    )
-    .set(notifications::read_at.eq(now))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+/// Marks one of the user's notifications read (someone else's is "not found"); audited.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    actor: &crate::audit::model::Actor,
+    user_id: i64,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::db::write_transaction(conn, |conn| {
+        let updated = diesel::update(
+            notifications::table
+                .filter(notifications::id.eq(id))
+                .filter(notifications::user_id.eq(user_id)),
+        )
+        .set(notifications::read_at.eq(now))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::NotFound);
+        }
+        crate::audit::service::record(
+            conn,
+            actor,
+            now,
+            "notification.read",
+            "notification",
+            id,
+            None::<&()>,
+            Some(&serde_json::json!({ "read_at": now })),
+        )
+    })
 }

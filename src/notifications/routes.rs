@@ -41,9 +41,16 @@ async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
-async fn read(state: web::Data<AppState>, user: CurrentUser, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let (user_id, id, now) = (user.id, path.into_inner(), state.clock.now());
-    state.db(move |conn| super::mark_read(conn, user_id, id, now)).await?;
+async fn read(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, user_id, id, now) = (user.actor(&req), user.id, path.into_inner(), state.clock.now());
+    state
+        .db(move |conn| super::mark_read(conn, &actor, user_id, id, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -69,13 +76,16 @@ async fn page(
 }
 
 async fn read_page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     session: Session,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (user_id, id, now) = (user.id, path.into_inner(), state.clock.now());
-    state.db(move |conn| super::mark_read(conn, user_id, id, now)).await?;
+    let (actor, user_id, id, now) = (user.actor(&req), user.id, path.into_inner(), state.clock.now());
+    state
+        .db(move |conn| super::mark_read(conn, &actor, user_id, id, now))
+        .await?;
     flash::push(&session, Kind::Success, "flash-notification-read");
     Ok(redirect("/notifications"))
 }

@@ -226,7 +226,10 @@ pub fn period(query: &ReportQuery, tz: &str, now: NaiveDateTime) -> Result<Perio
         from_day,
         to_day,
         from: start_of(from_day, zone),
-        to: start_of(to_day + Duration::days(1), zone),
+        to: start_of(
+            to_day.succ_opt().ok_or_else(|| bad_field("to", "error-date-invalid"))?,
+            zone,
+        ),
         offset_minutes,
         group_by,
     })

@@ -127,7 +127,7 @@ impl CalendarForm {
 #[derive(Serialize)]
 struct MonthDay {
     day: u32,
-    /// Offset of the first day in the week grid (Monday = 0), only set on day 1.
+    /// Some working interval on this day (not closed, not an empty weekday).
     working: bool,
     hours: String,
     holiday: Option<String>,

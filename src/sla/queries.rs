@@ -17,6 +17,18 @@ pub fn calendar(conn: &mut DbConnection, id: i64) -> QueryResult<CalendarRow> {
     calendars::table.find(id).select(CalendarRow::as_select()).first(conn)
 }
 
+/// Every calendar's closures (a handful per calendar), for the calendar list.
+pub fn all_closures(conn: &mut DbConnection) -> QueryResult<Vec<Closure>> {
+    calendar_closures::table
+        .order((
+            calendar_closures::calendar_id,
+            calendar_closures::starts_on,
+            calendar_closures::id,
+        ))
+        .select(Closure::as_select())
+        .load(conn)
+}
+
 pub fn closures(conn: &mut DbConnection, calendar_id: i64) -> QueryResult<Vec<Closure>> {
     calendar_closures::table
         .filter(calendar_closures::calendar_id.eq(calendar_id))

@@ -443,16 +443,10 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, targets: &Targets, now: 
 /// Serialises instants as RFC 3339 in UTC with a `Z`, whole seconds.
 mod utc_seconds {
     use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::Serializer;
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
-    }
-
-    #[allow(dead_code)]
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -69,23 +69,38 @@ pub fn calendar_rules(
     })
 }
 
-pub fn calendar_view(conn: &mut DbConnection, id: i64) -> Result<CalendarView, AppError> {
-    let calendar = queries::calendar(conn, id)?;
+fn calendar_of(calendar: CalendarRow, closures: Vec<super::model::Closure>) -> CalendarView {
     let week = week_of(&calendar)
         .iter()
         .map(|day| day.iter().map(Interval::format).collect())
         .collect();
-    let closures = queries::closures(conn, id)?;
-    Ok(CalendarView {
+    CalendarView {
         calendar,
         week,
         closures,
-    })
+    }
 }
 
+pub fn calendar_view(conn: &mut DbConnection, id: i64) -> Result<CalendarView, AppError> {
+    let calendar = queries::calendar(conn, id)?;
+    let closures = queries::closures(conn, id)?;
+    Ok(calendar_of(calendar, closures))
+}
+
+/// Every calendar with its closures: two queries, whatever the number of calendars.
 pub fn calendars(conn: &mut DbConnection) -> Result<Vec<CalendarView>, AppError> {
-    let ids: Vec<i64> = queries::calendars(conn)?.into_iter().map(|c| c.id).collect();
-    ids.into_iter().map(|id| calendar_view(conn, id)).collect()
+    let calendars = queries::calendars(conn)?;
+    let mut by_calendar: std::collections::HashMap<i64, Vec<super::model::Closure>> = Default::default();
+    for closure in queries::all_closures(conn)? {
+        by_calendar.entry(closure.calendar_id).or_default().push(closure);
+    }
+    Ok(calendars
+        .into_iter()
+        .map(|calendar| {
+            let own = by_calendar.remove(&calendar.id).unwrap_or_default();
+            calendar_of(calendar, own)
+        })
+        .collect())
 }
 
 /// A checked calendar input: name, zone, week JSON and closures.

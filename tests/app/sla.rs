@@ -584,9 +584,28 @@ async fn warnings_and_breaches_fire_once_and_escalate(app: TestApp) {
     let (status, _) = api.post(&format!("/api/v1/notifications/{note}/read"), json!({})).await;
     assert_eq!(status, 404, "someone else's notification");
     let read = app
-        .with_db(move |conn| mamori::notifications::mark_read(conn, manager, note, mamori::db::now()).is_ok())
+        .with_db(move |conn| {
+            mamori::notifications::mark_read(
+                conn,
+                &mamori::audit::model::Actor::user(manager, "sato@example.jp", None),
+                manager,
+                note,
+                mamori::db::now(),
+            )
+            .is_ok()
+        })
         .await;
     assert!(read);
+    let audited = app
+        .with_db(|conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                action: Some("notification.read".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 5).unwrap().0
+        })
+        .await;
+    assert_eq!(audited.len(), 1, "marking read is audited");
     assert!(notes(manager)
         .await
         .iter()
