@@ -101,6 +101,68 @@ pub struct Calendar {
     pub week: [Vec<Interval>; 7],
     /// Local dates on which nothing is worked (public and company holidays).
     pub closed: BTreeSet<NaiveDate>,
+    /// The working spans of a range of days, precomputed ([`Calendar::with_index`]); set only
+    /// once the calendar is complete, as it is not rebuilt when the fields above change.
+    index: Option<std::sync::Arc<SpanIndex>>,
+}
+
+/// A calendar's merged working spans over a range of instants, with running totals, so adding
+/// and measuring business time inside the range are binary searches instead of walks over
+/// every day (a ticket open for months would otherwise walk hundreds of days per read).
+#[derive(Debug)]
+struct SpanIndex {
+    /// Instants covered: every working span in `[from, to)` is listed.
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// Span bounds in Unix seconds, clipped to `[from, to)`, in order and not touching.
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    /// `before[i]`: business seconds in the spans before `i`; one more entry than spans.
+    before: Vec<i64>,
+}
+
+fn unix(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).expect("a span of the calendar's range")
+}
+
+impl SpanIndex {
+    /// The first span ending after `t`.
+    fn first_ending_after(&self, t: DateTime<Utc>) -> usize {
+        self.ends.partition_point(|&end| unix(end) <= t)
+    }
+
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        let first = self.first_ending_after(from);
+        // Spans starting before `to`.
+        let until = self.starts.partition_point(|&start| unix(start) < to);
+        if first >= until {
+            return 0;
+        }
+        let part = |i: usize| {
+            let (start, end) = (unix(self.starts[i]).max(from), unix(self.ends[i]).min(to));
+            (end - start).num_seconds().max(0)
+        };
+        let last = until - 1;
+        if first == last {
+            return part(first);
+        }
+        part(first) + (self.before[last] - self.before[first + 1]) + part(last)
+    }
+
+    /// `None` when the answer lies past the range.
+    fn add(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+        let first = self.first_ending_after(from);
+        let start = unix(*self.starts.get(first)?).max(from);
+        let available = (unix(self.ends[first]) - start).num_seconds();
+        if seconds <= available {
+            return Some(start + Duration::seconds(seconds));
+        }
+        // Business seconds still to find after span `first`, counted from the range's start.
+        let target = seconds - available + self.before[first + 1];
+        // The first later span `k` whose end reaches the target (`before[k + 1] >= target`).
+        let k = first + 1 + self.before[first + 2..].partition_point(|&b| b < target);
+        (k < self.starts.len()).then(|| unix(self.starts[k]) + Duration::seconds(target - self.before[k]))
+    }
 }
 
 impl Calendar {
@@ -110,11 +172,44 @@ impl Calendar {
             start: 0,
             end: DAY_MINUTES,
         }];
+        Calendar::new(time_zone, std::array::from_fn(|_| whole_day.clone()), BTreeSet::new())
+    }
+
+    pub fn new(time_zone: Tz, week: [Vec<Interval>; 7], closed: BTreeSet<NaiveDate>) -> Calendar {
         Calendar {
             time_zone,
-            week: std::array::from_fn(|_| whole_day.clone()),
-            closed: BTreeSet::new(),
+            week,
+            closed,
+            index: None,
         }
+    }
+
+    /// The calendar with its working spans between the local dates `first` and `last`
+    /// precomputed; answers inside that range are then binary searches, outside it walks.
+    pub fn with_index(mut self, first: NaiveDate, last: NaiveDate) -> Calendar {
+        self.index = None;
+        let from = self.instant(first.and_hms_opt(0, 0, 0).expect("midnight"));
+        let to = self.instant(last.and_hms_opt(0, 0, 0).expect("midnight"));
+        let (mut starts, mut ends, mut before) = (Vec::new(), Vec::new(), vec![0]);
+        for (start, end) in self.spans_from(from) {
+            if start >= to {
+                break;
+            }
+            let (start, end) = (start.max(from), end.min(to));
+            if end > start {
+                starts.push(start.timestamp());
+                ends.push(end.timestamp());
+                before.push(before.last().copied().unwrap_or(0) + (end - start).num_seconds());
+            }
+        }
+        self.index = Some(std::sync::Arc::new(SpanIndex {
+            from,
+            to,
+            starts,
+            ends,
+            before,
+        }));
+        self
     }
 
     /// The instant a local wall-clock time happens. A time skipped by a DST change happens when
@@ -180,6 +275,15 @@ impl Calendar {
         if seconds <= 0 {
             return Some(from);
         }
+        if let Some(index) = self.index.as_ref().filter(|i| from >= i.from && from < i.to) {
+            if let Some(found) = index.add(from, seconds) {
+                return Some(found);
+            }
+        }
+        self.walk_add(from, seconds)
+    }
+
+    fn walk_add(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
         let mut remaining = seconds;
         for (start, end) in self.spans_from(from) {
             if end <= from {
@@ -200,6 +304,13 @@ impl Calendar {
         if to <= from {
             return 0;
         }
+        match self.index.as_ref().filter(|i| from >= i.from && to <= i.to) {
+            Some(index) => index.between(from, to),
+            None => self.walk_between(from, to),
+        }
+    }
+
+    fn walk_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         let mut total = 0;
         for (start, end) in self.spans_from(from) {
             if start >= to {
@@ -488,11 +599,7 @@ mod tests {
             .flat_map(super::super::holidays::japanese_holidays)
             .map(|(d, _)| d)
             .collect();
-        Calendar {
-            time_zone: Tokyo,
-            week,
-            closed,
-        }
+        Calendar::new(Tokyo, week, closed)
     }
 
     fn night_shift() -> Calendar {
@@ -500,11 +607,7 @@ mod tests {
         for d in week.iter_mut() {
             *d = vec![interval("22:00-06:00")];
         }
-        Calendar {
-            time_zone: London,
-            week,
-            closed: BTreeSet::new(),
-        }
+        Calendar::new(London, week, BTreeSet::new())
     }
 
     #[test]
@@ -577,11 +680,7 @@ mod tests {
         for d in week.iter_mut() {
             *d = vec![interval("00:30-03:30")];
         }
-        let cal = Calendar {
-            time_zone: London,
-            week,
-            closed: BTreeSet::new(),
-        };
+        let cal = Calendar::new(London, week, BTreeSet::new());
         // 01:00-02:00 does not exist on the spring day: 00:30-03:30 is two real hours.
         assert_eq!(
             cal.between(at(London, "2026-03-29 00:00"), at(London, "2026-03-30 00:00")),
@@ -753,11 +852,7 @@ mod tests {
                 }
                 let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
                 let closed = closed_offsets.into_iter().map(|o| base + Duration::days(o)).collect();
-                Calendar {
-                    time_zone,
-                    week,
-                    closed,
-                }
+                Calendar::new(time_zone, week, closed)
             })
     }
 
@@ -791,6 +886,19 @@ mod tests {
             let v = u + Duration::minutes(y);
             prop_assert_eq!(cal.between(t, u) + cal.between(u, v), cal.between(t, v));
             prop_assert!(cal.between(t, v) <= (v - t).num_seconds());
+        }
+
+        #[test]
+        fn the_index_answers_as_the_walk_does(cal in arb_calendar(), t in arb_instant(), x in 0i64..200_000, secs in 0i64..2_000_000, nanos in 0u32..1_000_000_000) {
+            // Indexed over part of the instants' range, so both the inside and the fallback are hit.
+            let indexed = cal.clone().with_index(
+                NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            );
+            let t = t + Duration::nanoseconds(i64::from(nanos));
+            let u = t + Duration::minutes(x) + Duration::seconds(secs % 60);
+            prop_assert_eq!(indexed.between(t, u), cal.walk_between(t, u));
+            prop_assert_eq!(indexed.add(t, secs), cal.walk_add(t, secs).filter(|_| secs > 0).or(Some(t)));
         }
 
         #[test]

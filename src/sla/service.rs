@@ -2,6 +2,7 @@
 //! from its history with [`rules::compute`] and stored at every transition.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
@@ -41,20 +42,57 @@ fn week_of(row: &CalendarRow) -> [Vec<Interval>; 7] {
     })
 }
 
-/// The rules' calendar for a stored one, with the holidays of `years`.
+/// What a built calendar depends on: its stored content and the years of holidays computed.
+/// Keyed by content rather than id, so an edit (on this instance or another) is a new key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CalendarKey {
+    time_zone: String,
+    week: String,
+    japanese_holidays: bool,
+    closures: Vec<(String, String)>,
+    years: (i32, i32),
+}
+
+/// Built calendars are kept per process: building one computes years of holidays and of
+/// working spans, and the content changes only through the admin pages. A handful of entries
+/// per calendar at most (one per range of years asked for), cleared when it grows past this.
+const BUILT_CALENDARS_KEPT: usize = 64;
+
+static BUILT_CALENDARS: std::sync::Mutex<Option<std::collections::HashMap<CalendarKey, Arc<Calendar>>>> =
+    std::sync::Mutex::new(None);
+
+/// The rules' calendar for a stored one, with the holidays of `years` and its working spans
+/// indexed over them (one query for the closures; the rest comes from the process's cache).
 pub fn calendar_rules(
     conn: &mut DbConnection,
     row: &CalendarRow,
     years: std::ops::RangeInclusive<i32>,
-) -> Result<Calendar, AppError> {
+) -> Result<Arc<Calendar>, AppError> {
+    let closures = queries::closures(conn, row.id)?;
+    let key = CalendarKey {
+        time_zone: row.time_zone.clone(),
+        week: row.week.clone(),
+        japanese_holidays: row.japanese_holidays,
+        closures: closures
+            .iter()
+            .map(|c| (c.starts_on.clone(), c.ends_on.clone()))
+            .collect(),
+        years: (*years.start(), *years.end()),
+    };
+    let kept = |guard: &mut Option<std::collections::HashMap<CalendarKey, Arc<Calendar>>>| {
+        guard.as_ref().and_then(|built| built.get(&key).cloned())
+    };
+    if let Some(found) = kept(&mut BUILT_CALENDARS.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(found);
+    }
     let time_zone = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
     let mut closed = BTreeSet::new();
     if row.japanese_holidays {
-        for year in years {
+        for year in years.clone() {
             closed.extend(holidays::japanese_holidays(year).into_iter().map(|(d, _)| d));
         }
     }
-    for closure in queries::closures(conn, row.id)? {
+    for closure in &closures {
         if let (Some(mut day), Some(last)) = (parse_date(&closure.starts_on), parse_date(&closure.ends_on)) {
             while day <= last {
                 closed.insert(day);
@@ -62,11 +100,23 @@ pub fn calendar_rules(
             }
         }
     }
-    Ok(Calendar {
-        time_zone,
-        week: week_of(row),
-        closed,
-    })
+    let first = NaiveDate::from_ymd_opt(*years.start(), 1, 1).expect("a calendar year");
+    let after = NaiveDate::from_ymd_opt(years.end() + 1, 1, 1).expect("a calendar year");
+    let built = Arc::new(Calendar::new(time_zone, week_of(row), closed).with_index(first, after));
+    let mut guard = BUILT_CALENDARS.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = guard.get_or_insert_with(Default::default);
+    if cache.len() >= BUILT_CALENDARS_KEPT {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&built));
+    Ok(built)
+}
+
+/// The years a ticket's clocks need: from the year before it started (a shift begun on New
+/// Year's Eve) to two years ahead (due times lie under a year of business time past the last
+/// event). At least the last five years, so most tickets share one built calendar.
+fn clock_years(started_at: NaiveDateTime, now: NaiveDateTime) -> std::ops::RangeInclusive<i32> {
+    (started_at.year() - 1).min(now.year() - 5)..=now.year().max(started_at.year()) + 2
 }
 
 fn calendar_of(calendar: CalendarRow, closures: Vec<super::model::Closure>) -> CalendarView {
@@ -553,9 +603,7 @@ fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Resu
     };
     let calendar = queries::calendar(conn, policy.calendar_id)?;
     let started_at = incident.reported_at;
-    let first_year = (started_at.year() - 1).max(holidays::FIRST_YEAR);
-    // Due times lie at most a target (under a year of business time) past the last event.
-    let rules_calendar = calendar_rules(conn, &calendar, first_year..=now.year() + 2)?;
+    let rules_calendar = calendar_rules(conn, &calendar, clock_years(started_at, now))?;
 
     let mut changes = Vec::new();
     let mut first_response = incident.acknowledged_at;
@@ -847,7 +895,7 @@ pub fn briefs(
         return Ok(HashMap::new());
     }
     let policies: HashMap<i64, Policy> = queries::policies(conn)?.into_iter().map(|p| (p.id, p)).collect();
-    let mut calendars: HashMap<i64, Calendar> = HashMap::new();
+    let mut calendars: HashMap<i64, Arc<Calendar>> = HashMap::new();
     let mut out = HashMap::new();
     for row in rows {
         let next = if row.response_met_at.is_none() && row.response_due_at.is_some() {
@@ -882,8 +930,7 @@ pub fn briefs(
                             std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
                             std::collections::hash_map::Entry::Vacant(slot) => {
                                 let stored = queries::calendar(conn, policy.calendar_id)?;
-                                let years = now.year() - 1..=now.year() + 1;
-                                slot.insert(calendar_rules(conn, &stored, years)?)
+                                slot.insert(calendar_rules(conn, &stored, clock_years(now, now))?)
                             }
                         };
                         if due >= now {
