@@ -481,7 +481,7 @@ notification-sla_resolution_breach = Resolution overdue
 event-sla_warning = SLA warning
 event-sla_breach = SLA breached
 error-rule-clock-invalid = Choose response or resolution.
-error-rule-kind-invalid = Choose warning or breach.
+error-rule-kind-invalid = Choose warning, breach, unacknowledged or unresolved.
 error-rule-notify-invalid = Choose assignee, team or managers.
 
 page-sla-report = SLA report
@@ -568,3 +568,12 @@ flash-imported = Holidays imported.
 flash-calendar-in-use = This calendar is used by a policy and cannot be deleted.
 error-number-invalid = Enter a whole number.
 event-action_item_done = Action item done
+
+escalation-automatic = automatic
+notification-escalation_unacknowledged = Escalated: not acknowledged in time
+notification-escalation_unresolved = Escalated: not resolved in time
+error-rule-clock-fixed = This trigger watches its own clock; leave the clock out.
+error-rule-delay-not-allowed = A delay is only for "not acknowledged" and "not resolved".
+error-rule-level-invalid = Choose level 1, 2 or 3.
+error-rule-same-team = A level cannot hand the incident to the team whose policy it is.
+error-position-range = Between 1 and 1000000.

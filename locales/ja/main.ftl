@@ -481,7 +481,7 @@ notification-sla_resolution_breach = 解決期限を超過しました
 event-sla_warning = SLA 警告
 event-sla_breach = SLA 違反
 error-rule-clock-invalid = response(初動)か resolution(解決)を選んでください。
-error-rule-kind-invalid = warning(警告)か breach(違反)を選んでください。
+error-rule-kind-invalid = warning(警告)・breach(違反)・unacknowledged(一次対応なし)・unresolved(未解決)のいずれかを選んでください。
 error-rule-notify-invalid = assignee(担当者)・team(チーム)・managers(マネージャー)のいずれかを選んでください。
 
 page-sla-report = SLA レポート
@@ -568,3 +568,12 @@ flash-imported = 休日を取り込みました。
 flash-calendar-in-use = このカレンダーはポリシーで使用中のため削除できません。
 error-number-invalid = 整数を入力してください。
 event-action_item_done = アクションアイテム完了
+
+escalation-automatic = 自動
+notification-escalation_unacknowledged = エスカレーション: 期限内に一次対応がありませんでした
+notification-escalation_unresolved = エスカレーション: 期限内に解決されませんでした
+error-rule-clock-fixed = この条件は計測対象が決まっています。clock は指定しないでください。
+error-rule-delay-not-allowed = 待ち時間は「一次対応なし」と「未解決」のときだけ指定できます。
+error-rule-level-invalid = レベル 1・2・3 のいずれかを選んでください。
+error-rule-same-team = ポリシーを持つチーム自身には引き継げません。
+error-position-range = 1 から 1000000 の間で指定してください。
