@@ -1,7 +1,7 @@
 //! Escalation policies as ordered levels: delay levels fire once after their delay (in business
 //! minutes on the SLA calendar), hand the incident on, raise its level and tell the people of
 //! the level, even with two job runs at once; answered, held, resolved and uncovered incidents do
-//! not escalate; the API refuses bad input with the field named.
+//! not escalate; the admin page and the API refuse bad input with the field named.
 
 use chrono::Duration;
 use serde_json::{json, Value};
@@ -360,9 +360,155 @@ async fn escalation_levels_refuse_bad_input(app: TestApp) {
     assert_eq!(admin.send(reqwest::Method::DELETE, &path, None).await.0, 404);
 }
 
+/// The admin page, linked from the teams page: levels in order, a bad level shows its field and
+/// stores nothing, a form without the CSRF token is refused, a level is deleted; ja and en.
+async fn the_admin_page_adds_and_deletes_levels(app: TestApp) {
+    let desk = team(&app, "L1 デスク").await;
+    let network = team(&app, "L2-Network").await;
+    let (client, _) = app.login_as(Role::Admin).await;
+    let page_path = format!("/admin/teams/{desk}/escalation");
+    let teams = app.get(&client, "/admin/teams").await.text().await.unwrap();
+    assert!(teams.contains(&page_path), "linked from the teams page");
+    let page = app.get(&client, &page_path).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Escalation policy: L1 デスク"));
+    let stored = || app.with_db(move |conn| mamori::sla::service::escalation_rules(conn, desk).unwrap());
+
+    let network_id = network.to_string();
+    for (fields, field) in [
+        (
+            vec![("trigger", "unacknowledged"), ("delay_minutes", ""), ("notify", "team")],
+            "delay_minutes",
+        ),
+        (
+            vec![
+                ("trigger", "unacknowledged"),
+                ("delay_minutes", "15分"),
+                ("notify", "team"),
+            ],
+            "delay_minutes",
+        ),
+        (
+            vec![("trigger", "whenever"), ("delay_minutes", "15"), ("notify", "team")],
+            "trigger",
+        ),
+        (
+            vec![
+                ("trigger", "resolution_breach"),
+                ("delay_minutes", "15"),
+                ("notify", "team"),
+            ],
+            "delay_minutes",
+        ),
+    ] {
+        let refused = app.post_form(&client, &page_path, &fields).await;
+        assert_eq!(refused.status(), 422, "{fields:?}");
+        let body = refused.text().await.unwrap();
+        assert!(body.contains(&format!("id=\"error-{field}\"")), "{fields:?}");
+    }
+    let no_token = client
+        .post(app.url(&page_path))
+        .form(&[("trigger", "unresolved"), ("delay_minutes", "60"), ("notify", "team")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    assert!(stored().await.is_empty(), "nothing stored");
+
+    let saved = app
+        .post_form(
+            &client,
+            &page_path,
+            &[
+                ("trigger", "unacknowledged"),
+                ("delay_minutes", "15"),
+                ("notify", "team"),
+                ("escalate_to_team_id", &network_id),
+                ("to_level", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.headers()["location"], page_path.as_str());
+    let saved = app
+        .post_form(
+            &client,
+            &page_path,
+            &[
+                ("trigger", "resolution_warning"),
+                ("notify", "managers"),
+                ("position", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let levels = stored().await;
+    let summary: Vec<_> = levels
+        .iter()
+        .map(|r| {
+            (
+                r.clock.as_str(),
+                r.kind.as_str(),
+                r.delay_minutes,
+                r.escalate_to_team_id,
+                r.to_level,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("resolution", "warning", None, None, None),
+            ("response", "unacknowledged", Some(15), Some(network), Some(2)),
+        ],
+        "in order"
+    );
+    let page = app.get(&client, &page_path).await.text().await.unwrap();
+    assert!(page.contains("L2-Network") && page.contains("after 15 business minutes"));
+
+    let switched = app
+        .post_form(&client, "/locale", &[("lang", "ja"), ("next", &page_path)])
+        .await;
+    assert_eq!(switched.status(), 303);
+    let page = app.get(&client, &page_path).await.text().await.unwrap();
+    assert!(page.contains("エスカレーションポリシー") && page.contains("受付から 15 営業分"));
+
+    let deleted = app
+        .post_form(
+            &client,
+            &format!("/admin/escalation-rules/{}/delete", levels[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(deleted.headers()["location"], page_path.as_str());
+    let left = stored().await;
+    assert_eq!((left.len(), left[0].kind.as_str()), (1, "unacknowledged"));
+    let actions = app
+        .with_db(|conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("escalation_rule".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    let mut names: Vec<&str> = actions.iter().map(|e| e.action.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "escalation_rule.create",
+            "escalation_rule.create",
+            "escalation_rule.delete"
+        ]
+    );
+}
+
 on_both!(
     delay_levels_hand_on_raise_and_notify_once,
     answered_held_resolved_or_uncovered_incidents_do_not_escalate,
     delays_count_business_minutes_on_the_sla_calendar,
-    escalation_levels_refuse_bad_input
+    escalation_levels_refuse_bad_input,
+    the_admin_page_adds_and_deletes_levels
 );
