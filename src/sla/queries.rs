@@ -352,10 +352,15 @@ pub fn escalation_candidates(conn: &mut DbConnection, now: chrono::NaiveDateTime
 /// Open tickets with clocks that a team's escalation policy may govern: those the team holds
 /// (`tickets_team_idx`), and those one of its levels handed on (`escalation_firings_rule_idx`).
 pub fn open_tickets_under_team_policy(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<i64>> {
+    // Open statuses listed, so the (team, status) index is searched, not the team's history.
+    let open: Vec<&str> = crate::incidents::rules::Status::OPEN
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     let mut held: Vec<i64> = ticket_sla::table
         .inner_join(tickets::table)
         .filter(tickets::team_id.eq(team_id))
-        .filter(tickets::status.ne_all(["resolved", "closed"]))
+        .filter(tickets::status.eq_any(&open))
         .select(ticket_sla::ticket_id)
         .load(conn)?;
     let handed: Vec<i64> = escalation_firings::table
@@ -363,7 +368,7 @@ pub fn open_tickets_under_team_policy(conn: &mut DbConnection, team_id: i64) -> 
         .inner_join(tickets::table.on(tickets::id.eq(escalation_firings::ticket_id)))
         .filter(escalation_rules::team_id.eq(team_id))
         .filter(escalation_firings::to_team_id.is_not_null())
-        .filter(tickets::status.ne_all(["resolved", "closed"]))
+        .filter(tickets::status.eq_any(&open))
         .select(escalation_firings::ticket_id)
         .load(conn)?;
     held.extend(handed);

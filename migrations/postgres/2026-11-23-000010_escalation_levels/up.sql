@@ -32,6 +32,8 @@ CREATE INDEX escalation_firings_rule_idx ON escalation_firings (rule_id);
 
 -- When the next delay level of the ticket's policy falls due (NULL: none pending, or the clock
 -- it waits on is paused or stopped). Stored with the other figures at every transition, so the
--- job finds due levels through this index.
+-- job walks this index in order, soonest first, and stops at its batch size. Partial: most
+-- tickets have nothing pending.
 ALTER TABLE ticket_sla ADD COLUMN next_escalation_at TIMESTAMP;
-CREATE INDEX ticket_sla_next_escalation_idx ON ticket_sla (next_escalation_at);
+CREATE INDEX ticket_sla_next_escalation_idx ON ticket_sla (next_escalation_at, ticket_id)
+    WHERE next_escalation_at IS NOT NULL;
