@@ -1082,3 +1082,38 @@ pub fn briefs(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fired(rule_id: i64, policy_team_id: i64, to_team_id: Option<i64>) -> queries::Firing {
+        queries::Firing {
+            rule_id,
+            policy_team_id,
+            position: 10 * rule_id as i32,
+            to_team_id,
+            fired_at: NaiveDate::from_ymd_opt(2026, 11, 23)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .expect("time"),
+        }
+    }
+
+    #[test]
+    fn the_policy_that_handed_an_incident_on_keeps_it_while_it_stays_there() {
+        let (desk, network, database) = (1, 2, 3);
+        // Nothing fired: the team's own policy.
+        assert_eq!(policy_team(Some(desk), &[]), Some(desk));
+        assert_eq!(policy_team(None, &[]), None);
+        // The desk's level handed it to the network team: still the desk's policy there, also
+        // after a later level of that policy that only notified.
+        let handed = [fired(1, desk, Some(network)), fired(2, desk, None)];
+        assert_eq!(policy_team(Some(network), &handed), Some(desk));
+        // A person moved it on to the database team: that team's policy from now on.
+        assert_eq!(policy_team(Some(database), &handed), Some(database));
+        // The last hand-over decides.
+        let twice = [fired(1, desk, Some(network)), fired(3, desk, Some(database))];
+        assert_eq!(policy_team(Some(database), &twice), Some(desk));
+        assert_eq!(policy_team(Some(network), &twice), Some(network));
+    }
+}
