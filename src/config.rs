@@ -10,7 +10,7 @@
 //! | `MAMORI_SESSION_IDLE_MINUTES` | `120` | a session unused this long must log in again |
 //! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
 //! | `MAMORI_MAX_UPLOAD_MB` | `20` | largest attachment accepted |
-//! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings and breaches (`0`: never, in this instance) |
+//! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings, breaches and due escalation levels (`0`: never, in this instance) |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |

@@ -68,6 +68,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/sla-policies", Requires(ManageSla)),
     route(Method::POST, "/admin/sla-policies", Requires(ManageSla)),
     route(Method::POST, "/admin/sla-policies/{id}", Requires(ManageSla)),
+    // A team's escalation policy: the same permission as its API.
+    route(Method::GET, "/admin/teams/{id}/escalation", Requires(ManageSla)),
+    route(Method::POST, "/admin/teams/{id}/escalation", Requires(ManageSla)),
+    route(Method::POST, "/admin/escalation-rules/{id}/delete", Requires(ManageSla)),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),

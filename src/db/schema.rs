@@ -269,6 +269,7 @@ diesel::table! {
         computed_at -> Timestamp,
         response_warn_at -> Nullable<Timestamp>,
         resolution_warn_at -> Nullable<Timestamp>,
+        next_escalation_at -> Nullable<Timestamp>,
     }
 }
 
@@ -290,6 +291,18 @@ diesel::table! {
         notify -> Text,
         escalate_to_team_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        position -> Integer,
+        delay_minutes -> Nullable<Integer>,
+        to_level -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    escalation_firings (ticket_id, rule_id) {
+        ticket_id -> BigInt,
+        rule_id -> BigInt,
+        fired_at -> Timestamp,
+        to_team_id -> Nullable<BigInt>,
     }
 }
 
@@ -317,6 +330,7 @@ diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(escalation_firings -> escalation_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -341,5 +355,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_sla,
     sla_alerts,
     escalation_rules,
+    escalation_firings,
     notifications,
 );

@@ -956,13 +956,6 @@ pub fn escalate(
 
     write_transaction(conn, |conn| {
         let loaded = load_for_change(conn, id, input.version)?;
-        let status = Status::parse(&loaded.0.status).unwrap_or(Status::New);
-        if !status.is_open() {
-            return Err(AppError::Conflict(format!(
-                "cannot escalate an incident that is {}",
-                status.as_str()
-            )));
-        }
         let from_level = loaded.1.escalation_level;
         let to_level = match kind {
             "functional" => (from_level + 1).min(rules::MAX_LEVEL),
@@ -974,56 +967,169 @@ pub fn escalate(
         } else {
             input.to_team.or(loaded.0.team_id)
         };
-        let team_changes = to_team != loaded.0.team_id;
-        let before = snapshot(&loaded);
-        bump(
-            conn,
-            &loaded,
-            &TicketUpdate {
-                team_id: team_changes.then_some(to_team),
-                // The receiving team picks its own assignee.
-                assignee_id: team_changes.then_some(None),
-                ..Default::default()
-            },
-            now,
-        )?;
-        queries::update(
-            conn,
-            id,
-            &IncidentUpdate {
-                escalation_level: Some(to_level),
-                ..Default::default()
-            },
-        )?;
-        let event_kind = if kind == "down" { "deescalated" } else { "escalated" };
-        add_event(
-            conn,
-            id,
-            now,
-            actor.user_id,
-            event_kind,
-            "internal",
-            &reason,
-            Some(json!({
-                "kind": kind, "from_team": loaded.0.team_id, "to_team": to_team,
-                "from_level": from_level, "to_level": to_level, "reason": reason, "tried": tried,
-            })),
-        )?;
-        let after = snapshot(&queries::load(conn, id)?);
-        record(
+        record_escalation(
             conn,
             actor,
             now,
-            &format!("incident.{event_kind}"),
-            "incident",
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-        crate::sla::service::refresh(conn, id, now)?;
-        Ok::<_, AppError>(())
+            &loaded,
+            &Step {
+                kind,
+                to_team,
+                to_level,
+                reason: &reason,
+                details: json!({ "tried": tried }),
+            },
+        )
     })?;
     get(conn, id, true)
+}
+
+/// An escalation decided by a level of a team's escalation policy (the SLA job), not a person.
+#[derive(Debug, Clone)]
+pub struct AutomaticEscalation<'a> {
+    /// The team to hand the incident to; `None` keeps it with its team.
+    pub to_team: Option<i64>,
+    /// The level to raise it to. Never lowered; without one, a hand-over to another team
+    /// raises it by one, like a person's functional escalation.
+    pub to_level: Option<i32>,
+    /// Why, for the timeline: "automatic: rule 7 of L1 デスク (…)".
+    pub reason: &'a str,
+    /// Facts for the timeline event and the audit row: the rule, its trigger, who was told.
+    pub details: serde_json::Value,
+}
+
+/// Records an automatic escalation inside the caller's transaction: the hand-over and the
+/// level (with a version bump), an `escalated` event, the audit row and the SLA figures. A
+/// level that changes neither still goes on the timeline (as a hierarchical escalation: the
+/// people of the level were told). Refused (409) for a resolved or closed incident.
+pub fn escalate_automatically(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    auto: &AutomaticEscalation<'_>,
+) -> Result<(), AppError> {
+    let loaded = load_for_change(conn, id, None)?;
+    let from_level = loaded.1.escalation_level;
+    let to_team = auto.to_team.filter(|t| Some(*t) != loaded.0.team_id);
+    let to_level = match auto.to_level {
+        Some(level) => from_level.max(level.clamp(rules::MIN_LEVEL, rules::MAX_LEVEL)),
+        None if to_team.is_some() => (from_level + 1).min(rules::MAX_LEVEL),
+        None => from_level,
+    };
+    let mut details = auto.details.clone();
+    if let Some(map) = details.as_object_mut() {
+        map.insert("automatic".into(), json!(true));
+    }
+    record_escalation(
+        conn,
+        actor,
+        now,
+        &loaded,
+        &Step {
+            kind: if to_team.is_some() {
+                "functional"
+            } else {
+                "hierarchical"
+            },
+            to_team: to_team.or(loaded.0.team_id),
+            to_level,
+            reason: auto.reason,
+            details,
+        },
+    )
+}
+
+/// One escalation step, by a person or by the SLA job.
+struct Step<'a> {
+    /// `functional`, `hierarchical` or `down`.
+    kind: &'a str,
+    /// The team holding the incident afterwards.
+    to_team: Option<i64>,
+    to_level: i32,
+    reason: &'a str,
+    /// Merged into the event's data (`tried`, or what the job knows).
+    details: serde_json::Value,
+}
+
+/// Applies an escalation step to a loaded incident: team (the receiving team picks its own
+/// assignee), level and version, the timeline event, the audit row, the SLA figures.
+fn record_escalation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    loaded: &Loaded,
+    step: &Step<'_>,
+) -> Result<(), AppError> {
+    let id = loaded.0.id;
+    let status = Status::parse(&loaded.0.status).unwrap_or(Status::New);
+    if !status.is_open() {
+        return Err(AppError::Conflict(format!(
+            "cannot escalate an incident that is {}",
+            status.as_str()
+        )));
+    }
+    let from_level = loaded.1.escalation_level;
+    let team_changes = step.to_team != loaded.0.team_id;
+    let before = snapshot(loaded);
+    bump(
+        conn,
+        loaded,
+        &TicketUpdate {
+            team_id: team_changes.then_some(step.to_team),
+            // The receiving team picks its own assignee.
+            assignee_id: team_changes.then_some(None),
+            ..Default::default()
+        },
+        now,
+    )?;
+    queries::update(
+        conn,
+        id,
+        &IncidentUpdate {
+            escalation_level: Some(step.to_level),
+            ..Default::default()
+        },
+    )?;
+    let event_kind = if step.kind == "down" {
+        "deescalated"
+    } else {
+        "escalated"
+    };
+    let mut data = json!({
+        "kind": step.kind, "from_team": loaded.0.team_id, "to_team": step.to_team,
+        "from_level": from_level, "to_level": step.to_level, "reason": step.reason,
+    });
+    if let (Some(data), Some(details)) = (data.as_object_mut(), step.details.as_object()) {
+        data.extend(details.clone());
+    }
+    add_event(
+        conn,
+        id,
+        now,
+        actor.user_id,
+        event_kind,
+        "internal",
+        step.reason,
+        Some(data.clone()),
+    )?;
+    let mut after = snapshot(&queries::load(conn, id)?);
+    if let (Some(after), Some(details)) = (after.as_object_mut(), step.details.as_object()) {
+        // What the job knows (rule, trigger, people told) stays with the audit row.
+        after.extend(details.clone().into_iter().filter(|(k, _)| k != "tried"));
+    }
+    record(
+        conn,
+        actor,
+        now,
+        &format!("incident.{event_kind}"),
+        "incident",
+        id,
+        Some(&before),
+        Some(&after),
+    )?;
+    crate::sla::service::refresh(conn, id, now)?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,5 +1,6 @@
 //! JSON API: `/api/v1/calendars` and `/api/v1/sla-policies` (CRUD; PATCH takes the fields to
-//! change, as a JSON merge patch over the current record), and `.ics` import of holidays.
+//! change, as a JSON merge patch over the current record), `.ics` import of holidays, and the
+//! levels of a team's escalation policy (`/api/v1/teams/{id}/escalation-rules`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
@@ -248,7 +249,7 @@ async fn delete_rule(
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
     state
-        .db(move |conn| service::delete_escalation_rule(conn, &actor, now, id))
+        .db(move |conn| service::delete_escalation_rule(conn, &actor, now, id).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,25 +1,44 @@
-//! The SLA job: finds clocks that crossed their warning threshold or their due time, records
-//! each on the ticket's timeline once, and applies the team's escalation rules (notify the
-//! assignee, the team or its managers; hand the ticket to another team).
+//! The SLA job: finds clocks that crossed their warning threshold or their due time and delay
+//! levels that fell due, records each on the ticket's timeline once, and applies the team's
+//! escalation policy (notify the assignee, the team or its managers; hand the ticket to another
+//! team; raise its escalation level).
 //!
-//! Safe with several instances on one database: each alert's row in `sla_alerts` has a primary
-//! key of (ticket, clock, kind), inserted in the same transaction as everything the alert does,
-//! so the second instance's insert fails (on PostgreSQL it waits for the first to commit) and
-//! its savepoint rolls back with nothing done. Candidates come from indexed due/warn instants
-//! stored at every transition, in bounded batches.
+//! A team's escalation policy is an ordered list of levels. A level fires on a clock's warning
+//! or breach, or after a delay: `unacknowledged` (no first response N minutes after the report)
+//! or `unresolved`. Delays are business minutes on the ticket's SLA calendar, measured by the
+//! clock of what the level waits for, so they count what the SLA counts: office hours for an
+//! office-hours policy, every minute for 24×7, nothing while the ticket is on hold; they stop
+//! once the ticket is answered (or resolved). We chose business time over wall time so that a
+//! level never fires at a moment its own SLA says nobody is expected to work, and a P3 filed on
+//! Friday evening does not page L2 before Monday. A ticket without SLA clocks (no policy covers
+//! it, or its policy was switched off) escalates by no level at all.
+//!
+//! The policy that applies is that of the ticket's team, except while the ticket sits where a
+//! level handed it: then the policy that handed it on keeps escalating it (its later levels are
+//! the next levels), see `service::escalation_policy_team`. Levels are counted from the report,
+//! so levels of a newly responsible policy that are already past fire at the next run.
+//!
+//! Safe with several instances on one database. Each alert's row in `sla_alerts` has a primary
+//! key of (ticket, clock, kind), and each level's row in `escalation_firings` one of (ticket,
+//! level), inserted in the same transaction as everything it does, so the second instance's
+//! insert fails (on PostgreSQL it waits for the first to commit) and its savepoint rolls back
+//! with nothing done. Each ticket's work starts by taking the ticket's row lock, in the same
+//! order as people's writes (ticket, then clocks). Candidates come from indexed instants stored
+//! at every transition (`*_warn_at`, `*_due_at`, `next_escalation_at`), in bounded batches.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::model::TicketSla;
-use super::service;
+use super::model::{EscalationRule, TicketSla};
+use super::{queries, service};
 use crate::audit::model::Actor;
-use crate::db::schema::{escalation_rules, sla_alerts, team_members, ticket_sla, tickets, users};
+use crate::db::schema::{incidents, sla_alerts, team_members, teams, ticket_sla, tickets, users};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 
-/// Alerts handled per clock and kind in one run; the next run takes the rest.
+/// Alerts handled per clock and kind in one run, and tickets with due levels; the next run
+/// takes the rest.
 const BATCH: i64 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +76,8 @@ impl Alert {
 pub struct Run {
     pub warnings: usize,
     pub breaches: usize,
-}
-
-/// A team's rule, or the default when the team has none.
-#[derive(Debug, Clone, Queryable)]
-pub struct Rule {
-    pub notify: String,
-    pub escalate_to_team_id: Option<i64>,
+    /// Delay levels fired.
+    pub escalations: usize,
 }
 
 /// Tickets whose clock crossed the instant for this alert and that have not had it.
@@ -111,31 +125,51 @@ fn still_due(row: &TicketSla, clock: Clock, alert: Alert, now: NaiveDateTime) ->
     !row.paused && met.is_none() && at.is_some_and(|at| at <= now)
 }
 
-fn rules_for(conn: &mut DbConnection, team_id: Option<i64>, clock: Clock, alert: Alert) -> QueryResult<Vec<Rule>> {
-    let found = match team_id {
-        Some(team) => escalation_rules::table
-            .filter(escalation_rules::team_id.eq(team))
-            .filter(escalation_rules::clock.eq(clock.as_str()))
-            .filter(escalation_rules::kind.eq(alert.as_str()))
-            .order(escalation_rules::id)
-            .select((escalation_rules::notify, escalation_rules::escalate_to_team_id))
-            .load(conn)?,
-        None => Vec::new(),
-    };
-    if !found.is_empty() {
-        return Ok(found);
-    }
-    // Without rules: a warning goes to whoever holds the ticket, a breach to the managers.
-    Ok(vec![Rule {
-        notify: match alert {
-            Alert::Warning => "assignee".into(),
-            Alert::Breach => "managers".into(),
-        },
-        escalate_to_team_id: None,
-    }])
+/// What the job needs to know about a ticket to act on it.
+struct Ticket {
+    id: i64,
+    status: String,
+    team_id: Option<i64>,
+    assignee_id: Option<i64>,
+    reference: String,
+    title: String,
 }
 
-/// The people a rule tells about a ticket.
+impl Ticket {
+    fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+        let (status, team_id, assignee_id, reference, title) = tickets::table
+            .inner_join(incidents::table)
+            .filter(tickets::id.eq(id))
+            .select((
+                tickets::status,
+                tickets::team_id,
+                tickets::assignee_id,
+                tickets::reference,
+                tickets::title,
+            ))
+            .first(conn)?;
+        Ok(Ticket {
+            id,
+            status,
+            team_id,
+            assignee_id,
+            reference,
+            title,
+        })
+    }
+
+    /// Someone still has to act, and nobody is waiting on the requester or a vendor.
+    fn escalates(&self) -> bool {
+        !matches!(self.status.as_str(), "resolved" | "closed" | "on_hold")
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.reference, self.title)
+    }
+}
+
+/// The people told about a ticket held by `team_id`: its assignee, its team's members or its
+/// team's managers. Nobody there: every active manager.
 fn recipients(
     conn: &mut DbConnection,
     notify: &str,
@@ -163,12 +197,76 @@ fn recipients(
     if !people.is_empty() {
         return Ok(people);
     }
-    // Nobody on the team to tell: every active manager hears of it.
     users::table
         .filter(users::role.eq("manager"))
         .filter(users::active.eq(true))
         .select(users::id)
         .load(conn)
+}
+
+/// What a level's trigger is, for the timeline's reason.
+fn trigger_text(rule: &EscalationRule) -> String {
+    match (rule.kind.as_str(), rule.delay_minutes) {
+        ("unacknowledged", Some(minutes)) => format!("not acknowledged after {minutes} business minutes"),
+        ("unresolved", Some(minutes)) => format!("unresolved after {minutes} business minutes"),
+        (kind, _) => format!("SLA {} {kind}", rule.clock),
+    }
+}
+
+/// Claims a level for a ticket; false when it already fired (another instance, or earlier).
+fn claim(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    rule: &EscalationRule,
+    to_team: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    match write_transaction(conn, |conn| {
+        queries::claim_firing(conn, ticket_id, rule.id, to_team, now)
+    }) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fires one claimed level: hands the ticket on and/or raises its level, records it on the
+/// timeline and in the audit log (as an escalation by the job); returns the people of the level
+/// (of the team holding the ticket afterwards), for the caller to notify. `ticket` follows.
+fn act(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    ticket: &mut Ticket,
+    rule: &EscalationRule,
+) -> Result<Vec<i64>, AppError> {
+    let to_team = rule.escalate_to_team_id.filter(|t| Some(*t) != ticket.team_id);
+    let (team_after, assignee_after) = match to_team {
+        Some(team) => (Some(team), None),
+        None => (ticket.team_id, ticket.assignee_id),
+    };
+    let told = recipients(conn, &rule.notify, team_after, assignee_after)?;
+    let policy: String = teams::table.find(rule.team_id).select(teams::name).first(conn)?;
+    let reason = format!("automatic: rule {} of {policy} ({})", rule.id, trigger_text(rule));
+    crate::incidents::service::escalate_automatically(
+        conn,
+        actor,
+        now,
+        ticket.id,
+        &crate::incidents::service::AutomaticEscalation {
+            to_team,
+            to_level: rule.to_level,
+            reason: &reason,
+            details: json!({
+                "rule_id": rule.id, "policy_team": rule.team_id, "trigger": rule.kind,
+                "clock": rule.clock, "delay_minutes": rule.delay_minutes,
+                "notify": rule.notify, "notified": told.len(),
+            }),
+        },
+    )?;
+    ticket.team_id = team_after;
+    ticket.assignee_id = assignee_after;
+    Ok(told)
 }
 
 /// Fires one alert if it is still due and nobody fired it; true when this call fired it.
@@ -179,6 +277,9 @@ fn fire(
     alert: Alert,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
+    if !crate::tickets::queries::lock(conn, ticket_id)? {
+        return Ok(false);
+    }
     // Recompute first: the ticket may have been acknowledged, put on hold or had its policy
     // switched off since the figures were stored.
     let Some(row) = service::refresh(conn, ticket_id, now)? else {
@@ -204,15 +305,7 @@ fn fire(
         }
         Err(e) => return Err(e.into()),
     }
-    let (team_id, assignee_id, reference, title): (Option<i64>, Option<i64>, String, String) = tickets::table
-        .find(ticket_id)
-        .select((
-            tickets::team_id,
-            tickets::assignee_id,
-            tickets::reference,
-            tickets::title,
-        ))
-        .first(conn)?;
+    let mut ticket = Ticket::load(conn, ticket_id)?;
     let due = match clock {
         Clock::Response => row.response_due_at,
         Clock::Resolution => row.resolution_due_at,
@@ -230,28 +323,29 @@ fn fire(
     )?;
     let actor = Actor::system("sla-job");
     let mut told = Vec::new();
-    for rule in rules_for(conn, team_id, clock, alert)? {
-        told.extend(recipients(conn, &rule.notify, team_id, assignee_id)?);
-        if let Some(to_team) = rule.escalate_to_team_id.filter(|t| Some(*t) != team_id) {
-            let input = crate::incidents::service::EscalationInput {
-                kind: "functional".into(),
-                to_team: Some(to_team),
-                reason: format!("SLA {} {}", clock.as_str(), alert.as_str()),
-                tried: "automatic escalation by the SLA job".into(),
-                ..Default::default()
-            };
-            crate::incidents::service::escalate(conn, &actor, now, ticket_id, &input)?;
+    let rules = match service::escalation_policy_team(conn, ticket_id, ticket.team_id)? {
+        Some(team) => queries::alert_rules(conn, team, clock.as_str(), alert.as_str())?,
+        None => Vec::new(),
+    };
+    if rules.is_empty() {
+        // Without levels: a warning goes to whoever holds the ticket, a breach to the managers.
+        let notify = match alert {
+            Alert::Warning => "assignee",
+            Alert::Breach => "managers",
+        };
+        told = recipients(conn, notify, ticket.team_id, ticket.assignee_id)?;
+    }
+    for rule in &rules {
+        if !ticket.escalates() {
+            break;
+        }
+        let to_team = rule.escalate_to_team_id.filter(|t| Some(*t) != ticket.team_id);
+        if claim(conn, ticket_id, rule, to_team, now)? {
+            told.extend(act(conn, &actor, now, &mut ticket, rule)?);
         }
     }
     let kind = format!("sla_{}_{}", clock.as_str(), alert.as_str());
-    crate::notifications::notify(
-        conn,
-        &told,
-        Some(ticket_id),
-        &kind,
-        &format!("{reference} {title}"),
-        now,
-    )?;
+    crate::notifications::notify(conn, &told, Some(ticket_id), &kind, &ticket.label(), now)?;
     crate::audit::service::record(
         conn,
         &actor,
@@ -265,13 +359,68 @@ fn fire(
     Ok(true)
 }
 
-/// One pass over every clock and alert kind. Each alert runs in its own transaction.
+/// Fires the delay levels of a ticket's policy that are due and nobody fired, in order;
+/// returns how many this call fired.
+fn fire_levels(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<usize, AppError> {
+    if !crate::tickets::queries::lock(conn, ticket_id)? {
+        return Ok(0);
+    }
+    // Recomputed first: answered, on hold, resolved or switched off since the figures were
+    // stored means nothing is due.
+    let Some((_, due)) = service::refresh_with_levels(conn, ticket_id, now)? else {
+        return Ok(0);
+    };
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut ticket = Ticket::load(conn, ticket_id)?;
+    let actor = Actor::system("sla-job");
+    let mut fired = 0;
+    for rule in &due {
+        if !ticket.escalates() {
+            break;
+        }
+        let to_team = rule.escalate_to_team_id.filter(|t| Some(*t) != ticket.team_id);
+        if !claim(conn, ticket_id, rule, to_team, now)? {
+            continue;
+        }
+        let told = act(conn, &actor, now, &mut ticket, rule)?;
+        crate::notifications::notify(
+            conn,
+            &told,
+            Some(ticket_id),
+            &format!("escalation_{}", rule.kind),
+            &ticket.label(),
+            now,
+        )?;
+        fired += 1;
+    }
+    // Moves `next_escalation_at` past what fired here (or elsewhere).
+    service::refresh(conn, ticket_id, now)?;
+    Ok(fired)
+}
+
+/// A ticket another writer changed under the job (a stale version) is left for the next run
+/// instead of failing the whole run.
+fn skip_conflicts<T: Default>(ticket_id: i64, result: Result<T, AppError>) -> Result<T, AppError> {
+    match result {
+        Err(AppError::Conflict(reason)) => {
+            tracing::info!(ticket_id, %reason, "SLA job: ticket changed meanwhile; next run");
+            Ok(T::default())
+        }
+        other => other,
+    }
+}
+
+/// One pass over every clock and alert kind, then the delay levels. Each ticket's work runs in
+/// its own transaction.
 pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppError> {
     let mut run = Run::default();
     for clock in [Clock::Response, Clock::Resolution] {
         for alert in [Alert::Warning, Alert::Breach] {
             for ticket_id in candidates(conn, clock, alert, now)? {
-                if write_transaction(conn, |conn| fire(conn, ticket_id, clock, alert, now))? {
+                let fired = write_transaction(conn, |conn| fire(conn, ticket_id, clock, alert, now));
+                if skip_conflicts(ticket_id, fired)? {
                     match alert {
                         Alert::Warning => run.warnings += 1,
                         Alert::Breach => run.breaches += 1,
@@ -279,6 +428,10 @@ pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppE
                 }
             }
         }
+    }
+    for ticket_id in queries::escalation_candidates(conn, now, BATCH)? {
+        let fired = write_transaction(conn, |conn| fire_levels(conn, ticket_id, now));
+        run.escalations += skip_conflicts(ticket_id, fired)?;
     }
     Ok(run)
 }
@@ -299,8 +452,13 @@ pub fn spawn(pool: crate::db::DbPool, clock: crate::clock::Clock, seconds: u64) 
                 .map_err(AppError::from)
                 .and_then(|mut conn| run_once(&mut conn, clock.now()));
             match result {
-                Ok(run) if run.warnings + run.breaches > 0 => {
-                    tracing::info!(warnings = run.warnings, breaches = run.breaches, "SLA job fired alerts")
+                Ok(run) if run.warnings + run.breaches + run.escalations > 0 => {
+                    tracing::info!(
+                        warnings = run.warnings,
+                        breaches = run.breaches,
+                        escalations = run.escalations,
+                        "SLA job fired alerts and escalation levels"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "SLA job run failed"),

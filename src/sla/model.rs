@@ -140,6 +140,10 @@ pub struct TicketSla {
     pub response_warn_at: Option<NaiveDateTime>,
     #[serde(serialize_with = "crate::db::utc::serialize_option")]
     pub resolution_warn_at: Option<NaiveDateTime>,
+    /// When the next delay level of the ticket's escalation policy falls due: the SLA job's
+    /// index, kept by `refresh` (not part of the figures people read).
+    #[serde(skip)]
+    pub next_escalation_at: Option<NaiveDateTime>,
 }
 
 /// The `sla` object of a ticket: the stored figures, and with `explain` the live clocks.
@@ -186,29 +190,53 @@ pub struct CalendarRef {
     pub japanese_holidays: bool,
 }
 
+/// One level of a team's escalation policy: a trigger, and what happens when it fires.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = crate::db::schema::escalation_rules)]
 pub struct EscalationRule {
     pub id: i64,
     pub team_id: i64,
+    /// The order of the levels in the policy (smallest first).
+    pub position: i32,
+    /// `response` or `resolution`: the clock the trigger watches.
     pub clock: String,
+    /// `warning` or `breach` of the clock; or a delay: `unacknowledged` (no first response
+    /// `delay_minutes` after the report) or `unresolved`.
     pub kind: String,
+    /// Business minutes on the ticket's SLA calendar (delay triggers only).
+    pub delay_minutes: Option<i32>,
+    /// `assignee`, `team` or `managers` of the team that holds the ticket once the level acted.
     pub notify: String,
     pub escalate_to_team_id: Option<i64>,
+    /// The escalation level (1–3) the incident is raised to at least.
+    pub to_level: Option<i32>,
     #[serde(serialize_with = "crate::db::utc::serialize")]
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+impl EscalationRule {
+    /// Whether this level waits a delay (rather than a clock's warning or breach).
+    pub fn is_delay(&self) -> bool {
+        super::rules::Awaited::parse(&self.kind).is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct EscalationRuleInput {
-    /// `response` or `resolution`.
+    /// `response` or `resolution`; may be left out for the delay triggers, whose clock is fixed.
     pub clock: String,
-    /// `warning` or `breach`.
+    /// `warning`, `breach`, `unacknowledged` or `unresolved`.
     pub kind: String,
+    /// Required for `unacknowledged` and `unresolved`, refused for the others.
+    pub delay_minutes: Option<i32>,
     /// `assignee`, `team` or `managers`.
     pub notify: String,
     pub escalate_to_team_id: Option<i64>,
+    /// 1–3.
+    pub to_level: Option<i32>,
+    /// Where the level goes in the policy; after the last one when left out.
+    pub position: Option<i32>,
 }
 
 /// The clock that matters now for a list row: what is due next, and how much business time is

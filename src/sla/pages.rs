@@ -1,5 +1,6 @@
 //! Admin pages for business calendars (with a month view of working and non-working days and
-//! .ics import) and SLA policies. Same service functions as the API.
+//! .ics import), SLA policies and each team's escalation policy (its levels in order, linked
+//! from the teams page). Same service functions as the API.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
-use super::model::{CalendarInput, ClosureInput, PolicyInput};
+use super::model::{CalendarInput, ClosureInput, EscalationRule, EscalationRuleInput, PolicyInput};
 use super::{holidays, queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -29,7 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/calendars/{id}/import", web::post().to(import_calendar))
         .route("/admin/sla-policies", web::get().to(policies))
         .route("/admin/sla-policies", web::post().to(create_policy))
-        .route("/admin/sla-policies/{id}", web::post().to(update_policy));
+        .route("/admin/sla-policies/{id}", web::post().to(update_policy))
+        .route("/admin/teams/{id}/escalation", web::get().to(escalation_policy))
+        .route("/admin/teams/{id}/escalation", web::post().to(create_level))
+        .route("/admin/escalation-rules/{id}/delete", web::post().to(delete_level));
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -537,4 +541,179 @@ async fn update_policy(
     Form(form): Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
     save_policy(req, state, user, session, Some(path.into_inner()), form).await
+}
+
+/// The triggers a level can have, as the form offers them (delays first: they are what a policy
+/// is mostly made of). `clock_kind` values; each has an `escalation-trigger-…` message.
+const TRIGGERS: [&str; 6] = [
+    "unacknowledged",
+    "unresolved",
+    "response_warning",
+    "response_breach",
+    "resolution_warning",
+    "resolution_breach",
+];
+
+/// The form for a new level of a team's escalation policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+struct LevelForm {
+    position: String,
+    /// One of [`TRIGGERS`].
+    trigger: String,
+    delay_minutes: String,
+    notify: String,
+    escalate_to_team_id: String,
+    to_level: String,
+}
+
+impl LevelForm {
+    /// The service's input; numbers that do not parse are field errors here already.
+    fn input(&self) -> Result<EscalationRuleInput, AppError> {
+        let mut errors = crate::error::FieldErrors::new();
+        let mut number = |raw: &str, field: &'static str| -> Option<i64> {
+            match raw.trim() {
+                "" => None,
+                text => text
+                    .parse()
+                    .map_err(|_| errors.add(field, crate::error::FieldMessage::new("error-number-invalid")))
+                    .ok(),
+            }
+        };
+        let small = |n: Option<i64>| n.map(|n| n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
+        let position = small(number(&self.position, "position"));
+        let delay_minutes = small(number(&self.delay_minutes, "delay_minutes"));
+        let escalate_to_team_id = number(&self.escalate_to_team_id, "escalate_to_team_id");
+        let to_level = small(number(&self.to_level, "to_level"));
+        errors.into_result()?;
+        let trigger = self.trigger.trim();
+        let (clock, kind) = match trigger.split_once('_') {
+            Some((clock, kind)) if TRIGGERS.contains(&trigger) => (clock, kind),
+            _ => ("", trigger),
+        };
+        Ok(EscalationRuleInput {
+            clock: clock.into(),
+            kind: kind.into(),
+            delay_minutes,
+            notify: self.notify.clone(),
+            escalate_to_team_id,
+            to_level,
+            position,
+        })
+    }
+}
+
+/// A level as the page lists it.
+#[derive(Serialize)]
+struct LevelView {
+    #[serde(flatten)]
+    rule: EscalationRule,
+    /// One of [`TRIGGERS`].
+    trigger: String,
+    to_team: Option<String>,
+}
+
+async fn escalation_policy(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let form = LevelForm {
+        trigger: "unacknowledged".into(),
+        notify: "team".into(),
+        ..Default::default()
+    };
+    render_escalation(&req, &state, path.into_inner(), StatusCode::OK, form, BTreeMap::new()).await
+}
+
+async fn render_escalation(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    team_id: i64,
+    status: StatusCode,
+    form: LevelForm,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<HttpResponse, AppError> {
+    let (team, rules, teams) = state
+        .db(move |conn| {
+            Ok((
+                crate::teams::queries::find(conn, team_id)?,
+                service::escalation_rules(conn, team_id)?,
+                crate::teams::queries::all(conn)?,
+            ))
+        })
+        .await?;
+    let name_of = |id: i64| teams.iter().find(|t| t.id == id).map(|t| t.name.clone());
+    let levels: Vec<LevelView> = rules
+        .into_iter()
+        .map(|rule| LevelView {
+            trigger: if rule.is_delay() {
+                rule.kind.clone()
+            } else {
+                format!("{}_{}", rule.clock, rule.kind)
+            },
+            to_team: rule.escalate_to_team_id.and_then(name_of),
+            rule,
+        })
+        .collect();
+    let others: Vec<_> = teams.iter().filter(|t| t.id != team_id).collect();
+    let mut context = Context::new();
+    context.insert("team", &team);
+    context.insert("levels", &levels);
+    context.insert("teams", &others);
+    context.insert("triggers", &TRIGGERS);
+    context.insert("form", &form);
+    context.insert("errors", &errors);
+    render_status(req, status, "sla/escalation.html", context)
+}
+
+async fn create_level(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<LevelForm>,
+) -> Result<HttpResponse, AppError> {
+    let (team_id, actor, now) = (path.into_inner(), user.actor(&req), state.clock.now());
+    let result = match form.input() {
+        Ok(input) => {
+            state
+                .db(move |conn| service::create_escalation_rule(conn, &actor, now, team_id, &input))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-saved");
+            Ok(redirect(&format!("/admin/teams/{team_id}/escalation")))
+        }
+        Err(AppError::Validation(mut errors)) => {
+            // The form has one field for what the service checks as kind and clock.
+            for field in ["kind", "clock"] {
+                if let Some(message) = errors.0.remove(field) {
+                    errors.add("trigger", message);
+                }
+            }
+            let errors = errors.translated(request_lang(&req));
+            render_escalation(&req, &state, team_id, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn delete_level(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (id, actor, now) = (path.into_inner(), user.actor(&req), state.clock.now());
+    let rule = state
+        .db(move |conn| service::delete_escalation_rule(conn, &actor, now, id))
+        .await?;
+    flash::push(&session, Kind::Success, "flash-deleted");
+    Ok(redirect(&format!("/admin/teams/{}/escalation", rule.team_id)))
 }

@@ -2,8 +2,10 @@
 
 use diesel::prelude::*;
 
-use super::model::{CalendarRow, Closure, Policy, TicketSla};
-use crate::db::schema::{calendar_closures, calendars, sla_policies, ticket_sla};
+use super::model::{CalendarRow, Closure, EscalationRule, Policy, TicketSla};
+use crate::db::schema::{
+    calendar_closures, calendars, escalation_firings, escalation_rules, sla_policies, ticket_sla, tickets,
+};
 use crate::db::DbConnection;
 
 pub fn calendars(conn: &mut DbConnection) -> QueryResult<Vec<CalendarRow>> {
@@ -195,7 +197,6 @@ pub fn forget(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<usize> {
 
 /// Incident ids in id order after `after`, for recomputing in batches.
 pub fn incident_ids_after(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<i64>> {
-    use crate::db::schema::tickets;
     tickets::table
         .filter(tickets::kind.eq("incident"))
         .filter(tickets::id.gt(after))
@@ -208,11 +209,170 @@ pub fn incident_ids_after(conn: &mut DbConnection, after: i64, limit: i64) -> Qu
 
 /// Open (not closed) tickets whose stored clocks use a policy.
 pub fn open_tickets_on_policy(conn: &mut DbConnection, policy_id: i64) -> QueryResult<Vec<i64>> {
-    use crate::db::schema::tickets;
     ticket_sla::table
         .inner_join(tickets::table)
         .filter(ticket_sla::policy_id.eq(policy_id))
         .filter(tickets::status.ne("closed"))
         .select(ticket_sla::ticket_id)
         .load(conn)
+}
+
+/// A team's escalation levels in order (a handful of rows).
+pub fn escalation_rules(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<EscalationRule>> {
+    escalation_rules::table
+        .filter(escalation_rules::team_id.eq(team_id))
+        .order((escalation_rules::position, escalation_rules::id))
+        .select(EscalationRule::as_select())
+        .load(conn)
+}
+
+pub fn escalation_rule(conn: &mut DbConnection, id: i64) -> QueryResult<EscalationRule> {
+    escalation_rules::table
+        .find(id)
+        .select(EscalationRule::as_select())
+        .first(conn)
+}
+
+/// A team's levels that watch one clock's warning or breach, in order.
+pub fn alert_rules(conn: &mut DbConnection, team_id: i64, clock: &str, kind: &str) -> QueryResult<Vec<EscalationRule>> {
+    escalation_rules::table
+        .filter(escalation_rules::team_id.eq(team_id))
+        .filter(escalation_rules::clock.eq(clock))
+        .filter(escalation_rules::kind.eq(kind))
+        .order((escalation_rules::position, escalation_rules::id))
+        .select(EscalationRule::as_select())
+        .load(conn)
+}
+
+/// A team's delay levels (`unacknowledged`, `unresolved`), in order.
+pub fn delay_rules(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<EscalationRule>> {
+    escalation_rules::table
+        .filter(escalation_rules::team_id.eq(team_id))
+        .filter(escalation_rules::kind.eq_any(["unacknowledged", "unresolved"]))
+        .order((escalation_rules::position, escalation_rules::id))
+        .select(EscalationRule::as_select())
+        .load(conn)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = escalation_rules)]
+pub struct RuleValues<'a> {
+    pub team_id: i64,
+    pub position: i32,
+    pub clock: &'a str,
+    pub kind: &'a str,
+    pub delay_minutes: Option<i32>,
+    pub notify: &'a str,
+    pub escalate_to_team_id: Option<i64>,
+    pub to_level: Option<i32>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+pub fn insert_escalation_rule(conn: &mut DbConnection, values: &RuleValues<'_>) -> QueryResult<i64> {
+    diesel::insert_into(escalation_rules::table)
+        .values(values)
+        .returning(escalation_rules::id)
+        .get_result(conn)
+}
+
+pub fn delete_escalation_rule(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(escalation_rules::table.find(id)).execute(conn)
+}
+
+/// The position after a team's last level.
+pub fn next_rule_position(conn: &mut DbConnection, team_id: i64) -> QueryResult<i32> {
+    let last: Option<i32> = escalation_rules::table
+        .filter(escalation_rules::team_id.eq(team_id))
+        .select(diesel::dsl::max(escalation_rules::position))
+        .first(conn)?;
+    Ok(last.map_or(10, |p| p.saturating_add(10)))
+}
+
+/// A level that fired for a ticket.
+#[derive(Debug, Clone, Queryable)]
+pub struct Firing {
+    pub rule_id: i64,
+    /// The team whose policy the level belongs to.
+    pub policy_team_id: i64,
+    pub position: i32,
+    /// Where it handed the ticket (`None`: it stayed).
+    pub to_team_id: Option<i64>,
+    pub fired_at: chrono::NaiveDateTime,
+}
+
+/// What fired for a ticket (a few rows, by the primary key's prefix).
+pub fn firings(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Firing>> {
+    escalation_firings::table
+        .inner_join(escalation_rules::table)
+        .filter(escalation_firings::ticket_id.eq(ticket_id))
+        .order((
+            escalation_firings::fired_at,
+            escalation_rules::position,
+            escalation_rules::id,
+        ))
+        .select((
+            escalation_firings::rule_id,
+            escalation_rules::team_id,
+            escalation_rules::position,
+            escalation_firings::to_team_id,
+            escalation_firings::fired_at,
+        ))
+        .load(conn)
+}
+
+/// Claims a level for a ticket: fails with a unique violation when it already fired (on
+/// PostgreSQL after waiting for the transaction that claimed it to commit).
+pub fn claim_firing(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    rule_id: i64,
+    to_team_id: Option<i64>,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(escalation_firings::table)
+        .values((
+            escalation_firings::ticket_id.eq(ticket_id),
+            escalation_firings::rule_id.eq(rule_id),
+            escalation_firings::fired_at.eq(now),
+            escalation_firings::to_team_id.eq(to_team_id),
+        ))
+        .execute(conn)
+}
+
+/// Tickets whose next delay level is due, soonest first (`ticket_sla_next_escalation_idx`).
+pub fn escalation_candidates(conn: &mut DbConnection, now: chrono::NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    ticket_sla::table
+        .filter(ticket_sla::next_escalation_at.le(now))
+        .order((ticket_sla::next_escalation_at, ticket_sla::ticket_id))
+        .limit(limit)
+        .select(ticket_sla::ticket_id)
+        .load(conn)
+}
+
+/// Open tickets with clocks that a team's escalation policy may govern: those the team holds
+/// (`tickets_team_idx`), and those one of its levels handed on (`escalation_firings_rule_idx`).
+pub fn open_tickets_under_team_policy(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<i64>> {
+    // Open statuses listed, so the (team, status) index is searched, not the team's history.
+    let open: Vec<&str> = crate::incidents::rules::Status::OPEN
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let mut held: Vec<i64> = ticket_sla::table
+        .inner_join(tickets::table)
+        .filter(tickets::team_id.eq(team_id))
+        .filter(tickets::status.eq_any(&open))
+        .select(ticket_sla::ticket_id)
+        .load(conn)?;
+    let handed: Vec<i64> = escalation_firings::table
+        .inner_join(escalation_rules::table)
+        .inner_join(tickets::table.on(tickets::id.eq(escalation_firings::ticket_id)))
+        .filter(escalation_rules::team_id.eq(team_id))
+        .filter(escalation_firings::to_team_id.is_not_null())
+        .filter(tickets::status.eq_any(&open))
+        .select(escalation_firings::ticket_id)
+        .load(conn)?;
+    held.extend(handed);
+    held.sort_unstable();
+    held.dedup();
+    Ok(held)
 }

@@ -551,6 +551,90 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, targets: &Targets, now: 
     Clocks { response, resolution }
 }
 
+/// What a delay level of an escalation policy waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    /// The first response (acknowledgement or stakeholder status update): `unacknowledged`.
+    FirstResponse,
+    /// Resolution (or mitigation, when the policy says it stops the resolution clock):
+    /// `unresolved`.
+    Resolution,
+}
+
+impl Awaited {
+    /// The trigger name stored on the rule.
+    pub fn parse(kind: &str) -> Option<Awaited> {
+        match kind {
+            "unacknowledged" => Some(Awaited::FirstResponse),
+            "unresolved" => Some(Awaited::Resolution),
+            _ => None,
+        }
+    }
+}
+
+/// Where a delay level stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelayState {
+    /// The clock it waits on is running: not paused on hold, not stopped by what it awaits.
+    pub running: bool,
+    /// When the running clock reaches the delay (in the past once it has); `None` when it is
+    /// not running or the calendar never works.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl DelayState {
+    /// Due now: still waiting, and the delay has run out.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.running && self.due_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// A delay level's clock. It runs exactly like the SLA clock of what it awaits (business time
+/// on the calendar from the report, paused on hold, stopped by the first response or by
+/// resolution), with the delay as its target; so "not acknowledged 15 minutes after the
+/// report" means 15 business minutes of the response clock.
+pub fn delay_state(
+    calendar: &Calendar,
+    input: &ClockInput,
+    mitigation_stops_resolution: bool,
+    awaited: Awaited,
+    delay_minutes: i64,
+    now: DateTime<Utc>,
+) -> DelayState {
+    let targets = Targets {
+        response_minutes: None,
+        resolution_minutes: None,
+        mitigation_stops_resolution,
+        warn_percent: 100,
+    };
+    let clock = match awaited {
+        Awaited::FirstResponse => run_clock(
+            calendar,
+            input,
+            delay_minutes,
+            100,
+            now,
+            |status| matches!(status, "resolved" | "closed"),
+            input.first_response_at,
+        ),
+        Awaited::Resolution => run_clock(
+            calendar,
+            input,
+            delay_minutes,
+            100,
+            now,
+            |s| stops_resolution(s, &targets),
+            None,
+        ),
+    };
+    // The last stretch is the clock's state now (a clock stopped from on-hold has no met time).
+    let running = clock.stretches.last().is_some_and(|s| s.state == "running");
+    DelayState {
+        running,
+        due_at: if running { clock.due_at } else { None },
+    }
+}
+
 /// Serialises instants as RFC 3339 in UTC with a `Z`, whole seconds.
 mod utc_seconds {
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -820,6 +904,72 @@ mod tests {
         assert_eq!(p2.due_at, Some(at(Tokyo, "2026-11-25 13:30")));
         // P3 (8h): 6h left → the end of Wednesday's working day.
         assert_eq!(p3.due_at, Some(at(Tokyo, "2026-11-25 17:30")));
+    }
+
+    #[test]
+    fn delay_levels_count_business_time_pause_on_hold_and_stop_when_answered() {
+        // Filed Friday 17:20 on the office calendar: 15 business minutes run out on Monday
+        // 09:35 (10 on Friday, 5 on Monday from 09:30).
+        let cal = office();
+        let t0 = at(Tokyo, "2026-11-27 17:20");
+        let filed = ClockInput {
+            started_at: t0,
+            first_response_at: None,
+            changes: vec![],
+        };
+        let state = |input: &ClockInput, awaited, minutes, now| delay_state(&cal, input, false, awaited, minutes, now);
+        let friday = state(&filed, Awaited::FirstResponse, 15, at(Tokyo, "2026-11-27 18:00"));
+        assert!(friday.running && !friday.is_due(at(Tokyo, "2026-11-27 18:00")));
+        assert_eq!(friday.due_at, Some(at(Tokyo, "2026-11-30 09:35")));
+        assert!(friday.is_due(at(Tokyo, "2026-11-30 09:35")));
+
+        // On hold: not running, no instant; resumed: the time before the hold still counts.
+        let held = ClockInput {
+            changes: vec![status(t0 + Duration::minutes(5), "on_hold")],
+            ..filed.clone()
+        };
+        let paused = state(&held, Awaited::FirstResponse, 15, at(Tokyo, "2026-12-01 12:00"));
+        assert_eq!(
+            paused,
+            DelayState {
+                running: false,
+                due_at: None
+            }
+        );
+        let resumed = ClockInput {
+            changes: vec![
+                status(t0 + Duration::minutes(5), "on_hold"),
+                status(at(Tokyo, "2026-11-30 10:00"), "new"),
+            ],
+            ..filed.clone()
+        };
+        let later = state(&resumed, Awaited::FirstResponse, 15, at(Tokyo, "2026-11-30 10:00"));
+        assert_eq!(later.due_at, Some(at(Tokyo, "2026-11-30 10:10")));
+
+        // Answered: the unacknowledged clock stops for good, the unresolved one runs on.
+        let answered = ClockInput {
+            first_response_at: Some(t0 + Duration::minutes(3)),
+            changes: vec![status(t0 + Duration::minutes(3), "acknowledged")],
+            ..filed.clone()
+        };
+        let monday = at(Tokyo, "2026-11-30 12:00");
+        assert!(!state(&answered, Awaited::FirstResponse, 15, monday).running);
+        let unresolved = state(&answered, Awaited::Resolution, 60, monday);
+        assert!(unresolved.is_due(monday));
+        assert_eq!(unresolved.due_at, Some(at(Tokyo, "2026-11-30 10:20")));
+
+        // Resolved, or mitigated under a policy where that stops the resolution clock: done.
+        let mitigated = ClockInput {
+            changes: vec![
+                status(t0 + Duration::minutes(3), "acknowledged"),
+                status(t0 + Duration::minutes(20), "mitigated"),
+            ],
+            ..answered.clone()
+        };
+        assert!(state(&mitigated, Awaited::Resolution, 60, monday).running);
+        assert!(!delay_state(&cal, &mitigated, true, Awaited::Resolution, 60, monday).running);
+        assert_eq!(Awaited::parse("unresolved"), Some(Awaited::Resolution));
+        assert_eq!(Awaited::parse("breach"), None);
     }
 
     fn arb_calendar() -> impl Strategy<Value = Calendar> {

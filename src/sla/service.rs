@@ -582,6 +582,10 @@ struct Evaluation {
     calendar: CalendarRow,
     started_at: NaiveDateTime,
     clocks: Clocks,
+    /// The team holding the ticket, and the facts the clocks ran over (for the delay levels).
+    team_id: Option<i64>,
+    rules_calendar: Calendar,
+    input: ClockInput,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -641,6 +645,9 @@ fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Resu
         calendar,
         started_at,
         clocks,
+        team_id: ticket.team_id,
+        rules_calendar,
+        input,
     }))
 }
 
@@ -665,6 +672,7 @@ fn figures(ticket_id: i64, e: &Evaluation, now: NaiveDateTime) -> TicketSla {
         computed_at: now,
         response_warn_at: naive(response.and_then(|c| c.warn_at)),
         resolution_warn_at: naive(resolution.and_then(|c| c.warn_at)),
+        next_escalation_at: None,
     }
 }
 
@@ -728,17 +736,98 @@ fn view_of(row: TicketSla, policy: Option<&Policy>, explain: Option<Explain>) ->
 /// Recomputes and stores an incident's clocks (inside the caller's transaction); removes them
 /// when no policy applies any more.
 pub fn refresh(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<TicketSla>, AppError> {
+    Ok(refresh_with_levels(conn, ticket_id, now)?.map(|(row, _)| row))
+}
+
+/// [`refresh`], also returning the delay levels of the ticket's escalation policy that are due
+/// now and have not fired, in order (the SLA job fires them).
+pub fn refresh_with_levels(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    now: NaiveDateTime,
+) -> Result<Option<(TicketSla, Vec<EscalationRule>)>, AppError> {
     match evaluate(conn, ticket_id, now)? {
         Some(evaluation) => {
-            let row = figures(ticket_id, &evaluation, now);
+            let mut row = figures(ticket_id, &evaluation, now);
+            let (due, next) = delay_levels(conn, ticket_id, &evaluation, now)?;
+            row.next_escalation_at = next;
             queries::store(conn, &row)?;
-            Ok(Some(row))
+            Ok(Some((row, due)))
         }
         None => {
             queries::forget(conn, ticket_id)?;
             Ok(None)
         }
     }
+}
+
+/// Whose escalation policy governs a ticket: its team's, except while it sits where a level
+/// handed it; then the policy that handed it on keeps escalating it, so a policy's later levels
+/// follow its earlier hand-overs. A person moving the ticket elsewhere makes the new team's
+/// policy the one.
+fn policy_team(team_id: Option<i64>, fired: &[queries::Firing]) -> Option<i64> {
+    // `fired` is in firing order; the last hand-over decides.
+    match fired.iter().rev().find(|f| f.to_team_id.is_some()) {
+        Some(last) if last.to_team_id == team_id => Some(last.policy_team_id),
+        _ => team_id,
+    }
+}
+
+/// The team whose escalation policy governs a ticket held by `team_id` (see [`policy_team`]).
+pub fn escalation_policy_team(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    team_id: Option<i64>,
+) -> Result<Option<i64>, AppError> {
+    Ok(policy_team(team_id, &queries::firings(conn, ticket_id)?))
+}
+
+/// The delay levels of the ticket's policy that are due now (not fired yet, in order), and when
+/// the next pending one falls due. Delays are business minutes on the ticket's SLA calendar,
+/// counted by the clock of what the level waits for (see [`rules::delay_state`]): they pause on
+/// hold, stop once that happened, and a ticket without SLA clocks has none.
+fn delay_levels(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    e: &Evaluation,
+    now: NaiveDateTime,
+) -> Result<(Vec<EscalationRule>, Option<NaiveDateTime>), AppError> {
+    let Some(team) = e.team_id else {
+        return Ok((Vec::new(), None));
+    };
+    let fired = queries::firings(conn, ticket_id)?;
+    let Some(team) = policy_team(Some(team), &fired) else {
+        return Ok((Vec::new(), None));
+    };
+    let mut due = Vec::new();
+    let mut next: Option<NaiveDateTime> = None;
+    for rule in queries::delay_rules(conn, team)? {
+        if fired.iter().any(|f| f.rule_id == rule.id) {
+            continue;
+        }
+        let (Some(awaited), Some(delay)) = (rules::Awaited::parse(&rule.kind), rule.delay_minutes) else {
+            continue;
+        };
+        let state = rules::delay_state(
+            &e.rules_calendar,
+            &e.input,
+            e.policy.mitigation_stops_resolution,
+            awaited,
+            i64::from(delay),
+            utc(now),
+        );
+        // Compared as stored (to the microsecond), so the job's index and this agree.
+        let Some(at) = naive(state.due_at).filter(|_| state.running) else {
+            continue;
+        };
+        next = Some(next.map_or(at, |n| n.min(at)));
+        if at <= now {
+            due.push(rule);
+        }
+    }
+    // While a level is due, `next` is in the past and the job picks the ticket up; once it
+    // fired, the next refresh moves `next` on.
+    Ok((due, next))
 }
 
 /// The stored figures (as of the last transition or job run).
@@ -792,17 +881,84 @@ pub fn recompute_all(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
     Ok(done)
 }
 
-/// A team's escalation rules, in the order they apply.
+/// A team's escalation policy: its levels in order.
 pub fn escalation_rules(conn: &mut DbConnection, team_id: i64) -> Result<Vec<EscalationRule>, AppError> {
-    use crate::db::schema::escalation_rules as r;
     crate::teams::queries::find(conn, team_id)?;
-    Ok(r::table
-        .filter(r::team_id.eq(team_id))
-        .order(r::id)
-        .select(EscalationRule::as_select())
-        .load(conn)?)
+    Ok(queries::escalation_rules(conn, team_id)?)
 }
 
+const RULE_KINDS: [&str; 4] = ["warning", "breach", "unacknowledged", "unresolved"];
+const RULE_NOTIFY: [&str; 3] = ["assignee", "team", "managers"];
+/// The longest delay a level may wait: a year of business minutes, like the SLA targets.
+const MAX_DELAY_MINUTES: i32 = 525_600;
+
+/// Checks a level for a team; returns its clock (fixed for the delay triggers).
+fn check_escalation_rule(
+    conn: &mut DbConnection,
+    team_id: i64,
+    input: &EscalationRuleInput,
+) -> Result<&'static str, AppError> {
+    let mut errors = FieldErrors::new();
+    let kind = input.kind.trim();
+    let clock = input.clock.trim();
+    let fixed_clock = match rules::Awaited::parse(kind) {
+        Some(rules::Awaited::FirstResponse) => Some("response"),
+        Some(rules::Awaited::Resolution) => Some("resolution"),
+        None => None,
+    };
+    if !RULE_KINDS.contains(&kind) {
+        errors.add("kind", FieldMessage::new("error-rule-kind-invalid"));
+    }
+    let clock = match (fixed_clock, clock) {
+        (Some(fixed), "") => fixed,
+        (Some(fixed), given) if given == fixed => fixed,
+        (Some(_), _) => {
+            errors.add("clock", FieldMessage::new("error-rule-clock-fixed"));
+            "response"
+        }
+        (None, "response") => "response",
+        (None, "resolution") => "resolution",
+        (None, _) => {
+            errors.add("clock", FieldMessage::new("error-rule-clock-invalid"));
+            "response"
+        }
+    };
+    match (fixed_clock.is_some(), input.delay_minutes) {
+        (true, None) => errors.add("delay_minutes", FieldMessage::new("error-required")),
+        (true, Some(m)) if !(1..=MAX_DELAY_MINUTES).contains(&m) => {
+            errors.add("delay_minutes", FieldMessage::new("error-minutes-range"))
+        }
+        (false, Some(_)) if RULE_KINDS.contains(&kind) => {
+            errors.add("delay_minutes", FieldMessage::new("error-rule-delay-not-allowed"))
+        }
+        _ => {}
+    }
+    if !RULE_NOTIFY.contains(&input.notify.trim()) {
+        errors.add("notify", FieldMessage::new("error-rule-notify-invalid"));
+    }
+    if input
+        .to_level
+        .is_some_and(|l| !(crate::incidents::rules::MIN_LEVEL..=crate::incidents::rules::MAX_LEVEL).contains(&l))
+    {
+        errors.add("to_level", FieldMessage::new("error-rule-level-invalid"));
+    }
+    if input.position.is_some_and(|p| !(1..=1_000_000).contains(&p)) {
+        errors.add("position", FieldMessage::new("error-position-range"));
+    }
+    crate::teams::queries::find(conn, team_id)?;
+    if let Some(to) = input.escalate_to_team_id {
+        if to == team_id {
+            errors.add("escalate_to_team_id", FieldMessage::new("error-rule-same-team"));
+        } else if crate::teams::queries::find(conn, to).optional_found()?.is_none() {
+            errors.add("escalate_to_team_id", FieldMessage::new("error-team-unknown"));
+        }
+    }
+    errors.into_result()?;
+    Ok(clock)
+}
+
+/// Adds a level to a team's escalation policy. A delay level recomputes when the next level is
+/// due for the open tickets under the policy, so it applies to them at once.
 pub fn create_escalation_rule(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -810,37 +966,27 @@ pub fn create_escalation_rule(
     team_id: i64,
     input: &EscalationRuleInput,
 ) -> Result<EscalationRule, AppError> {
-    use crate::db::schema::escalation_rules as r;
-    let mut errors = FieldErrors::new();
-    if !["response", "resolution"].contains(&input.clock.as_str()) {
-        errors.add("clock", FieldMessage::new("error-rule-clock-invalid"));
-    }
-    if !["warning", "breach"].contains(&input.kind.as_str()) {
-        errors.add("kind", FieldMessage::new("error-rule-kind-invalid"));
-    }
-    if !["assignee", "team", "managers"].contains(&input.notify.as_str()) {
-        errors.add("notify", FieldMessage::new("error-rule-notify-invalid"));
-    }
     write_transaction(conn, |conn| {
-        crate::teams::queries::find(conn, team_id)?;
-        if let Some(to) = input.escalate_to_team_id {
-            if crate::teams::queries::find(conn, to).optional_found()?.is_none() {
-                errors.add("escalate_to_team_id", FieldMessage::new("error-team-unknown"));
-            }
-        }
-        std::mem::take(&mut errors).into_result()?;
-        let id: i64 = diesel::insert_into(r::table)
-            .values((
-                r::team_id.eq(team_id),
-                r::clock.eq(&input.clock),
-                r::kind.eq(&input.kind),
-                r::notify.eq(&input.notify),
-                r::escalate_to_team_id.eq(input.escalate_to_team_id),
-                r::created_at.eq(now),
-            ))
-            .returning(r::id)
-            .get_result(conn)?;
-        let rule: EscalationRule = r::table.find(id).select(EscalationRule::as_select()).first(conn)?;
+        let clock = check_escalation_rule(conn, team_id, input)?;
+        let position = match input.position {
+            Some(position) => position,
+            None => queries::next_rule_position(conn, team_id)?,
+        };
+        let id = queries::insert_escalation_rule(
+            conn,
+            &queries::RuleValues {
+                team_id,
+                position,
+                clock,
+                kind: input.kind.trim(),
+                delay_minutes: input.delay_minutes,
+                notify: input.notify.trim(),
+                escalate_to_team_id: input.escalate_to_team_id,
+                to_level: input.to_level,
+                created_at: now,
+            },
+        )?;
+        let rule = queries::escalation_rule(conn, id)?;
         record(
             conn,
             actor,
@@ -851,20 +997,30 @@ pub fn create_escalation_rule(
             None::<&()>,
             Some(&rule),
         )?;
+        if rule.is_delay() {
+            refresh_under_team_policy(conn, team_id, now)?;
+        }
         Ok(rule)
     })
 }
 
+/// Removes a level (and the record of where it fired, so tickets it handed on fall under their
+/// new team's policy); returns it. The open tickets under the policy are recomputed.
 pub fn delete_escalation_rule(
     conn: &mut DbConnection,
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-) -> Result<(), AppError> {
-    use crate::db::schema::escalation_rules as r;
+) -> Result<EscalationRule, AppError> {
     write_transaction(conn, |conn| {
-        let before: EscalationRule = r::table.find(id).select(EscalationRule::as_select()).first(conn)?;
-        diesel::delete(r::table.find(id)).execute(conn)?;
+        let before = queries::escalation_rule(conn, id)?;
+        // Found before the delete: afterwards the tickets it handed on are no longer linked.
+        let governed = if before.is_delay() || before.escalate_to_team_id.is_some() {
+            queries::open_tickets_under_team_policy(conn, before.team_id)?
+        } else {
+            Vec::new()
+        };
+        queries::delete_escalation_rule(conn, id)?;
         record(
             conn,
             actor,
@@ -874,8 +1030,21 @@ pub fn delete_escalation_rule(
             id,
             Some(&before),
             None::<&()>,
-        )
+        )?;
+        for ticket in governed {
+            refresh(conn, ticket, now)?;
+        }
+        Ok(before)
     })
+}
+
+/// Recomputes the open tickets a team's escalation policy may govern (after its delay levels
+/// changed), like a policy change recomputes the tickets it covers.
+fn refresh_under_team_policy(conn: &mut DbConnection, team_id: i64, now: NaiveDateTime) -> Result<(), AppError> {
+    for ticket in queries::open_tickets_under_team_policy(conn, team_id)? {
+        refresh(conn, ticket, now)?;
+    }
+    Ok(())
 }
 
 /// The list rows' SLA at `now`: one query for the stored figures of all rows, each calendar
@@ -959,4 +1128,39 @@ pub fn briefs(
         out.insert(row.ticket_id, brief);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fired(rule_id: i64, policy_team_id: i64, to_team_id: Option<i64>) -> queries::Firing {
+        queries::Firing {
+            rule_id,
+            policy_team_id,
+            position: 10 * rule_id as i32,
+            to_team_id,
+            fired_at: NaiveDate::from_ymd_opt(2026, 11, 23)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .expect("time"),
+        }
+    }
+
+    #[test]
+    fn the_policy_that_handed_an_incident_on_keeps_it_while_it_stays_there() {
+        let (desk, network, database) = (1, 2, 3);
+        // Nothing fired: the team's own policy.
+        assert_eq!(policy_team(Some(desk), &[]), Some(desk));
+        assert_eq!(policy_team(None, &[]), None);
+        // The desk's level handed it to the network team: still the desk's policy there, also
+        // after a later level of that policy that only notified.
+        let handed = [fired(1, desk, Some(network)), fired(2, desk, None)];
+        assert_eq!(policy_team(Some(network), &handed), Some(desk));
+        // A person moved it on to the database team: that team's policy from now on.
+        assert_eq!(policy_team(Some(database), &handed), Some(database));
+        // The last hand-over decides.
+        let twice = [fired(1, desk, Some(network)), fired(3, desk, Some(database))];
+        assert_eq!(policy_team(Some(database), &twice), Some(desk));
+        assert_eq!(policy_team(Some(network), &twice), Some(network));
+    }
 }

@@ -31,6 +31,29 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
         .first(conn)
 }
 
+/// Takes the ticket's row lock for the rest of the write transaction, so a background writer
+/// (the SLA job) locks the ticket before its clocks, in the same order as every ticket write
+/// (version bump, then `sla::service::refresh`) and never deadlocks with one. PostgreSQL:
+/// `SELECT … FOR UPDATE`; SQLite needs nothing, `BEGIN IMMEDIATE` already holds the write lock.
+/// False when the ticket is gone.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    match conn {
+        DbConnection::Postgres(pg) => Ok(tickets::table
+            .find(id)
+            .select(tickets::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?
+            .is_some()),
+        DbConnection::Sqlite(_) => Ok(tickets::table
+            .find(id)
+            .select(tickets::id)
+            .first::<i64>(conn)
+            .optional()?
+            .is_some()),
+    }
+}
+
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = tickets)]
 pub struct TicketUpdate<'a> {

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod database;
+mod escalation;
 mod i18n;
 mod incidents;
 mod permissions;

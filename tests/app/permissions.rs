@@ -19,6 +19,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         ("GET", "/") | (_, "/profile" | "/profile/password" | "/profile/tokens" | "/profile/tokens/{id}/revoke") => {
             Some(ALL)
         }
+        // A team's escalation policy page: admins, like the rules' API.
+        (_, "/admin/teams/{id}/escalation" | "/admin/escalation-rules/{id}/delete") => Some(ADMIN),
         (_, p) if p.starts_with("/admin/") => Some(ADMIN),
         ("GET", "/api/v1/me" | "/api/v1/users" | "/api/v1/users/{id}" | "/api/v1/teams") => Some(ALL),
         ("POST" | "PATCH", "/api/v1/users" | "/api/v1/users/{id}" | "/api/v1/teams" | "/api/v1/teams/{id}") => {

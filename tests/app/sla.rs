@@ -9,19 +9,19 @@ use crate::on_both;
 use crate::support::TestApp;
 use mamori::auth::permissions::Role;
 
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
+pub(crate) struct Api<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) token: String,
 }
 
 impl<'a> Api<'a> {
-    async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
+    pub(crate) async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
         let user = app.create_user(role).await;
         let token = app.api_token(&user).await;
         Api { app, token }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
             .app
             .api_client()
@@ -35,15 +35,15 @@ impl<'a> Api<'a> {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 }
@@ -56,7 +56,7 @@ fn instant(value: &Value) -> DateTime<Utc> {
         .unwrap()
 }
 
-fn utc(text: &str) -> DateTime<Utc> {
+pub(crate) fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
@@ -428,7 +428,7 @@ async fn a_priority_change_recomputes_the_clocks(app: TestApp) {
     assert_eq!(bad.status(), 422);
 }
 
-async fn team(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn team(app: &TestApp, name: &str) -> i64 {
     let input = mamori::teams::model::TeamInput {
         name: name.into(),
         description: String::new(),
@@ -446,7 +446,7 @@ async fn team(app: &TestApp, name: &str) -> i64 {
     .await
 }
 
-async fn member(app: &TestApp, email: &str, role: &str, team: i64) -> i64 {
+pub(crate) async fn member(app: &TestApp, email: &str, role: &str, team: i64) -> i64 {
     let input = mamori::users::model::UserInput {
         email: email.into(),
         display_name: email.into(),
@@ -469,13 +469,13 @@ async fn member(app: &TestApp, email: &str, role: &str, team: i64) -> i64 {
     .await
 }
 
-async fn run_job(app: &TestApp) -> mamori::sla::job::Run {
+pub(crate) async fn run_job(app: &TestApp) -> mamori::sla::job::Run {
     let now = app.state.clock.now();
     app.with_db(move |conn| mamori::sla::job::run_once(conn, now).unwrap())
         .await
 }
 
-async fn timeline_kinds(api: &Api<'_>, id: i64) -> Vec<String> {
+pub(crate) async fn timeline_kinds(api: &Api<'_>, id: i64) -> Vec<String> {
     let (_, incident) = api.get(&format!("/api/v1/incidents/{id}")).await;
     incident["timeline"]
         .as_array()
