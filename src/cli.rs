@@ -165,6 +165,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
                 );
             }
             audit_bulk(&mut conn, "incident.seed", incidents)?;
+            crate::db::refresh_statistics(&mut conn)?;
             println!(
                 "seeded {incidents} incidents in {:.1}s",
                 started.elapsed().as_secs_f64()

@@ -584,7 +584,7 @@ struct Evaluation {
     clocks: Clocks,
     /// The team holding the ticket, and the facts the clocks ran over (for the delay levels).
     team_id: Option<i64>,
-    rules_calendar: Calendar,
+    rules_calendar: Arc<Calendar>,
     input: ClockInput,
 }
 

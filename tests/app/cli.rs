@@ -229,6 +229,38 @@ async fn seeded_incidents_behave_like_real_ones(app: TestApp) {
     assert_eq!(created.status(), 201);
     assert_eq!(created.json::<Value>().await.unwrap()["number"], "INC-000301");
 
+    // The seed leaves planner statistics behind: a page of search hits is looked up by id,
+    // not by scanning every incident through the `kind` index (SQLite's guess without them).
+    let plans = app
+        .with_db(|conn| match conn {
+            mamori::db::DbConnection::Sqlite(_) => {
+                use diesel::RunQueryDsl;
+                #[derive(diesel::QueryableByName)]
+                struct Plan {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    detail: String,
+                }
+                let ids: Vec<String> = (1..=40).map(|id| id.to_string()).collect();
+                diesel::sql_query(format!(
+                    "EXPLAIN QUERY PLAN SELECT tickets.id FROM tickets JOIN incidents ON incidents.ticket_id = tickets.id \
+                     WHERE tickets.kind = 'incident' AND tickets.deleted_at IS NULL AND tickets.id IN ({}) \
+                     ORDER BY tickets.id DESC LIMIT 50",
+                    ids.join(", ")
+                ))
+                .load::<Plan>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.detail)
+                .collect::<Vec<_>>()
+            }
+            mamori::db::DbConnection::Postgres(_) => Vec::new(),
+        })
+        .await;
+    assert!(
+        plans.is_empty() || plans.iter().any(|p| p.contains("tickets USING INTEGER PRIMARY KEY")),
+        "{plans:?}"
+    );
+
     let audited = app
         .with_db(|conn| {
             let filter = mamori::audit::model::AuditFilter {
