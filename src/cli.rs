@@ -165,6 +165,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
                 );
             }
             audit_bulk(&mut conn, "incident.seed", incidents)?;
+            crate::reports::rollup::rebuild_all(&mut conn).map_err(describe)?;
             crate::db::refresh_statistics(&mut conn)?;
             println!(
                 "seeded {incidents} incidents in {:.1}s",
@@ -177,6 +178,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
             crate::db::run_migrations(&mut conn)?;
             let started = std::time::Instant::now();
             let count = crate::sla::service::recompute_all(&mut conn, Clock::system().now()).map_err(describe)?;
+            crate::reports::rollup::rebuild_all(&mut conn).map_err(describe)?;
             audit_bulk(&mut conn, "sla.recompute", count as i64)?;
             println!(
                 "recomputed the SLA clocks of {count} incidents in {:.1}s",

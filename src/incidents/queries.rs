@@ -435,7 +435,12 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
            status = 'closed' AND number % 600 > 480, CASE WHEN status = 'closed' THEN number % 600 ELSE 0 END,
            {false_value}, created_at, {response_warn}, {resolution_warn}
          FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
-         UPDATE ticket_sequences SET last_value = {last} WHERE kind = 'incident';"
+         INSERT INTO sla_rollup_dirty (bucket)
+         SELECT DISTINCT {hour} FROM incidents i JOIN tickets t ON t.id = i.ticket_id
+         WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last}
+         ON CONFLICT DO NOTHING;
+         UPDATE ticket_sequences SET last_value = {last} WHERE kind = 'incident';",
+        hour = crate::reports::rollup::hour_of(crate::db::backend_of(conn), "i.reported_at"),
     );
     crate::db::write_transaction(conn, |conn| conn.batch_execute(&sql))?;
     Ok(last)

@@ -3,6 +3,7 @@
 //! and the dashboard's figures. Everything is one aggregate query over the stored SLA figures
 //! (`ticket_sla`, kept at every transition), so a year of a million incidents is one scan.
 
+pub mod rollup;
 pub mod routes;
 pub mod svg;
 
@@ -240,7 +241,7 @@ pub fn sla_report(conn: &mut DbConnection, period: &Period) -> Result<SlaReport,
     let dialect = Dialect {
         backend: backend_of(conn),
     };
-    let month = dialect.month("i.reported_at", period.offset_minutes);
+    let month = dialect.month("x.at", period.offset_minutes);
     let key = |dimension: &str, expression: &str| {
         if period.group_by.contains(&dimension) {
             expression.to_string()
@@ -251,31 +252,56 @@ pub fn sla_report(conn: &mut DbConnection, period: &Period) -> Result<SlaReport,
     let (month_key, team_key, priority_key) = (
         key("month", &month),
         key("team", "COALESCE(tm.name, '')"),
-        key("priority", "t.priority"),
+        key("priority", "x.priority"),
     );
-    let mtta_wall = dialect.minutes_between("i.reported_at", "s.response_met_at");
-    let mttr_wall = dialect.minutes_between("i.reported_at", "s.resolution_met_at");
+    let (from, to) = (literal(period.from), literal(period.to));
+    let contributions = rollup::contributions(&dialect);
+    // Whole-hour periods (every zone with a whole-hour offset) read the hourly rollup, and add
+    // the hours changed since it was built up from the tickets; other periods add up tickets.
+    let figures = if rollup::covers(period.from, period.to) && period.offset_minutes % 60 == 0 {
+        let columns = rollup::FIGURES
+            .iter()
+            .map(|f| format!("r.{f}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT r.bucket AS at, r.team_id, r.priority, {columns}
+             FROM sla_rollup r
+             WHERE r.bucket >= {from} AND r.bucket < {to}
+               AND NOT EXISTS (SELECT 1 FROM sla_rollup_dirty d WHERE d.bucket = r.bucket)
+             UNION ALL
+             {contributions}
+             JOIN sla_rollup_dirty d ON i.reported_at >= d.bucket AND i.reported_at < {next_hour}
+             WHERE d.bucket >= {from} AND d.bucket < {to} AND t.deleted_at IS NULL",
+            next_hour = rollup::plus_hour(dialect.backend, "d.bucket"),
+        )
+    } else {
+        format!("{contributions} WHERE i.reported_at >= {from} AND i.reported_at < {to} AND t.deleted_at IS NULL")
+    };
+    let total = |column: &str| format!("CAST(SUM(x.{column}) AS BIGINT) AS {column}");
+    let average = |sum: &str, count: &str, name: &str| {
+        format!(
+            "CAST(SUM(x.{sum}) AS DOUBLE PRECISION) / CAST(NULLIF(SUM(x.{count}), 0) AS DOUBLE PRECISION) AS {name}"
+        )
+    };
     let sql = format!(
         "SELECT {month_key} AS month, {team_key} AS team, {priority_key} AS priority,
-           COUNT(*) AS tickets,
-           SUM(CASE WHEN s.response_met_at IS NOT NULL OR s.response_breached THEN 1 ELSE 0 END) AS response_decided,
-           SUM(CASE WHEN s.response_met_at IS NOT NULL AND NOT s.response_breached THEN 1 ELSE 0 END) AS response_met,
-           SUM(CASE WHEN s.resolution_met_at IS NOT NULL OR s.resolution_breached THEN 1 ELSE 0 END) AS resolution_decided,
-           SUM(CASE WHEN s.resolution_met_at IS NOT NULL AND NOT s.resolution_breached THEN 1 ELSE 0 END) AS resolution_met,
-           SUM(CASE WHEN s.response_breached OR s.resolution_breached THEN 1 ELSE 0 END) AS breaches,
-           CAST(AVG(CASE WHEN s.response_met_at IS NOT NULL THEN s.response_elapsed_minutes END) AS DOUBLE PRECISION) AS mtta_business_minutes,
-           CAST(AVG(CASE WHEN s.response_met_at IS NOT NULL THEN {mtta_wall} END) AS DOUBLE PRECISION) AS mtta_wall_minutes,
-           CAST(AVG(CASE WHEN s.resolution_met_at IS NOT NULL THEN s.resolution_elapsed_minutes END) AS DOUBLE PRECISION) AS mttr_business_minutes,
-           CAST(AVG(CASE WHEN s.resolution_met_at IS NOT NULL THEN {mttr_wall} END) AS DOUBLE PRECISION) AS mttr_wall_minutes
-         FROM incidents i
-         JOIN tickets t ON t.id = i.ticket_id
-         LEFT JOIN ticket_sla s ON s.ticket_id = i.ticket_id
-         LEFT JOIN teams tm ON tm.id = t.team_id
-         WHERE i.reported_at >= {from} AND i.reported_at < {to} AND t.deleted_at IS NULL
+           {tickets}, {response_decided}, {response_met}, {resolution_decided}, {resolution_met}, {breaches},
+           {mtta_business}, {mtta_wall}, {mttr_business}, {mttr_wall}
+         FROM ({figures}) x
+         LEFT JOIN teams tm ON tm.id = x.team_id
          GROUP BY 1, 2, 3
          ORDER BY 1, 2, 3",
-        from = literal(period.from),
-        to = literal(period.to),
+        tickets = total("tickets"),
+        response_decided = total("response_decided"),
+        response_met = total("response_met"),
+        resolution_decided = total("resolution_decided"),
+        resolution_met = total("resolution_met"),
+        breaches = total("breaches"),
+        mtta_business = average("mtta_business_sum", "mtta_count", "mtta_business_minutes"),
+        mtta_wall = average("mtta_wall_sum", "mtta_count", "mtta_wall_minutes"),
+        mttr_business = average("mttr_business_sum", "mttr_count", "mttr_business_minutes"),
+        mttr_wall = average("mttr_wall_sum", "mttr_count", "mttr_wall_minutes"),
     );
     let rows: Vec<ReportRow> = diesel::sql_query(sql).load(conn)?;
     let breaches_sql = format!(

@@ -40,6 +40,8 @@ use crate::error::AppError;
 /// Alerts handled per clock and kind in one run, and tickets with due levels; the next run
 /// takes the rest.
 const BATCH: i64 = 200;
+/// Hours of the SLA report's rollup rebuilt per run (each a small indexed aggregate).
+const ROLLUP_BATCH: i64 = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
@@ -447,10 +449,14 @@ pub fn spawn(pool: crate::db::DbPool, clock: crate::clock::Clock, seconds: u64) 
         .name("sla-job".into())
         .spawn(move || loop {
             std::thread::sleep(std::time::Duration::from_secs(seconds));
-            let result = pool
-                .get()
-                .map_err(AppError::from)
-                .and_then(|mut conn| run_once(&mut conn, clock.now()));
+            let result = pool.get().map_err(AppError::from).and_then(|mut conn| {
+                let run = run_once(&mut conn, clock.now());
+                // The report's hourly rollup: hours changed since the last run.
+                if let Err(e) = crate::reports::rollup::roll_up(&mut conn, ROLLUP_BATCH) {
+                    tracing::warn!(error = %e, "SLA report rollup failed");
+                }
+                run
+            });
             match result {
                 Ok(run) if run.warnings + run.breaches + run.escalations > 0 => {
                     tracing::info!(

@@ -188,11 +188,13 @@ pub fn store(conn: &mut DbConnection, row: &TicketSla) -> QueryResult<()> {
     if updated == 0 {
         diesel::insert_into(ticket_sla::table).values(row).execute(conn)?;
     }
-    Ok(())
+    crate::reports::rollup::mark_dirty(conn, row.ticket_id)
 }
 
 pub fn forget(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<usize> {
-    diesel::delete(ticket_sla::table.find(ticket_id)).execute(conn)
+    let removed = diesel::delete(ticket_sla::table.find(ticket_id)).execute(conn)?;
+    crate::reports::rollup::mark_dirty(conn, ticket_id)?;
+    Ok(removed)
 }
 
 /// Incident ids in id order after `after`, for recomputing in batches.

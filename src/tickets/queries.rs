@@ -226,13 +226,16 @@ pub fn set_deleted(
     deleted_at: Option<chrono::NaiveDateTime>,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(tickets::table.find(id))
+    let changed = diesel::update(tickets::table.find(id))
         .set((
             tickets::deleted_at.eq(deleted_at),
             tickets::version.eq(tickets::version + 1),
             tickets::updated_at.eq(at),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    // A deleted ticket leaves the SLA report; a restored one comes back.
+    crate::reports::rollup::mark_dirty(conn, id)?;
+    Ok(changed)
 }
 
 /// Deleted tickets, most recently deleted first; keyset on (deleted_at, id) via `before`.

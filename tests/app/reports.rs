@@ -288,6 +288,67 @@ async fn the_sla_report_matches_a_hand_computed_fixture(app: TestApp) {
         .await;
     assert_eq!(csv_link.status(), 200);
     assert!(csv_link.text().await.unwrap().contains("number,title,priority,team"));
+
+    // The same figures once the hourly rollup holds them, and while some hours are dirty.
+    let reports = || async {
+        let mut all = Vec::new();
+        for group in ["month", "priority", "team,priority"] {
+            let (status, body) = manager
+                .get(&format!(
+                    "/api/v1/reports/sla?from=2026-10-01&to=2026-11-30&group_by={group}"
+                ))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            all.push(body["rows"].clone());
+        }
+        all
+    };
+    let live = reports().await;
+    let rolled = app
+        .with_db(|conn| mamori::reports::rollup::roll_up(conn, 1000).unwrap())
+        .await;
+    assert_eq!(rolled, 5, "one hour per incident");
+    let dirty_hours = app
+        .with_db(|conn| mamori::reports::rollup::roll_up(conn, 1000).unwrap())
+        .await;
+    assert_eq!(dirty_hours, 0, "nothing left to roll up");
+    same_figures(&live, &reports().await);
+    // A change after the roll-up shows at once (its hour is added up from the tickets).
+    incident(
+        &app,
+        &engineer,
+        "2026-11-06T00:00:00Z",
+        ("low", "low"),
+        x,
+        &[(5, "acknowledge")],
+    )
+    .await;
+    app.state.clock.set(utc("2026-11-20T03:00:00Z").naive_utc());
+    let (_, by_month) = manager
+        .get("/api/v1/reports/sla?from=2026-10-01&to=2026-11-30&group_by=month")
+        .await;
+    assert_eq!(row(&by_month, "month", "2026-11")["tickets"], 5);
+    let partly_dirty = reports().await;
+    app.with_db(|conn| mamori::reports::rollup::roll_up(conn, 1000).unwrap())
+        .await;
+    same_figures(&partly_dirty, &reports().await);
+    // A soft delete takes the incident out of the report, rolled up or not.
+    let deleted = by_month["breaches"][0]["id"].as_i64().unwrap();
+    app.with_db(move |conn| {
+        mamori::tickets::service::soft_delete(
+            conn,
+            &mamori::audit::model::Actor::system("test"),
+            mamori::db::now(),
+            deleted,
+            "entered twice",
+        )
+        .unwrap()
+    })
+    .await;
+    let (_, by_month) = manager
+        .get("/api/v1/reports/sla?from=2026-10-01&to=2026-11-30&group_by=month")
+        .await;
+    assert_eq!(row(&by_month, "month", "2026-11")["tickets"], 4);
 }
 
 /// A manager opens the dashboard in a real browser and sees its sections and charts.
@@ -302,6 +363,24 @@ async fn a_manager_opens_the_dashboard_in_a_browser(app: TestApp) {
     let charts = c.find_all(Locator::Css("svg.chart")).await.unwrap();
     assert_eq!(charts.len(), 2);
     browser.client.clone().close().await.unwrap();
+}
+
+/// Two reports' rows agree: counts exactly, averages to a millionth (sums of sums may round
+/// differently from one sum).
+fn same_figures(a: &[Value], b: &[Value]) {
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(b) {
+        let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+        assert_eq!(a.len(), b.len(), "{a:?} / {b:?}");
+        for (x, y) in a.iter().zip(b) {
+            for (key, value) in x.as_object().unwrap() {
+                match (value.as_f64(), y[key].as_f64()) {
+                    (Some(p), Some(q)) if value.is_f64() => assert!((p - q).abs() < 1e-6, "{key}: {p} / {q}"),
+                    _ => assert_eq!(value, &y[key], "{key}"),
+                }
+            }
+        }
+    }
 }
 
 /// Bulk-seeded incidents (the benchmark's data) carry SLA figures the report reads.

@@ -1,0 +1,2 @@
+DROP TABLE sla_rollup_dirty;
+DROP TABLE sla_rollup;
