@@ -371,10 +371,7 @@ pub fn similar(
 /// filters and search have work to do; P1s are never closed (they would need a post-mortem).
 pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono::NaiveDateTime) -> QueryResult<i64> {
     use diesel::connection::SimpleConnection;
-    let start: i64 = crate::db::schema::ticket_sequences::table
-        .find("incident")
-        .select(crate::db::schema::ticket_sequences::last_value)
-        .first(conn)?;
+    let start = crate::tickets::queries::last_number(conn, crate::tickets::model::Kind::Incident)?;
     let (first, last) = (start + 1, start + count);
     let now = now.format("%Y-%m-%d %H:%M:%S").to_string();
     // The expressions are shared; only the row source and the text functions differ.
@@ -439,8 +436,9 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
          SELECT DISTINCT {hour} FROM incidents i JOIN tickets t ON t.id = i.ticket_id
          WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last}
          ON CONFLICT DO NOTHING;
-         UPDATE ticket_sequences SET last_value = {last} WHERE kind = 'incident';",
+         {set_last}",
         hour = crate::reports::rollup::hour_of(crate::db::backend_of(conn), "i.reported_at"),
+        set_last = crate::tickets::queries::set_last_number_sql(conn, crate::tickets::model::Kind::Incident, last),
     );
     crate::db::write_transaction(conn, |conn| conn.batch_execute(&sql))?;
     Ok(last)

@@ -6,14 +6,52 @@ use super::model::{Event, EventView, Kind, NewEvent, NewTicket, Ticket};
 use crate::db::schema::{ticket_events, ticket_sequences, tickets, users};
 use crate::db::DbConnection;
 
-/// The next number of a kind. Must run inside a write transaction: the UPDATE takes the row
-/// lock on PostgreSQL and SQLite's BEGIN IMMEDIATE serialises writers, so two concurrent
-/// creations never get the same number.
+/// The next number of a kind. Must run inside the creating transaction. SQLite: the counter
+/// row, as its BEGIN IMMEDIATE serialises writers. PostgreSQL: the kind's sequence, which
+/// needs no row lock held to commit (a failed creation leaves its number unused).
 pub fn next_number(conn: &mut DbConnection, kind: Kind) -> QueryResult<i64> {
-    diesel::update(ticket_sequences::table.find(kind.as_str()))
-        .set(ticket_sequences::last_value.eq(ticket_sequences::last_value + 1))
-        .returning(ticket_sequences::last_value)
-        .get_result(conn)
+    match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => diesel::update(ticket_sequences::table.find(kind.as_str()))
+            .set(ticket_sequences::last_value.eq(ticket_sequences::last_value + 1))
+            .returning(ticket_sequences::last_value)
+            .get_result(conn),
+        crate::db::Backend::Postgres => diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "nextval('ticket_number_{}')",
+            kind.as_str()
+        )))
+        .get_result(conn),
+    }
+}
+
+/// The last number handed out for a kind (0 before the first).
+pub fn last_number(conn: &mut DbConnection, kind: Kind) -> QueryResult<i64> {
+    match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => ticket_sequences::table
+            .find(kind.as_str())
+            .select(ticket_sequences::last_value)
+            .first(conn),
+        crate::db::Backend::Postgres => diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ticket_number_{})",
+            kind.as_str()
+        )))
+        .get_result(conn),
+    }
+}
+
+/// SQL that moves a kind's counter to `last` (for bulk loads that write numbers themselves).
+pub fn set_last_number_sql(conn: &DbConnection, kind: Kind, last: i64) -> String {
+    match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => {
+            format!(
+                "UPDATE ticket_sequences SET last_value = {last} WHERE kind = '{}';",
+                kind.as_str()
+            )
+        }
+        crate::db::Backend::Postgres => format!(
+            "SELECT setval('ticket_number_{}', GREATEST({last}, 1), {last} > 0);",
+            kind.as_str()
+        ),
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<i64> {
