@@ -3,7 +3,7 @@
 //! percentiles. Loopback only; bounded in time and requests.
 //!
 //! cargo run --release --example loadgen -- BASE_URL TOKEN SCENARIO CONCURRENCY SECONDS MAX_ID
-//! SCENARIO: create | read | list | search
+//! SCENARIO: create | read | list | search | report | health
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,9 @@ async fn main() {
                     "create" => client.post(format!("{base}/api/v1/incidents")).json(&serde_json::json!({
                         "title": format!("負荷試験 {n}"), "description": "bench", "impact": "low", "urgency": "medium", "category": "bench"
                     })),
+                    // The floor: a route with no database work (what HTTP, the middleware and this
+                    // client cost on the same machine).
+                    "health" => client.get(format!("{base}/healthz")),
                     "read" => client.get(format!("{base}/api/v1/incidents/{}", 1 + (n >> 33) % max_id)),
                     "list" => {
                         let priority = ["P2", "P3", "P4"][((n >> 40) % 3) as usize];
