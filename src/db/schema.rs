@@ -274,6 +274,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    sla_recompute_queue (ticket_id) {
+        ticket_id -> BigInt,
+    }
+}
+
+diesel::table! {
     sla_alerts (ticket_id, clock, kind) {
         ticket_id -> BigInt,
         clock -> Text,

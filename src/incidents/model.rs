@@ -128,8 +128,11 @@ pub struct IncidentFilter {
     pub assignee_id: Option<i64>,
     pub category: Option<String>,
     pub q: Option<String>,
-    /// Keyset cursor: incidents with a smaller id (lists are newest first).
+    /// Keyset cursor: the id of the last incident of the previous page (in the list's order).
     pub before: Option<i64>,
+    /// Order: `newest` (default), `oldest`, `priority` (P1 first, longest waiting first within
+    /// a priority) or `updated` (most recently changed first). A text search is newest first.
+    pub sort: Option<String>,
     /// Page size for API clients (at most 100).
     pub limit: Option<i64>,
     /// Reported on or after this day (YYYY-MM-DD, in the user's time zone).

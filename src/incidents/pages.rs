@@ -112,6 +112,7 @@ struct ListQuery {
     before: String,
     from: String,
     to: String,
+    sort: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -138,6 +139,7 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
         category: opt(&query.category),
         q: opt(&query.q),
         before: opt_id(&query.before)?,
+        sort: opt(&query.sort),
         limit: None,
         from: opt(&query.from),
         to: opt(&query.to),
@@ -212,6 +214,7 @@ async fn list(
             ("q", &query.q),
             ("from", &query.from),
             ("to", &query.to),
+            ("sort", &query.sort),
         ] {
             if !value.is_empty() {
                 q.append_pair(key, value);
@@ -230,6 +233,7 @@ async fn list(
             ("q", &query.q),
             ("from", &query.from),
             ("to", &query.to),
+            ("sort", &query.sort),
         ] {
             if !value.is_empty() {
                 q.append_pair(key, value);
@@ -245,6 +249,10 @@ async fn list(
     context.insert("filters", &query_view(&query));
     context.insert("statuses", &Status::ALL.map(Status::as_str));
     context.insert("priorities", &Priority::ALL.map(Priority::as_str));
+    context.insert(
+        "sorts",
+        &super::queries::ListSort::ALL.map(super::queries::ListSort::as_str),
+    );
     context.insert("teams", &teams);
     context.insert("next_url", &next_url);
     context.insert("export_url", &export_url);
@@ -261,6 +269,7 @@ struct FilterView {
     team_id: String,
     category: String,
     q: String,
+    sort: String,
 }
 
 fn query_view(q: &ListQuery) -> FilterView {
@@ -272,6 +281,7 @@ fn query_view(q: &ListQuery) -> FilterView {
         team_id: q.team_id.clone(),
         category: q.category.clone(),
         q: q.q.clone(),
+        sort: q.sort.clone(),
     }
 }
 

@@ -73,6 +73,9 @@ pub fn update(conn: &mut DbConnection, ticket_id: i64, changes: &IncidentUpdate<
 /// Conditions a saved view adds, resolved by the service (e.g. "my team" → team ids).
 #[derive(Debug, Default)]
 pub struct ListScope {
+    pub sort: ListSort,
+    /// The last row of the previous page, in the columns the sort orders by.
+    pub cursor: Option<Cursor>,
     pub statuses: Option<Vec<String>>,
     pub priority: Option<String>,
     pub team_ids: Option<Vec<i64>>,
@@ -80,6 +83,63 @@ pub struct ListScope {
     pub unassigned: bool,
     pub reported_from: Option<chrono::NaiveDateTime>,
     pub reported_before: Option<chrono::NaiveDateTime>,
+}
+
+/// The orders a list can take; each is served by an index in the same order, so a page reads
+/// only its own rows (keyset on the sort columns plus the id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListSort {
+    #[default]
+    Newest,
+    Oldest,
+    Priority,
+    Updated,
+}
+
+impl ListSort {
+    pub const ALL: [ListSort; 4] = [
+        ListSort::Newest,
+        ListSort::Oldest,
+        ListSort::Priority,
+        ListSort::Updated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListSort::Newest => "newest",
+            ListSort::Oldest => "oldest",
+            ListSort::Priority => "priority",
+            ListSort::Updated => "updated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ListSort> {
+        ListSort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    pub id: i64,
+    pub priority: String,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The cursor's columns for the incident `id` (`None` if it is gone: the list starts over).
+pub fn cursor(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Cursor>> {
+    tickets::table
+        .find(id)
+        .select((tickets::id, tickets::priority, tickets::updated_at))
+        .first::<(i64, String, chrono::NaiveDateTime)>(conn)
+        .optional()
+        .map(|found| {
+            found.map(|(id, priority, updated_at)| Cursor {
+                id,
+                priority,
+                updated_at,
+            })
+        })
 }
 
 /// The list query with every filter except the text search and the cursor (a macro because
@@ -169,10 +229,34 @@ pub fn list(
             );
         }
     }
-    if let Some(before) = filter.before {
-        query = query.filter(tickets::id.lt(before));
+    // Row-value comparisons, so both backends seek the sort's index to the cursor.
+    if let Some(c) = &scope.cursor {
+        query = match scope.sort {
+            ListSort::Newest => query.filter(tickets::id.lt(c.id)),
+            ListSort::Oldest => query.filter(tickets::id.gt(c.id)),
+            ListSort::Priority => query.filter(
+                sql::<Bool>("(tickets.priority, tickets.id) > (")
+                    .bind::<Text, _>(c.priority.clone())
+                    .sql(", ")
+                    .bind::<diesel::sql_types::BigInt, _>(c.id)
+                    .sql(")"),
+            ),
+            ListSort::Updated => query.filter(
+                sql::<Bool>("(tickets.updated_at, tickets.id) < (")
+                    .bind::<diesel::sql_types::Timestamp, _>(c.updated_at)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::BigInt, _>(c.id)
+                    .sql(")"),
+            ),
+        };
     }
-    query.order(tickets::id.desc()).limit(limit).load::<IncidentRow>(conn)
+    let query = match scope.sort {
+        ListSort::Newest => query.order(tickets::id.desc()),
+        ListSort::Oldest => query.order(tickets::id.asc()),
+        ListSort::Priority => query.order((tickets::priority.asc(), tickets::id.asc())),
+        ListSort::Updated => query.order((tickets::updated_at.desc(), tickets::id.desc())),
+    };
+    query.limit(limit).load::<IncidentRow>(conn)
 }
 
 /// Matches the FTS index hands over per batch, and how many batches one page may read.

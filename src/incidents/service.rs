@@ -445,6 +445,26 @@ fn list_rows(
     if let Some(to) = filter.to.as_deref().filter(|d| !d.trim().is_empty()) {
         scope.reported_before = Some(day_start(to, tz, "to")? + Duration::days(1));
     }
+    scope.sort = match filter.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => queries::ListSort::Newest,
+        Some(text) => queries::ListSort::parse(text).ok_or_else(|| {
+            AppError::Validation(FieldErrors::single("sort", FieldMessage::new("error-sort-invalid")))
+        })?,
+    };
+    // A text search lists its hits newest first (SQLite walks its text index in that order).
+    if filter.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        scope.sort = queries::ListSort::Newest;
+    }
+    scope.cursor = match (filter.before, scope.sort) {
+        (None, _) => None,
+        // Id orders need only the id (any id is a valid position).
+        (Some(id), queries::ListSort::Newest | queries::ListSort::Oldest) => Some(queries::Cursor {
+            id,
+            priority: String::new(),
+            updated_at: NaiveDateTime::default(),
+        }),
+        (Some(id), _) => queries::cursor(conn, id)?,
+    };
     let mut rows = queries::list(conn, filter, &scope, limit + 1)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -40,6 +40,8 @@ use crate::error::AppError;
 /// Alerts handled per clock and kind in one run, and tickets with due levels; the next run
 /// takes the rest.
 const BATCH: i64 = 200;
+/// Queued tickets recomputed per run (after an admin change covering many tickets).
+const RECOMPUTE_BATCH: i64 = 500;
 /// Hours of the SLA report's rollup rebuilt per run (each a small indexed aggregate).
 const ROLLUP_BATCH: i64 = 500;
 
@@ -80,6 +82,8 @@ pub struct Run {
     pub breaches: usize,
     /// Delay levels fired.
     pub escalations: usize,
+    /// Queued tickets whose clocks were recomputed.
+    pub recomputed: usize,
 }
 
 /// Tickets whose clock crossed the instant for this alert and that have not had it.
@@ -417,7 +421,11 @@ fn skip_conflicts<T: Default>(ticket_id: i64, result: Result<T, AppError>) -> Re
 /// One pass over every clock and alert kind, then the delay levels. Each ticket's work runs in
 /// its own transaction.
 pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppError> {
-    let mut run = Run::default();
+    let mut run = Run {
+        // Queued recomputes first, so the alerts below read current figures.
+        recomputed: service::recompute_queued(conn, now, RECOMPUTE_BATCH)?,
+        ..Run::default()
+    };
     for clock in [Clock::Response, Clock::Resolution] {
         for alert in [Alert::Warning, Alert::Breach] {
             for ticket_id in candidates(conn, clock, alert, now)? {

@@ -4,7 +4,8 @@ use diesel::prelude::*;
 
 use super::model::{CalendarRow, Closure, EscalationRule, Policy, TicketSla};
 use crate::db::schema::{
-    calendar_closures, calendars, escalation_firings, escalation_rules, sla_policies, ticket_sla, tickets,
+    calendar_closures, calendars, escalation_firings, escalation_rules, sla_policies, sla_recompute_queue, ticket_sla,
+    tickets,
 };
 use crate::db::DbConnection;
 
@@ -377,4 +378,32 @@ pub fn open_tickets_under_team_policy(conn: &mut DbConnection, team_id: i64) -> 
     held.sort_unstable();
     held.dedup();
     Ok(held)
+}
+
+/// Queues tickets for the SLA job to recompute (a ticket already queued stays queued once).
+pub fn queue_recompute(conn: &mut DbConnection, tickets: &[i64]) -> QueryResult<()> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    // Ids are integers from the database: safe to inline, one statement per chunk.
+    let values: Vec<String> = tickets.iter().map(|id| format!("({id})")).collect();
+    diesel::sql_query(format!(
+        "INSERT INTO sla_recompute_queue (ticket_id) VALUES {} ON CONFLICT DO NOTHING",
+        values.join(", ")
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn queued_recomputes(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<i64>> {
+    sla_recompute_queue::table
+        .order(sla_recompute_queue::ticket_id)
+        .limit(limit)
+        .select(sla_recompute_queue::ticket_id)
+        .load(conn)
+}
+
+/// Claims a queued ticket: 1 when this call removed it, 0 when another instance did.
+pub fn dequeue_recompute(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<usize> {
+    diesel::delete(sla_recompute_queue::table.find(ticket_id)).execute(conn)
 }

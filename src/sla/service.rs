@@ -560,20 +560,54 @@ pub fn delete_policy(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime,
             Some(&before),
             None::<&()>,
         )?;
-        for ticket in covered {
-            refresh(conn, ticket, now)?;
-        }
-        Ok(())
+        refresh_many(conn, covered, now)
     })
 }
 
 /// Recomputes the open tickets a policy covers (after it changed: a switched-off policy stops
 /// applying at once, and the next matching one takes over from the same history).
 fn refresh_open_on_policy(conn: &mut DbConnection, policy_id: i64, now: NaiveDateTime) -> Result<(), AppError> {
-    for ticket in queries::open_tickets_on_policy(conn, policy_id)? {
-        refresh(conn, ticket, now)?;
+    let tickets = queries::open_tickets_on_policy(conn, policy_id)?;
+    refresh_many(conn, tickets, now)
+}
+
+/// Tickets recomputed inside the transaction of an admin change (policy, calendar, escalation
+/// levels). Beyond this many the change queues them (`sla_recompute_queue`) and the SLA job
+/// recomputes them in batches, so the admin request stays short however many tickets a policy
+/// covers. Pages and `GET` compute clocks live meanwhile; lists, reports and alerts catch up
+/// at the job's next run.
+const INLINE_RECOMPUTE: usize = 500;
+
+fn refresh_many(conn: &mut DbConnection, tickets: Vec<i64>, now: NaiveDateTime) -> Result<(), AppError> {
+    if tickets.len() <= INLINE_RECOMPUTE {
+        for ticket in tickets {
+            refresh(conn, ticket, now)?;
+        }
+        return Ok(());
+    }
+    for chunk in tickets.chunks(1000) {
+        queries::queue_recompute(conn, chunk)?;
     }
     Ok(())
+}
+
+/// Recomputes up to `limit` queued tickets in one transaction (the SLA job's first step);
+/// returns how many. Each is claimed by deleting its queue row, so a second instance skips it.
+pub fn recompute_queued(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<usize, AppError> {
+    let queued = queries::queued_recomputes(conn, limit)?;
+    if queued.is_empty() {
+        return Ok(0);
+    }
+    write_transaction(conn, |conn| {
+        let mut done = 0;
+        for ticket in queued {
+            if queries::dequeue_recompute(conn, ticket)? == 1 {
+                refresh(conn, ticket, now)?;
+                done += 1;
+            }
+        }
+        Ok(done)
+    })
 }
 
 /// Everything the clocks of one incident are computed from, and the result.
@@ -1031,9 +1065,7 @@ pub fn delete_escalation_rule(
             Some(&before),
             None::<&()>,
         )?;
-        for ticket in governed {
-            refresh(conn, ticket, now)?;
-        }
+        refresh_many(conn, governed, now)?;
         Ok(before)
     })
 }
@@ -1041,10 +1073,8 @@ pub fn delete_escalation_rule(
 /// Recomputes the open tickets a team's escalation policy may govern (after its delay levels
 /// changed), like a policy change recomputes the tickets it covers.
 fn refresh_under_team_policy(conn: &mut DbConnection, team_id: i64, now: NaiveDateTime) -> Result<(), AppError> {
-    for ticket in queries::open_tickets_under_team_policy(conn, team_id)? {
-        refresh(conn, ticket, now)?;
-    }
-    Ok(())
+    let tickets = queries::open_tickets_under_team_policy(conn, team_id)?;
+    refresh_many(conn, tickets, now)
 }
 
 /// The list rows' SLA at `now`: one query for the stored figures of all rows, each calendar

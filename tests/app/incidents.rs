@@ -784,7 +784,87 @@ async fn admins_delete_softly_and_restore(app: TestApp) {
     );
 }
 
+/// Every order pages through everything once, in that order, with the keyset cursor.
+async fn lists_sort_in_four_orders(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    // Priorities P4, P2, P1, P3, P4, P2, P1 … in filing order, each a minute apart.
+    let levels = [
+        ("low", "low"),
+        ("high", "medium"),
+        ("high", "high"),
+        ("medium", "medium"),
+    ];
+    let mut filed = Vec::new();
+    for i in 0..14 {
+        app.state.clock.advance(chrono::Duration::minutes(1));
+        let (impact, urgency) = levels[i % 4];
+        let (status, body) = api
+            .post("/api/v1/incidents", incident(&format!("順序 {i}"), impact, urgency))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        filed.push((
+            body["id"].as_i64().unwrap(),
+            body["priority"].as_str().unwrap().to_string(),
+        ));
+    }
+    // The oldest incident changes last: it heads the "recently updated" order.
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, body) = api
+        .post(&format!("/api/v1/incidents/{}/acknowledge", filed[0].0), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let walk = |sort: &'static str| {
+        let api = &api;
+        async move {
+            let mut seen = Vec::new();
+            let mut path = format!("/api/v1/incidents?view=all&limit=4&sort={sort}");
+            loop {
+                let (status, page) = api.get(&path).await;
+                assert_eq!(status, 200, "{page}");
+                seen.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| i["id"].as_i64().unwrap()),
+                );
+                match page["next_before"].as_i64() {
+                    Some(before) => path = format!("/api/v1/incidents?view=all&limit=4&sort={sort}&before={before}"),
+                    None => break,
+                }
+            }
+            seen
+        }
+    };
+    let ids: Vec<i64> = filed.iter().map(|(id, _)| *id).collect();
+    let newest: Vec<i64> = ids.iter().rev().copied().collect();
+    assert_eq!(walk("newest").await, newest);
+    assert_eq!(walk("oldest").await, ids);
+    let mut by_priority = filed.clone();
+    by_priority.sort_by(|a, b| (a.1.as_str(), a.0).cmp(&(b.1.as_str(), b.0)));
+    assert_eq!(
+        walk("priority").await,
+        by_priority.iter().map(|(id, _)| *id).collect::<Vec<_>>()
+    );
+    let updated = walk("updated").await;
+    assert_eq!(updated[0], ids[0], "the acknowledged one first");
+    assert_eq!(&updated[1..], &newest[..newest.len() - 1]);
+    let (status, bad) = api.get("/api/v1/incidents?sort=colour").await;
+    assert_eq!((status, bad["error"]["fields"]["sort"].is_string()), (422, true));
+    // The page offers the orders, in the user's language, and shows the chosen one.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let page = app
+        .get(&client, "/incidents?view=all&sort=priority")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<option value=\"priority\" selected>"), "{page}");
+    assert!(page.contains("優先度順") || page.contains("By priority"));
+}
+
 on_both!(
+    lists_sort_in_four_orders,
     admins_delete_softly_and_restore,
     status_updates_start_from_language_templates,
     csv_export_and_date_filters,

@@ -724,7 +724,74 @@ async fn admin_pages_manage_calendars_and_policies(app: TestApp) {
     assert_eq!(app.get(&client, &format!("/admin/calendars/{id}")).await.status(), 200);
 }
 
+/// A policy change over more open tickets than one request should recompute queues them; the
+/// job recomputes them in batches, each once, and the change's own request stays short.
+async fn a_policy_change_over_many_tickets_is_recomputed_by_the_job(app: TestApp) {
+    let admin = Api::new(&app, Role::Admin).await;
+    let now = app.state.clock.now();
+    // Seeded incidents: about 30% open, half of them P4 (policy 4): over 500 open on it.
+    let open_on_p4 = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::{ticket_sla, tickets};
+            let reporter = mamori::users::queries::list(conn, &Default::default(), 1).unwrap()[0].id;
+            mamori::incidents::queries::bulk_seed(conn, 4000, reporter, now).unwrap();
+            ticket_sla::table
+                .inner_join(tickets::table)
+                .filter(ticket_sla::policy_id.eq(4))
+                .filter(tickets::status.ne("closed"))
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert!(open_on_p4 > 500, "{open_on_p4}");
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, body) = admin
+        .patch("/api/v1/sla-policies/4", json!({"resolution_minutes": 600}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let queued = || {
+        app.with_db(|conn| {
+            use diesel::prelude::*;
+            mamori::db::schema::sla_recompute_queue::table
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+    };
+    assert_eq!(queued().await, open_on_p4, "queued, not recomputed in the request");
+    let changed_at = app.state.clock.now() - chrono::Duration::milliseconds(1);
+    let mut recomputed = 0;
+    loop {
+        let run = run_job(&app).await;
+        if run.recomputed == 0 {
+            break;
+        }
+        assert!(run.recomputed <= 500, "bounded batches");
+        recomputed += run.recomputed;
+    }
+    assert_eq!((recomputed as i64, queued().await), (open_on_p4, 0));
+    // Every one was recomputed by the job (the seed wrote its figures with earlier times).
+    let stale = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::{ticket_sla, tickets};
+            ticket_sla::table
+                .inner_join(tickets::table)
+                .filter(ticket_sla::policy_id.eq(4))
+                .filter(tickets::status.ne("closed"))
+                .filter(ticket_sla::computed_at.lt(changed_at))
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(stale, 0);
+}
+
 on_both!(
+    a_policy_change_over_many_tickets_is_recomputed_by_the_job,
     admin_pages_manage_calendars_and_policies,
     warnings_and_breaches_fire_once_and_escalate,
     a_priority_change_recomputes_the_clocks,

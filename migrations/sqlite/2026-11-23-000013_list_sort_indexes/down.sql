@@ -1,0 +1,1 @@
+DROP INDEX tickets_kind_updated_idx;
