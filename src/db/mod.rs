@@ -210,6 +210,16 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     }
 }
 
+/// After a bulk load (`mamori seed`): statistics, and on PostgreSQL a VACUUM as well, which sets
+/// the rows' visibility hints at once instead of leaving autovacuum and the first readers to
+/// write every page again while the system is in use. Runs outside any transaction.
+pub fn after_bulk_load(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match backend_of(conn) {
+        Backend::Sqlite => refresh_statistics(conn),
+        Backend::Postgres => conn.batch_execute("VACUUM ANALYZE"),
+    }
+}
+
 /// How often a running server refreshes SQLite's statistics (tables grow as tickets come in).
 const STATISTICS_EVERY: Duration = Duration::from_secs(6 * 3600);
 
