@@ -257,24 +257,48 @@ pub fn sla_report(conn: &mut DbConnection, period: &Period) -> Result<SlaReport,
     let (from, to) = (literal(period.from), literal(period.to));
     let contributions = rollup::contributions(&dialect);
     // Whole-hour periods (every zone with a whole-hour offset) read the hourly rollup, and add
-    // the hours changed since it was built up from the tickets; other periods add up tickets.
-    let figures = if rollup::covers(period.from, period.to) && period.offset_minutes % 60 == 0 {
+    // the hours changed since it was built up from the tickets; other periods, or a backlog of
+    // dirty hours, add up the tickets. The dirty hours are listed first and inlined: joined
+    // in SQL, PostgreSQL plans a scan of every incident whenever the list is (usually) empty.
+    let rollup_usable = rollup::covers(period.from, period.to) && period.offset_minutes % 60 == 0;
+    let dirty = if rollup_usable {
+        rollup::dirty_between(conn, &from, &to)?
+    } else {
+        Vec::new()
+    };
+    let figures = if rollup_usable && dirty.len() as i64 <= rollup::MAX_DIRTY_IN_REPORT {
         let columns = rollup::FIGURES
             .iter()
             .map(|f| format!("r.{f}"))
             .collect::<Vec<_>>()
             .join(", ");
-        format!(
+        let clean = format!(
             "SELECT r.bucket AS at, r.team_id, r.priority, {columns}
              FROM sla_rollup r
-             WHERE r.bucket >= {from} AND r.bucket < {to}
-               AND NOT EXISTS (SELECT 1 FROM sla_rollup_dirty d WHERE d.bucket = r.bucket)
-             UNION ALL
-             {contributions}
-             JOIN sla_rollup_dirty d ON i.reported_at >= d.bucket AND i.reported_at < {next_hour}
-             WHERE d.bucket >= {from} AND d.bucket < {to} AND t.deleted_at IS NULL",
-            next_hour = rollup::plus_hour(dialect.backend, "d.bucket"),
-        )
+             WHERE r.bucket >= {from} AND r.bucket < {to}"
+        );
+        if dirty.is_empty() {
+            clean
+        } else {
+            let hours: Vec<String> = dirty.iter().map(|b| literal(*b)).collect();
+            let ranges: Vec<String> = dirty
+                .iter()
+                .map(|b| {
+                    format!(
+                        "(i.reported_at >= {} AND i.reported_at < {})",
+                        literal(*b),
+                        literal(*b + Duration::hours(1))
+                    )
+                })
+                .collect();
+            format!(
+                "{clean} AND r.bucket NOT IN ({hours})
+                 UNION ALL
+                 {contributions} WHERE t.deleted_at IS NULL AND ({ranges})",
+                hours = hours.join(", "),
+                ranges = ranges.join(" OR "),
+            )
+        }
     } else {
         format!("{contributions} WHERE i.reported_at >= {from} AND i.reported_at < {to} AND t.deleted_at IS NULL")
     };

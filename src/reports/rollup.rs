@@ -66,14 +66,6 @@ pub fn hour_of(backend: Backend, expression: &str) -> String {
     }
 }
 
-/// `expression` plus one hour (a timestamp column of the rollup).
-pub(super) fn plus_hour(backend: Backend, expression: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("datetime({expression}, '+1 hour')"),
-        Backend::Postgres => format!("({expression} + interval '1 hour')"),
-    }
-}
-
 /// Whether the report over `[from, to)` can read the rollup: both ends on whole hours.
 pub fn covers(from: NaiveDateTime, to: NaiveDateTime) -> bool {
     let whole = |t: NaiveDateTime| t.minute() == 0 && t.second() == 0 && t.nanosecond() == 0;
@@ -93,9 +85,23 @@ pub fn mark_dirty(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<()> {
 }
 
 #[derive(QueryableByName)]
-struct Bucket {
+pub(super) struct Bucket {
     #[diesel(sql_type = Timestamp)]
-    bucket: NaiveDateTime,
+    pub(super) bucket: NaiveDateTime,
+}
+
+/// Dirty hours a report adds up from the tickets at most; past this (the job is off or far
+/// behind) the report adds up the whole period from the tickets instead.
+pub(super) const MAX_DIRTY_IN_REPORT: i64 = 500;
+
+/// The dirty hours in `[from, to)`, at most `MAX_DIRTY_IN_REPORT + 1`.
+pub(super) fn dirty_between(conn: &mut DbConnection, from: &str, to: &str) -> QueryResult<Vec<NaiveDateTime>> {
+    let found: Vec<Bucket> = diesel::sql_query(format!(
+        "SELECT bucket FROM sla_rollup_dirty WHERE bucket >= {from} AND bucket < {to} ORDER BY bucket LIMIT {}",
+        MAX_DIRTY_IN_REPORT + 1
+    ))
+    .load(conn)?;
+    Ok(found.into_iter().map(|b| b.bucket).collect())
 }
 
 fn insert_columns() -> String {
