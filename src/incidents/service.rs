@@ -244,7 +244,16 @@ pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<Inci
 
 /// The incident and its relations; the SLA object is filled by the caller (stored or live).
 fn view_without_sla(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
-    let (ticket, incident) = queries::load(conn, id)?;
+    let loaded = queries::load(conn, id)?;
+    view_of_loaded(conn, loaded, with_timeline)
+}
+
+fn view_of_loaded(
+    conn: &mut DbConnection,
+    (ticket, incident): super::model::Loaded,
+    with_timeline: bool,
+) -> Result<IncidentView, AppError> {
+    let id = ticket.id;
     let (team, assignee) = queries::names(conn, ticket.team_id, ticket.assignee_id)?;
     let timeline = if with_timeline {
         Some(ticket_queries::timeline(conn, id)?)
@@ -288,8 +297,11 @@ pub fn get_live(
     now: NaiveDateTime,
     with_similar: bool,
 ) -> Result<IncidentView, AppError> {
-    let mut view = view_without_sla(conn, id, true)?;
-    view.sla = crate::sla::service::live(conn, id, now)?;
+    // Loaded once for both the view and the live clocks.
+    let loaded = queries::load(conn, id)?;
+    let sla = crate::sla::service::live(conn, &loaded, now)?;
+    let mut view = view_of_loaded(conn, loaded, true)?;
+    view.sla = sla;
     if with_similar {
         let found = queries::similar(
             conn,

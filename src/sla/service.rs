@@ -58,8 +58,8 @@ struct CalendarKey {
 /// per calendar at most (one per range of years asked for), cleared when it grows past this.
 const BUILT_CALENDARS_KEPT: usize = 64;
 
-static BUILT_CALENDARS: std::sync::Mutex<Option<std::collections::HashMap<CalendarKey, Arc<Calendar>>>> =
-    std::sync::Mutex::new(None);
+static BUILT_CALENDARS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<CalendarKey, Arc<Calendar>>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// The rules' calendar for a stored one, with the holidays of `years` and its working spans
 /// indexed over them (one query for the closures; the rest comes from the process's cache).
@@ -79,10 +79,12 @@ pub fn calendar_rules(
             .collect(),
         years: (*years.start(), *years.end()),
     };
-    let kept = |guard: &mut Option<std::collections::HashMap<CalendarKey, Arc<Calendar>>>| {
-        guard.as_ref().and_then(|built| built.get(&key).cloned())
-    };
-    if let Some(found) = kept(&mut BUILT_CALENDARS.lock().unwrap_or_else(|e| e.into_inner())) {
+    let kept = BUILT_CALENDARS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned();
+    if let Some(found) = kept {
         return Ok(found);
     }
     let time_zone = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
@@ -103,8 +105,7 @@ pub fn calendar_rules(
     let first = NaiveDate::from_ymd_opt(*years.start(), 1, 1).expect("a calendar year");
     let after = NaiveDate::from_ymd_opt(years.end() + 1, 1, 1).expect("a calendar year");
     let built = Arc::new(Calendar::new(time_zone, week_of(row), closed).with_index(first, after));
-    let mut guard = BUILT_CALENDARS.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = guard.get_or_insert_with(Default::default);
+    let mut cache = BUILT_CALENDARS.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= BUILT_CALENDARS_KEPT {
         cache.clear();
     }
@@ -628,11 +629,20 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// Computes an incident's clocks at `now`; `None` when it is not an incident or no policy applies.
 fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<Evaluation>, AppError> {
-    let (ticket, incident) = match crate::incidents::queries::load(conn, ticket_id) {
-        Ok(loaded) => loaded,
-        Err(diesel::result::Error::NotFound) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
+    match crate::incidents::queries::load(conn, ticket_id) {
+        Ok(loaded) => evaluate_loaded(conn, &loaded, now),
+        Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`evaluate`] for an incident the caller has already loaded.
+fn evaluate_loaded(
+    conn: &mut DbConnection,
+    (ticket, incident): &crate::incidents::model::Loaded,
+    now: NaiveDateTime,
+) -> Result<Option<Evaluation>, AppError> {
+    let ticket_id = ticket.id;
     let Some(policy) = queries::active_policies(conn, "incident")?
         .into_iter()
         .find(|p| p.matches("incident", &ticket.priority, &incident.category, ticket.team_id))
@@ -876,9 +886,15 @@ pub fn stored(conn: &mut DbConnection, ticket_id: i64) -> Result<Option<SlaView>
     Ok(Some(view_of(row, policy.as_ref(), None)))
 }
 
-/// The clocks right now, with the explanation (policy, calendar, running and paused stretches).
-pub fn live(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<SlaView>, AppError> {
-    let Some(evaluation) = evaluate(conn, ticket_id, now)? else {
+/// The clocks of a loaded incident right now, with the explanation (policy, calendar, running
+/// and paused stretches).
+pub fn live(
+    conn: &mut DbConnection,
+    loaded: &crate::incidents::model::Loaded,
+    now: NaiveDateTime,
+) -> Result<Option<SlaView>, AppError> {
+    let ticket_id = loaded.0.id;
+    let Some(evaluation) = evaluate_loaded(conn, loaded, now)? else {
         return Ok(None);
     };
     let row = figures(ticket_id, &evaluation, now);
