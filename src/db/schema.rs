@@ -280,6 +280,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    sla_settings_token (id) {
+        id -> Integer,
+        token -> BigInt,
+    }
+}
+
+diesel::table! {
     sla_alerts (ticket_id, clock, kind) {
         ticket_id -> BigInt,
         clock -> Text,

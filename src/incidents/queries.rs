@@ -11,11 +11,13 @@ use crate::tickets::model::Ticket;
 use crate::tickets::queries as ticket_queries;
 use crate::users::queries::{like_pattern, lower};
 
-pub fn insert(conn: &mut DbConnection, new: &NewIncident<'_>) -> QueryResult<()> {
+/// Inserts an incident's row and returns it as stored.
+pub fn insert(conn: &mut DbConnection, new: &NewIncident<'_>) -> QueryResult<Incident> {
     diesel::insert_into(incidents::table)
         .values(new)
-        .execute(conn)
-        .map(|_| ())
+        // The columns in `Incident`'s field order (a multi-backend connection cannot return `as_select`).
+        .returning(incidents::all_columns)
+        .get_result(conn)
 }
 
 pub fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Loaded> {
@@ -26,6 +28,25 @@ pub fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Loaded> {
         .filter(tickets::deleted_at.is_null())
         .select((Ticket::as_select(), Incident::as_select()))
         .first(conn)
+}
+
+/// [`load`] with the names of the team and the assignee, in the same query.
+pub fn load_named(conn: &mut DbConnection, id: i64) -> QueryResult<(Loaded, Option<String>, Option<String>)> {
+    let (ticket, incident, team, assignee) = tickets::table
+        .inner_join(incidents::table)
+        .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
+        .left_join(users::table.on(tickets::assignee_id.eq(users::id.nullable())))
+        .filter(tickets::id.eq(id))
+        .filter(tickets::kind.eq("incident"))
+        .filter(tickets::deleted_at.is_null())
+        .select((
+            Ticket::as_select(),
+            Incident::as_select(),
+            teams::name.nullable(),
+            users::display_name.nullable(),
+        ))
+        .first(conn)?;
+    Ok(((ticket, incident), team, assignee))
 }
 
 #[derive(AsChangeset, Default)]

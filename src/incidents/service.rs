@@ -71,27 +71,31 @@ pub fn parse_reported_at(raw: &str, tz: &str, now: NaiveDateTime) -> Result<Naiv
     Ok(crate::db::truncate(at))
 }
 
+/// Checks that the team exists and the assignee is an active user; returns their names.
 fn check_people(
     conn: &mut DbConnection,
     team_id: Option<i64>,
     assignee_id: Option<i64>,
     errors: &mut FieldErrors,
-) -> Result<(), AppError> {
+) -> Result<(Option<String>, Option<String>), AppError> {
+    let mut names = (None, None);
     if let Some(team) = team_id {
-        if crate::teams::queries::existing_ids(conn, &[team])?.is_empty() {
-            errors.add("team_id", FieldMessage::new("error-team-unknown"));
+        match crate::teams::queries::find(conn, team) {
+            Ok(t) => names.0 = Some(t.name),
+            Err(diesel::result::Error::NotFound) => errors.add("team_id", FieldMessage::new("error-team-unknown")),
+            Err(e) => return Err(e.into()),
         }
     }
     if let Some(user) = assignee_id {
         match crate::users::queries::find(conn, user) {
-            Ok(u) if u.active => {}
+            Ok(u) if u.active => names.1 = Some(u.display_name),
             Ok(_) | Err(diesel::result::Error::NotFound) => {
                 errors.add("assignee_id", FieldMessage::new("error-user-unknown"))
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(names)
 }
 
 /// A compact snapshot for the audit log.
@@ -159,7 +163,7 @@ pub fn create(
     let reported_at = parse_reported_at(&input.reported_at, tz, now)
         .map_err(|e| errors.add("reported_at", e))
         .ok();
-    check_people(conn, input.team_id, input.assignee_id, &mut errors)?;
+    let names = check_people(conn, input.team_id, input.assignee_id, &mut errors)?;
     errors.into_result()?;
     let (title, description, impact, urgency, category, service, reported_at) = (
         title.expect("validated"),
@@ -172,9 +176,11 @@ pub fn create(
     );
     let priority = rules::priority(impact, urgency);
 
-    let id = write_transaction(conn, |conn| {
+    // Read before the transaction: on SQLite the writer lock is held for less time.
+    let settings = crate::sla::settings::current(conn)?;
+    let (loaded, sla) = write_transaction(conn, |conn| {
         let (number, reference) = allocate_number(conn, Kind::Incident)?;
-        let id = ticket_queries::insert(
+        let ticket = ticket_queries::insert(
             conn,
             &NewTicket {
                 kind: Kind::Incident.as_str(),
@@ -192,7 +198,8 @@ pub fn create(
                 updated_at: now,
             },
         )?;
-        queries::insert(
+        let id = ticket.id;
+        let incident = queries::insert(
             conn,
             &NewIncident {
                 ticket_id: id,
@@ -217,7 +224,7 @@ pub fn create(
                 json!({ "priority": priority.as_str(), "impact": impact.as_str(), "urgency": urgency.as_str(), "channel": channel }),
             ),
         )?;
-        let loaded = queries::load(conn, id)?;
+        let loaded = (ticket, incident);
         record(
             conn,
             actor,
@@ -229,41 +236,40 @@ pub fn create(
             Some(&snapshot(&loaded)),
         )?;
         // The SLA clocks are stored at every transition, in the same transaction.
-        crate::sla::service::refresh(conn, id, now)?;
-        Ok::<_, AppError>(id)
+        let sla = crate::sla::service::start(conn, &settings, &loaded, now)?;
+        Ok::<_, AppError>((loaded, sla))
     })?;
-    get(conn, id, false)
-}
-
-/// One incident, optionally with its timeline.
-pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
-    let mut view = view_without_sla(conn, id, with_timeline)?;
-    view.sla = crate::sla::service::stored(conn, id)?;
+    // Everything shown is what was just written: nothing to read back.
+    let mut view = view_of_loaded(loaded, names, Vec::new(), None);
+    view.sla = sla.map(|row| crate::sla::service::stored_view(&settings, row));
     Ok(view)
 }
 
-/// The incident and its relations; the SLA object is filled by the caller (stored or live).
-fn view_without_sla(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
-    let loaded = queries::load(conn, id)?;
-    view_of_loaded(conn, loaded, with_timeline)
-}
-
-fn view_of_loaded(
-    conn: &mut DbConnection,
-    (ticket, incident): super::model::Loaded,
-    with_timeline: bool,
-) -> Result<IncidentView, AppError> {
-    let id = ticket.id;
-    let (team, assignee) = queries::names(conn, ticket.team_id, ticket.assignee_id)?;
+/// One incident with its stored SLA figures, optionally with its timeline.
+pub fn get(conn: &mut DbConnection, id: i64, with_timeline: bool) -> Result<IncidentView, AppError> {
+    let (loaded, team, assignee) = queries::load_named(conn, id)?;
     let timeline = if with_timeline {
         Some(ticket_queries::timeline(conn, id)?)
     } else {
         None
     };
-    let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let problems = ticket_queries::linked_to(conn, id, "problem")?;
+    let mut view = view_of_loaded(loaded, (team, assignee), problems, timeline);
+    view.sla = crate::sla::service::stored(conn, id)?;
+    Ok(view)
+}
+
+/// The view of a loaded incident and what it is shown with; the SLA object is filled by the
+/// caller (stored, live or just computed).
+fn view_of_loaded(
+    (ticket, incident): super::model::Loaded,
+    (team, assignee): (Option<String>, Option<String>),
+    problems: Vec<ticket_queries::LinkedTicket>,
+    timeline: Option<Vec<crate::tickets::model::EventView>>,
+) -> IncidentView {
+    let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let similar = None;
-    Ok(IncidentView {
+    IncidentView {
         problems,
         similar,
         id: ticket.id,
@@ -286,7 +292,7 @@ fn view_of_loaded(
         allowed_actions: rules::allowed_actions(status).into_iter().map(Action::as_str).collect(),
         sla: None,
         timeline,
-    })
+    }
 }
 
 /// The incident with its SLA clocks as they stand at `now` (and how they got there), and for
@@ -297,10 +303,18 @@ pub fn get_live(
     now: NaiveDateTime,
     with_similar: bool,
 ) -> Result<IncidentView, AppError> {
-    // Loaded once for both the view and the live clocks.
-    let loaded = queries::load(conn, id)?;
-    let sla = crate::sla::service::live(conn, &loaded, now)?;
-    let mut view = view_of_loaded(conn, loaded, true)?;
+    // Loaded once for both the view and the live clocks, which run over the timeline shown
+    // unless it was cut at its bound.
+    let (loaded, team, assignee) = queries::load_named(conn, id)?;
+    let timeline = ticket_queries::timeline(conn, id)?;
+    let history = if timeline.len() < ticket_queries::TIMELINE_LIMIT {
+        crate::sla::service::History::Timeline(&timeline)
+    } else {
+        crate::sla::service::History::Stored
+    };
+    let sla = crate::sla::service::live(conn, &loaded, history, now)?;
+    let problems = ticket_queries::linked_to(conn, id, "problem")?;
+    let mut view = view_of_loaded(loaded, (team, assignee), problems, Some(timeline));
     view.sla = sla;
     if with_similar {
         let found = queries::similar(

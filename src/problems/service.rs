@@ -105,7 +105,8 @@ pub fn create(
                 created_at: now,
                 updated_at: now,
             },
-        )?;
+        )?
+        .id;
         queries::insert(conn, id, fix_due_on.as_deref())?;
         add_event(
             conn,

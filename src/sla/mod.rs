@@ -11,3 +11,4 @@ pub mod pages;
 pub mod queries;
 pub mod rules;
 pub mod service;
+pub mod settings;

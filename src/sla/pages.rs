@@ -146,13 +146,14 @@ struct MonthQuery {
 /// The working days of a month on a calendar, for the month view.
 fn month_view(conn: &mut crate::db::DbConnection, id: i64, month: NaiveDate) -> Result<(Vec<MonthDay>, u32), AppError> {
     let row = queries::calendar(conn, id)?;
-    let rules = service::calendar_rules(conn, &row, month.year()..=month.year())?;
+    let closures = queries::closures(conn, id)?;
+    let rules = service::calendar_rules(&row, &closures, month.year()..=month.year());
     let names: BTreeMap<NaiveDate, &str> = if row.japanese_holidays {
         holidays::japanese_holidays(month.year()).into_iter().collect()
     } else {
         BTreeMap::new()
     };
-    let closure_names: Vec<(NaiveDate, NaiveDate, String)> = queries::closures(conn, id)?
+    let closure_names: Vec<(NaiveDate, NaiveDate, String)> = closures
         .into_iter()
         .filter_map(|c| {
             let s = NaiveDate::parse_from_str(&c.starts_on, "%Y-%m-%d").ok()?;

@@ -126,16 +126,6 @@ pub fn policy(conn: &mut DbConnection, id: i64) -> QueryResult<Policy> {
     sla_policies::table.find(id).select(Policy::as_select()).first(conn)
 }
 
-/// Active policies of a kind, in the order they are tried (a handful of rows).
-pub fn active_policies(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<Policy>> {
-    sla_policies::table
-        .filter(sla_policies::kind.eq(kind))
-        .filter(sla_policies::active.eq(true))
-        .order((sla_policies::position, sla_policies::id))
-        .select(Policy::as_select())
-        .load(conn)
-}
-
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = sla_policies, treat_none_as_null = true)]
 pub struct PolicyValues<'a> {
@@ -192,6 +182,12 @@ pub fn store(conn: &mut DbConnection, row: &TicketSla) -> QueryResult<()> {
     crate::reports::rollup::mark_dirty(conn, row.ticket_id)
 }
 
+/// Writes the first clocks of a ticket created in this transaction.
+pub fn store_new(conn: &mut DbConnection, row: &TicketSla) -> QueryResult<()> {
+    diesel::insert_into(ticket_sla::table).values(row).execute(conn)?;
+    crate::reports::rollup::mark_dirty(conn, row.ticket_id)
+}
+
 pub fn forget(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<usize> {
     let removed = diesel::delete(ticket_sla::table.find(ticket_id)).execute(conn)?;
     crate::reports::rollup::mark_dirty(conn, ticket_id)?;
@@ -242,16 +238,6 @@ pub fn alert_rules(conn: &mut DbConnection, team_id: i64, clock: &str, kind: &st
         .filter(escalation_rules::team_id.eq(team_id))
         .filter(escalation_rules::clock.eq(clock))
         .filter(escalation_rules::kind.eq(kind))
-        .order((escalation_rules::position, escalation_rules::id))
-        .select(EscalationRule::as_select())
-        .load(conn)
-}
-
-/// A team's delay levels (`unacknowledged`, `unresolved`), in order.
-pub fn delay_rules(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<EscalationRule>> {
-    escalation_rules::table
-        .filter(escalation_rules::team_id.eq(team_id))
-        .filter(escalation_rules::kind.eq_any(["unacknowledged", "unresolved"]))
         .order((escalation_rules::position, escalation_rules::id))
         .select(EscalationRule::as_select())
         .load(conn)

@@ -16,6 +16,7 @@ use super::model::{
 };
 use super::queries::{self, PolicyValues};
 use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, Targets, WeekError};
+use super::settings::{self, Settings};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
 use crate::db::{write_transaction, DbConnection};
@@ -61,14 +62,13 @@ const BUILT_CALENDARS_KEPT: usize = 64;
 static BUILT_CALENDARS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<CalendarKey, Arc<Calendar>>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// The rules' calendar for a stored one, with the holidays of `years` and its working spans
-/// indexed over them (one query for the closures; the rest comes from the process's cache).
+/// The rules' calendar for a stored one and its closures, with the holidays of `years` and its
+/// working spans indexed over them (built once per content, then from the process's cache).
 pub fn calendar_rules(
-    conn: &mut DbConnection,
     row: &CalendarRow,
+    closures: &[super::model::Closure],
     years: std::ops::RangeInclusive<i32>,
-) -> Result<Arc<Calendar>, AppError> {
-    let closures = queries::closures(conn, row.id)?;
+) -> Arc<Calendar> {
     let key = CalendarKey {
         time_zone: row.time_zone.clone(),
         week: row.week.clone(),
@@ -85,7 +85,7 @@ pub fn calendar_rules(
         .get(&key)
         .cloned();
     if let Some(found) = kept {
-        return Ok(found);
+        return found;
     }
     let time_zone = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
     let mut closed = BTreeSet::new();
@@ -94,7 +94,7 @@ pub fn calendar_rules(
             closed.extend(holidays::japanese_holidays(year).into_iter().map(|(d, _)| d));
         }
     }
-    for closure in &closures {
+    for closure in closures {
         if let (Some(mut day), Some(last)) = (parse_date(&closure.starts_on), parse_date(&closure.ends_on)) {
             while day <= last {
                 closed.insert(day);
@@ -110,7 +110,7 @@ pub fn calendar_rules(
         cache.clear();
     }
     cache.insert(key, Arc::clone(&built));
-    Ok(built)
+    built
 }
 
 /// The years a ticket's clocks need: from the year before it started (a shift begun on New
@@ -627,50 +627,92 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
+/// Where the status history the clocks run over comes from.
+pub enum History<'a> {
+    /// The ticket's state changes and status updates, read from its events.
+    Stored,
+    /// The ticket's whole timeline, already loaded, oldest first.
+    Timeline(&'a [crate::tickets::model::EventView]),
+    /// A ticket created in this transaction: nothing has happened to it yet.
+    Created,
+}
+
 /// Computes an incident's clocks at `now`; `None` when it is not an incident or no policy applies.
-fn evaluate(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<Evaluation>, AppError> {
+fn evaluate(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    ticket_id: i64,
+    now: NaiveDateTime,
+) -> Result<Option<Evaluation>, AppError> {
     match crate::incidents::queries::load(conn, ticket_id) {
-        Ok(loaded) => evaluate_loaded(conn, &loaded, now),
+        Ok(loaded) => evaluate_loaded(conn, settings, &loaded, History::Stored, now),
         Err(diesel::result::Error::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A calendar and its closures from the settings; from the database when the snapshot lacks
+/// it (one taken while an admin was saving, see [`settings::current`]).
+fn calendar_parts(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    id: i64,
+) -> Result<(CalendarRow, Vec<super::model::Closure>), AppError> {
+    match settings.calendar(id) {
+        Some(row) => Ok((row.clone(), settings.closures(id).to_vec())),
+        None => Ok((queries::calendar(conn, id)?, queries::closures(conn, id)?)),
     }
 }
 
 /// [`evaluate`] for an incident the caller has already loaded.
 fn evaluate_loaded(
     conn: &mut DbConnection,
+    settings: &Settings,
     (ticket, incident): &crate::incidents::model::Loaded,
+    history: History<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<Evaluation>, AppError> {
-    let ticket_id = ticket.id;
-    let Some(policy) = queries::active_policies(conn, "incident")?
-        .into_iter()
-        .find(|p| p.matches("incident", &ticket.priority, &incident.category, ticket.team_id))
+    let Some(policy) = settings
+        .policy_for("incident", &ticket.priority, &incident.category, ticket.team_id)
+        .cloned()
     else {
         return Ok(None);
     };
-    let calendar = queries::calendar(conn, policy.calendar_id)?;
+    let (calendar, closures) = calendar_parts(conn, settings, policy.calendar_id)?;
     let started_at = incident.reported_at;
-    let rules_calendar = calendar_rules(conn, &calendar, clock_years(started_at, now))?;
+    let rules_calendar = calendar_rules(&calendar, &closures, clock_years(started_at, now));
 
     let mut changes = Vec::new();
     let mut first_response = incident.acknowledged_at;
-    for (at, kind, data) in
-        crate::tickets::queries::events_of_kinds(conn, ticket_id, &["state_changed", "status_update"])?
-    {
+    let mut note = |at: NaiveDateTime, kind: &str, to: Option<&str>| {
         if kind == "status_update" {
             first_response = Some(first_response.map_or(at, |f| f.min(at)));
-            continue;
+            return;
         }
-        let to = data
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-            .and_then(|d| d["to"].as_str().map(str::to_string));
         if let Some(to) = to {
             if to == "acknowledged" {
                 first_response = Some(first_response.map_or(at, |f| f.min(at)));
             }
-            changes.push(StatusChange { at: utc(at), to });
+            changes.push(StatusChange {
+                at: utc(at),
+                to: to.to_string(),
+            });
         }
+    };
+    const KINDS: [&str; 2] = ["state_changed", "status_update"];
+    match history {
+        History::Stored => {
+            for (at, kind, data) in crate::tickets::queries::events_of_kinds(conn, ticket.id, &KINDS)? {
+                let data = data.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok());
+                note(at, &kind, data.as_ref().and_then(|d| d["to"].as_str()));
+            }
+        }
+        History::Timeline(events) => {
+            for event in events.iter().filter(|e| KINDS.contains(&e.kind.as_str())) {
+                note(event.at, &event.kind, event.data["to"].as_str());
+            }
+        }
+        History::Created => {}
     }
     let input = ClockInput {
         started_at: utc(started_at),
@@ -790,10 +832,12 @@ pub fn refresh_with_levels(
     ticket_id: i64,
     now: NaiveDateTime,
 ) -> Result<Option<(TicketSla, Vec<EscalationRule>)>, AppError> {
-    match evaluate(conn, ticket_id, now)? {
+    let settings = settings::current(conn)?;
+    match evaluate(conn, &settings, ticket_id, now)? {
         Some(evaluation) => {
             let mut row = figures(ticket_id, &evaluation, now);
-            let (due, next) = delay_levels(conn, ticket_id, &evaluation, now)?;
+            let fired = queries::firings(conn, ticket_id)?;
+            let (due, next) = delay_levels(&settings, &evaluation, &fired, now);
             row.next_escalation_at = next;
             queries::store(conn, &row)?;
             Ok(Some((row, due)))
@@ -831,21 +875,20 @@ pub fn escalation_policy_team(
 /// counted by the clock of what the level waits for (see [`rules::delay_state`]): they pause on
 /// hold, stop once that happened, and a ticket without SLA clocks has none.
 fn delay_levels(
-    conn: &mut DbConnection,
-    ticket_id: i64,
+    settings: &Settings,
     e: &Evaluation,
+    fired: &[queries::Firing],
     now: NaiveDateTime,
-) -> Result<(Vec<EscalationRule>, Option<NaiveDateTime>), AppError> {
+) -> (Vec<EscalationRule>, Option<NaiveDateTime>) {
     let Some(team) = e.team_id else {
-        return Ok((Vec::new(), None));
+        return (Vec::new(), None);
     };
-    let fired = queries::firings(conn, ticket_id)?;
-    let Some(team) = policy_team(Some(team), &fired) else {
-        return Ok((Vec::new(), None));
+    let Some(team) = policy_team(Some(team), fired) else {
+        return (Vec::new(), None);
     };
     let mut due = Vec::new();
     let mut next: Option<NaiveDateTime> = None;
-    for rule in queries::delay_rules(conn, team)? {
+    for rule in settings.delay_rules(team) {
         if fired.iter().any(|f| f.rule_id == rule.id) {
             continue;
         }
@@ -866,12 +909,29 @@ fn delay_levels(
         };
         next = Some(next.map_or(at, |n| n.min(at)));
         if at <= now {
-            due.push(rule);
+            due.push(rule.clone());
         }
     }
     // While a level is due, `next` is in the past and the job picks the ticket up; once it
     // fired, the next refresh moves `next` on.
-    Ok((due, next))
+    (due, next)
+}
+
+/// Computes and stores the clocks of an incident created in this transaction (no history, no
+/// levels fired, no stored row yet: nothing to read back).
+pub fn start(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    loaded: &crate::incidents::model::Loaded,
+    now: NaiveDateTime,
+) -> Result<Option<TicketSla>, AppError> {
+    let Some(evaluation) = evaluate_loaded(conn, settings, loaded, History::Created, now)? else {
+        return Ok(None);
+    };
+    let mut row = figures(loaded.0.id, &evaluation, now);
+    row.next_escalation_at = delay_levels(settings, &evaluation, &[], now).1;
+    queries::store_new(conn, &row)?;
+    Ok(Some(row))
 }
 
 /// The stored figures (as of the last transition or job run).
@@ -879,11 +939,14 @@ pub fn stored(conn: &mut DbConnection, ticket_id: i64) -> Result<Option<SlaView>
     let Some(row) = queries::stored(conn, ticket_id)? else {
         return Ok(None);
     };
-    let policy = match row.policy_id {
-        Some(id) => queries::policy(conn, id).optional_found()?,
-        None => None,
-    };
-    Ok(Some(view_of(row, policy.as_ref(), None)))
+    let settings = settings::current(conn)?;
+    Ok(Some(stored_view(&settings, row)))
+}
+
+/// Figures as stored (or just computed), with the policy they were computed under.
+pub fn stored_view(settings: &Settings, row: TicketSla) -> SlaView {
+    let policy = row.policy_id.and_then(|id| settings.policy(id));
+    view_of(row, policy, None)
 }
 
 /// The clocks of a loaded incident right now, with the explanation (policy, calendar, running
@@ -891,10 +954,12 @@ pub fn stored(conn: &mut DbConnection, ticket_id: i64) -> Result<Option<SlaView>
 pub fn live(
     conn: &mut DbConnection,
     loaded: &crate::incidents::model::Loaded,
+    history: History<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<SlaView>, AppError> {
     let ticket_id = loaded.0.id;
-    let Some(evaluation) = evaluate_loaded(conn, loaded, now)? else {
+    let settings = settings::current(conn)?;
+    let Some(evaluation) = evaluate_loaded(conn, &settings, loaded, history, now)? else {
         return Ok(None);
     };
     let row = figures(ticket_id, &evaluation, now);
@@ -1109,7 +1174,7 @@ pub fn briefs(
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
-    let policies: HashMap<i64, Policy> = queries::policies(conn)?.into_iter().map(|p| (p.id, p)).collect();
+    let settings = settings::current(conn)?;
     let mut calendars: HashMap<i64, Arc<Calendar>> = HashMap::new();
     let mut out = HashMap::new();
     for row in rows {
@@ -1139,13 +1204,13 @@ pub fn briefs(
             },
             Some((clock, due, warn, breached)) => {
                 let due = due.expect("checked");
-                let remaining = match row.policy_id.and_then(|id| policies.get(&id)) {
+                let remaining = match row.policy_id.and_then(|id| settings.policy(id)) {
                     Some(policy) => {
                         let calendar = match calendars.entry(policy.calendar_id) {
                             std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
                             std::collections::hash_map::Entry::Vacant(slot) => {
-                                let stored = queries::calendar(conn, policy.calendar_id)?;
-                                slot.insert(calendar_rules(conn, &stored, clock_years(now, now))?)
+                                let (row, closures) = calendar_parts(conn, &settings, policy.calendar_id)?;
+                                slot.insert(calendar_rules(&row, &closures, clock_years(now, now)))
                             }
                         };
                         if due >= now {

@@ -54,10 +54,12 @@ pub fn set_last_number_sql(conn: &DbConnection, kind: Kind, last: i64) -> String
     }
 }
 
-pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<i64> {
+/// Inserts a ticket and returns it as stored.
+pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
     diesel::insert_into(tickets::table)
         .values(new)
-        .returning(tickets::id)
+        // The columns in `Ticket`'s field order (a multi-backend connection cannot return `as_select`).
+        .returning(tickets::all_columns)
         .get_result(conn)
 }
 
@@ -130,14 +132,17 @@ pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResul
         .get_result(conn)
 }
 
+/// The most events [`timeline`] returns.
+pub const TIMELINE_LIMIT: usize = 2000;
+
 /// The timeline in order, with actor names in the same query. Bounded: a ticket with more
-/// events than this shows the first ones (a real incident has dozens).
+/// events than [`TIMELINE_LIMIT`] shows the first ones (a real incident has dozens).
 pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<EventView>> {
     let rows: Vec<(Event, Option<String>)> = ticket_events::table
         .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
         .filter(ticket_events::ticket_id.eq(ticket_id))
         .order(ticket_events::id)
-        .limit(2000)
+        .limit(TIMELINE_LIMIT as i64)
         .select((Event::as_select(), users::display_name.nullable()))
         .load(conn)?;
     Ok(rows

@@ -790,7 +790,95 @@ async fn a_policy_change_over_many_tickets_is_recomputed_by_the_job(app: TestApp
     assert_eq!(stale, 0);
 }
 
+/// The SLA settings are kept per process by a token that database triggers change: a change
+/// made behind this server's back (another server, a manual fix in SQL) is seen on the next
+/// request, for every table the clocks are computed from.
+async fn settings_changed_anywhere_are_seen_at_once(app: TestApp) {
+    use diesel::RunQueryDsl;
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(1)).naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "基幹DB停止", "impact": "high", "urgency": "high", "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let (_, read) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(instant(&read["sla"]["resolution_due_at"]), t0 + Duration::minutes(240));
+    // The create answer is built from what was written, without reading it back: it must say
+    // what a read says.
+    for field in [
+        "number",
+        "status",
+        "priority",
+        "title",
+        "version",
+        "created_at",
+        "updated_at",
+    ] {
+        assert_eq!(created[field], read[field], "{field}");
+    }
+    assert_eq!(created["incident"], read["incident"]);
+    assert_eq!(created["sla"]["figures"], read["sla"]["figures"]);
+    assert_eq!(created["sla"]["policy"], read["sla"]["policy"]);
+
+    let sql = |statement: String| {
+        app.with_db(move |conn| {
+            diesel::sql_query(&statement).execute(conn).unwrap();
+            mamori::sla::settings::current(conn).unwrap()
+        })
+    };
+    let settings = sql("UPDATE sla_policies SET resolution_minutes = 480 WHERE id = 1".into()).await;
+    assert_eq!(settings.policy(1).unwrap().resolution_minutes, Some(480));
+    let (_, read) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(instant(&read["sla"]["resolution_due_at"]), t0 + Duration::minutes(480));
+
+    let calendar = settings.policy(1).unwrap().calendar_id;
+    let settings = sql(format!(
+        "UPDATE calendars SET name = 'renamed elsewhere' WHERE id = {calendar}"
+    ))
+    .await;
+    assert_eq!(settings.calendar(calendar).unwrap().name, "renamed elsewhere");
+    let settings = sql(format!(
+        "INSERT INTO calendar_closures (calendar_id, starts_on, ends_on, name) \
+             VALUES ({calendar}, '2026-11-23', '2026-11-23', 'closed elsewhere')"
+    ))
+    .await;
+    assert_eq!(settings.closures(calendar).len(), 1);
+    // The 24×7 calendar is closed all of that Tokyo day now: the clock starts at its end.
+    let (_, read) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        instant(&read["sla"]["resolution_due_at"]),
+        utc("2026-11-23T15:00:00Z") + Duration::minutes(480)
+    );
+    let settings = sql("DELETE FROM calendar_closures".into()).await;
+    assert!(settings.closures(calendar).is_empty());
+
+    let desk = team(&app, "L1 デスク").await;
+    let settings = sql(format!(
+        "INSERT INTO escalation_rules (team_id, position, clock, kind, delay_minutes, notify, created_at) \
+             VALUES ({desk}, 1, 'response', 'unacknowledged', 15, 'team', '2026-11-23 00:00:00')"
+    ))
+    .await;
+    assert_eq!(settings.delay_rules(desk).count(), 1);
+    let settings = sql("DELETE FROM escalation_rules".into()).await;
+    assert_eq!(settings.delay_rules(desk).count(), 0);
+    let settings = sql(
+        "INSERT INTO sla_policies (name, position, active, kind, priorities, response_minutes, \
+         calendar_id, warn_percent, mitigation_stops_resolution, created_at, updated_at) \
+         SELECT 'added elsewhere', 1, active, kind, 'P4', 30, calendar_id, 80, mitigation_stops_resolution, \
+         created_at, updated_at FROM sla_policies WHERE id = 1"
+            .into(),
+    )
+    .await;
+    let first = settings.policy_for("incident", "P4", "", None).map(|p| p.name.clone());
+    assert_eq!(first.as_deref(), Some("added elsewhere"));
+}
+
 on_both!(
+    settings_changed_anywhere_are_seen_at_once,
     a_policy_change_over_many_tickets_is_recomputed_by_the_job,
     admin_pages_manage_calendars_and_policies,
     warnings_and_breaches_fire_once_and_escalate,

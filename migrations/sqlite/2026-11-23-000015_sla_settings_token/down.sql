@@ -1,0 +1,13 @@
+DROP TRIGGER sla_policies_insert_sla_settings;
+DROP TRIGGER sla_policies_update_sla_settings;
+DROP TRIGGER sla_policies_delete_sla_settings;
+DROP TRIGGER calendars_insert_sla_settings;
+DROP TRIGGER calendars_update_sla_settings;
+DROP TRIGGER calendars_delete_sla_settings;
+DROP TRIGGER calendar_closures_insert_sla_settings;
+DROP TRIGGER calendar_closures_update_sla_settings;
+DROP TRIGGER calendar_closures_delete_sla_settings;
+DROP TRIGGER escalation_rules_insert_sla_settings;
+DROP TRIGGER escalation_rules_update_sla_settings;
+DROP TRIGGER escalation_rules_delete_sla_settings;
+DROP TABLE sla_settings_token;
