@@ -279,6 +279,22 @@ pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The API scope first: actix tries routes in registration order and matches each dynamic
+    // path with a regex, so an API call would otherwise be tried against every page route.
+    // Incidents lead inside it: they are most of the traffic.
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(crate::incidents::api::routes)
+            .configure(crate::users::api::routes)
+            .configure(crate::teams::api::routes)
+            .configure(crate::audit::api::routes)
+            .configure(crate::problems::api::routes)
+            .configure(crate::postmortems::api::routes)
+            .configure(crate::tickets::routes::api)
+            .configure(crate::sla::api::routes)
+            .configure(crate::notifications::routes::api)
+            .configure(crate::reports::routes::api),
+    );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
         .route("/static/{path:.*}", web::get().to(crate::web::static_file));
@@ -293,19 +309,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::notifications::routes::pages(cfg);
     crate::reports::routes::pages(cfg);
     crate::sla::pages::routes(cfg);
-    cfg.service(
-        web::scope("/api/v1")
-            .configure(crate::users::api::routes)
-            .configure(crate::teams::api::routes)
-            .configure(crate::audit::api::routes)
-            .configure(crate::incidents::api::routes)
-            .configure(crate::problems::api::routes)
-            .configure(crate::postmortems::api::routes)
-            .configure(crate::tickets::routes::api)
-            .configure(crate::sla::api::routes)
-            .configure(crate::notifications::routes::api)
-            .configure(crate::reports::routes::api),
-    );
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::model::{Incident, IncidentFilter, IncidentRow, Loaded, NewIncident};
+use super::rules::{Priority, Status};
 use crate::db::schema::{incidents, teams, tickets, users};
 use crate::db::{Backend, DbConnection};
 use crate::tickets::model::Ticket;
@@ -97,8 +98,8 @@ pub struct ListScope {
     pub sort: ListSort,
     /// The last row of the previous page, in the columns the sort orders by.
     pub cursor: Option<Cursor>,
-    pub statuses: Option<Vec<String>>,
-    pub priority: Option<String>,
+    pub statuses: Option<Vec<Status>>,
+    pub priority: Option<Priority>,
     pub team_ids: Option<Vec<i64>>,
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
@@ -188,11 +189,16 @@ macro_rules! filtered_incidents {
                 tickets::updated_at,
             ))
             .into_boxed();
+        // State and priority are written into the SQL, not bound: PostgreSQL then keeps one
+        // prepared statement per combination, each planned for its own values. Bound, all
+        // combinations share one generic plan, chosen for the common ones, that merge-joins
+        // `incidents` for the rare ones. The values are the enums' own names, never user text.
         if let Some(statuses) = &scope.statuses {
-            query = query.filter(tickets::status.eq_any(statuses.clone()));
+            let names: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            query = query.filter(sql::<Bool>(&format!("tickets.status IN ({})", names.join(", "))));
         }
-        if let Some(priority) = &scope.priority {
-            query = query.filter(tickets::priority.eq(priority.clone()));
+        if let Some(priority) = scope.priority {
+            query = query.filter(sql::<Bool>(&format!("tickets.priority = '{}'", priority.as_str())));
         }
         if let Some(team_ids) = &scope.team_ids {
             query = query.filter(tickets::team_id.eq_any(team_ids.clone()));

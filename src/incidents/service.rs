@@ -416,7 +416,7 @@ fn list_rows(
     filter: &IncidentFilter,
     limit: i64,
 ) -> Result<(Vec<IncidentRow>, Option<i64>), AppError> {
-    let open: Vec<String> = Status::OPEN.iter().map(|s| s.as_str().to_string()).collect();
+    let open: Vec<Status> = Status::OPEN.to_vec();
     let mut scope = ListScope::default();
     match filter.view.as_deref().unwrap_or("open") {
         "mine" => {
@@ -432,7 +432,7 @@ fn list_rows(
             scope.statuses = Some(open.clone());
         }
         "major" => {
-            scope.priority = Some(Priority::P1.as_str().into());
+            scope.priority = Some(Priority::P1);
             scope.statuses = Some(open.clone());
         }
         "all" => {}
@@ -448,7 +448,7 @@ fn list_rows(
         let status = Status::parse(status).ok_or_else(|| {
             AppError::Validation(FieldErrors::single("status", FieldMessage::new("error-status-invalid")))
         })?;
-        scope.statuses = Some(vec![status.as_str().into()]);
+        scope.statuses = Some(vec![status]);
     }
     if let Some(priority) = filter.priority.as_deref().filter(|s| !s.is_empty()) {
         let priority = Priority::parse(priority).ok_or_else(|| {
@@ -457,7 +457,7 @@ fn list_rows(
                 FieldMessage::new("error-priority-invalid"),
             ))
         })?;
-        scope.priority = Some(priority.as_str().into());
+        scope.priority = Some(priority);
     }
     if let Some(team) = filter.team_id {
         scope.team_ids = Some(vec![team]);

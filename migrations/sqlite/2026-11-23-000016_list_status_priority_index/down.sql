@@ -1,0 +1,1 @@
+DROP INDEX tickets_kind_status_priority_idx;
