@@ -820,7 +820,9 @@ fn parse_visibility(raw: &str) -> Result<&'static str, FieldMessage> {
     }
 }
 
-/// Adds a comment to the timeline (no version check: comments never overwrite anything).
+/// Adds a comment to the timeline. No version check and no version bump: a comment overwrites
+/// nothing, so it neither fails on nor invalidates an edit in progress; it does move the
+/// ticket's `updated_at` (the list's "recently updated" order).
 pub fn comment(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -837,6 +839,8 @@ pub fn comment(
     let (body, visibility) = (body.expect("validated"), visibility.expect("validated"));
     write_transaction(conn, |conn| {
         queries::load(conn, id)?;
+        // The ticket row first, as every incident write does; the version stays.
+        ticket_queries::touch(conn, id, now)?;
         add_event(conn, id, now, actor.user_id, "comment", visibility, &body, None)?;
         record(
             conn,
@@ -892,6 +896,7 @@ pub fn status_update_template(
 }
 
 /// A status update for the affected departments (一次連絡 and later); always stakeholder-visible.
+/// Like a comment it moves `updated_at` and leaves the version alone.
 pub fn status_update(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -909,6 +914,7 @@ pub fn status_update(
     let message = message.expect("validated");
     write_transaction(conn, |conn| {
         queries::load(conn, id)?;
+        ticket_queries::touch(conn, id, now)?;
         add_event(
             conn,
             id,

@@ -863,7 +863,65 @@ async fn lists_sort_in_four_orders(app: TestApp) {
     assert!(page.contains("優先度順") || page.contains("By priority"));
 }
 
+/// A comment and a status update are activity: they move `updated_at`, and with it the
+/// "recently updated" order, but not the version that guards edits, so an edit started
+/// before them still saves.
+async fn comments_and_status_updates_count_as_updates(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let mut filed = Vec::new();
+    for title in ["先に起票", "後に起票"] {
+        app.state.clock.advance(chrono::Duration::minutes(1));
+        let (status, body) = api.post("/api/v1/incidents", incident(title, "low", "low")).await;
+        assert_eq!(status, 201, "{body}");
+        filed.push(body);
+    }
+    let (first, second) = (filed[0]["id"].as_i64().unwrap(), filed[1]["id"].as_i64().unwrap());
+    let order = || async {
+        let (_, list) = api.get("/api/v1/incidents?view=all&sort=updated").await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(order().await, [second, first]);
+
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, commented) = api
+        .post(
+            &format!("/api/v1/incidents/{first}/comments"),
+            json!({"body": "再現手順を確認中"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{commented}");
+    assert_eq!(commented["version"], filed[0]["version"], "a comment is no edit");
+    assert_ne!(commented["updated_at"], filed[0]["updated_at"]);
+    assert_eq!(order().await, [first, second]);
+
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, updated) = api
+        .post(
+            &format!("/api/v1/incidents/{second}/status-updates"),
+            json!({"state": "investigating", "message": "調査中です"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{updated}");
+    assert_eq!(updated["version"], filed[1]["version"]);
+    assert_eq!(order().await, [second, first]);
+
+    // The edit opened before the comment still goes through with its version.
+    let (status, acked) = api
+        .post(
+            &format!("/api/v1/incidents/{first}/acknowledge"),
+            json!({"version": filed[0]["version"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+}
+
 on_both!(
+    comments_and_status_updates_count_as_updates,
     lists_sort_in_four_orders,
     admins_delete_softly_and_restore,
     status_updates_start_from_language_templates,
