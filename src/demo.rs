@@ -2791,8 +2791,8 @@ impl Replay<'_> {
             Step::Assign { inc, team, assignee } => {
                 let input = AssignInput {
                     version: None,
-                    team_id: Some(self.team_ids[team]),
-                    assignee_id: Some(self.user(assignee)),
+                    team_id: Some(Some(self.team_ids[team])),
+                    assignee_id: Some(Some(self.user(assignee))),
                 };
                 incidents::assign(conn, actor, at, created(&self.incidents, inc)?, &input)?;
             }

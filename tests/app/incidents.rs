@@ -920,7 +920,79 @@ async fn comments_and_status_updates_count_as_updates(app: TestApp) {
     assert_eq!(status, 200, "{acked}");
 }
 
+/// Assigning: an absent field keeps what the incident has, `null` clears it; handing the
+/// incident to another team without naming an assignee leaves the choice to that team.
+async fn assigning_keeps_what_is_not_named(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let (desk, network) = (
+        create_team(&app, "サービスデスク").await,
+        create_team(&app, "ネットワーク").await,
+    );
+    let person = app.create_user(Role::Engineer).await.id;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "VPN接続不可", "impact": "low", "urgency": "low", "team_id": desk}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let assign = |body: Value| {
+        let api = &api;
+        async move { api.post(&format!("/api/v1/incidents/{id}/assign"), body).await }
+    };
+    let holder = |v: &Value| (v["team_id"].as_i64(), v["assignee_id"].as_i64());
+
+    let (status, v) = assign(json!({"assignee_id": person})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "the team is kept");
+    let (_, v) = assign(json!({})).await;
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "nothing named, nothing changes");
+    let (_, v) = assign(json!({"team_id": desk, "version": v["version"]})).await;
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "same team: the assignee stays");
+    let (_, v) = assign(json!({"assignee_id": null})).await;
+    assert_eq!(holder(&v), (Some(desk), None));
+    let (_, v) = assign(json!({"assignee_id": person})).await;
+    let (_, v) = assign(json!({"team_id": network, "version": v["version"]})).await;
+    assert_eq!(
+        holder(&v),
+        (Some(network), None),
+        "the receiving team picks its assignee"
+    );
+    let (_, v) = assign(json!({"team_id": null, "assignee_id": person})).await;
+    assert_eq!(holder(&v), (None, Some(person)));
+
+    let (status, e) = assign(json!({"team_id": 999_999})).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["team_id"].is_string(), "{e}");
+    let (status, e) = assign(json!({"version": 1})).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "stale version"
+    );
+
+    // The page always sends both fields; an empty choice clears.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let (_, now) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let version = now["version"].to_string();
+    let response = app
+        .post_form(
+            &client,
+            &format!("/incidents/{id}/assign"),
+            &[
+                ("version", &version),
+                ("team_id", &desk.to_string()),
+                ("assignee_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, v) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(holder(&v), (Some(desk), None));
+}
+
 on_both!(
+    assigning_keeps_what_is_not_named,
     comments_and_status_updates_count_as_updates,
     lists_sort_in_four_orders,
     admins_delete_softly_and_restore,
