@@ -290,8 +290,12 @@ pub fn add_item(
         .map_err(|_| errors.add("due_on", FieldMessage::new("error-date-invalid")))
         .ok();
     if let Some(problem) = input.problem_id {
-        if crate::problems::queries::load(conn, problem).is_err() {
-            errors.add("problem_id", FieldMessage::new("error-problem-unknown"));
+        match crate::problems::queries::load(conn, problem) {
+            Ok(_) => {}
+            Err(diesel::result::Error::NotFound) => {
+                errors.add("problem_id", FieldMessage::new("error-problem-unknown"))
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     errors.into_result()?;

@@ -424,8 +424,68 @@ async fn publishing_needs_review_and_review_can_return_to_draft(app: TestApp) {
     assert_eq!(published["allowed_steps"], json!([]));
 }
 
+/// An action item may name the problem it serves: an unknown problem is a field error (422),
+/// but a database failure while looking it up is an internal error (500), not "unknown".
+async fn an_action_items_problem_must_exist_and_failures_are_not_hidden(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let et = app.api_token(&engineer).await;
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "バックアップ失敗", "impact": "low", "urgency": "low"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    let items = format!("/api/v1/incidents/{id}/postmortem/action-items");
+    let item = |problem: i64| json!({"title": "容量監視", "owner_id": engineer.id, "due_on": "2030-01-31", "problem_id": problem});
+
+    // The problems table is out of reach (first, before any connection has used it).
+    let rename = |from: &'static str, to: &'static str| {
+        app.with_db(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("ALTER TABLE {from} RENAME TO {to}"))
+                .execute(conn)
+                .unwrap();
+        })
+    };
+    rename("problems", "problems_away").await;
+    let (status, e) = send(&app, &et, post.clone(), &items, item(1)).await;
+    rename("problems_away", "problems").await;
+    assert_eq!(status, 500, "{e}");
+    assert_eq!(e["error"]["code"], "internal");
+    assert!(e["error"]["fields"].as_object().is_none_or(|f| f.is_empty()), "{e}");
+
+    let (status, e) = send(&app, &et, post.clone(), &items, item(999_999)).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["problem_id"].is_string(), "{e}");
+    let (status, problem) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/problems",
+        json!({"title": "バックアップ領域の逼迫", "incident_ids": [id]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{problem}");
+    let (status, pm) = send(&app, &et, post.clone(), &items, item(problem["id"].as_i64().unwrap())).await;
+    assert_eq!(status, 201, "{pm}");
+    assert_eq!(pm["action_items"][0]["problem_id"], problem["id"]);
+}
+
 on_both!(
     a_major_incident_closes_after_its_published_post_mortem,
+    an_action_items_problem_must_exist_and_failures_are_not_hidden,
     publishing_needs_review_and_review_can_return_to_draft,
     action_items_have_owners_due_dates_and_an_overdue_flag
 );
