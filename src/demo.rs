@@ -29,6 +29,7 @@ use crate::incidents::service::{
     self as incidents, AssignInput, CommentInput, EscalationInput, StatusUpdateInput, TransitionInput,
 };
 use crate::postmortems::model::{ActionItemInput, SectionsPatch};
+use crate::postmortems::rules::Step as PostmortemStep;
 use crate::postmortems::service as postmortems;
 use crate::problems::model::{AnalysisInput, ProblemInput};
 use crate::problems::rules::Action as ProblemAction;
@@ -1822,7 +1823,7 @@ enum Step {
     DraftPostmortem(usize),
     EditPostmortem {
         inc: usize,
-        step: &'static str,
+        step: PostmortemStep,
         patch: SectionsPatch,
     },
     AddItem {
@@ -2503,7 +2504,7 @@ impl Planner {
             pm.author,
             Step::EditPostmortem {
                 inc,
-                step: "edit",
+                step: PostmortemStep::Edit,
                 patch,
             },
         );
@@ -2539,7 +2540,7 @@ impl Planner {
             pm.author,
             Step::EditPostmortem {
                 inc,
-                step: "submit",
+                step: PostmortemStep::Submit,
                 patch: SectionsPatch::default(),
             },
         );
@@ -2552,7 +2553,7 @@ impl Planner {
             pm.publisher,
             Step::EditPostmortem {
                 inc,
-                step: "publish",
+                step: PostmortemStep::Publish,
                 patch: SectionsPatch::default(),
             },
         );
@@ -2790,8 +2791,8 @@ impl Replay<'_> {
             Step::Assign { inc, team, assignee } => {
                 let input = AssignInput {
                     version: None,
-                    team_id: Some(self.team_ids[team]),
-                    assignee_id: Some(self.user(assignee)),
+                    team_id: Some(Some(self.team_ids[team])),
+                    assignee_id: Some(Some(self.user(assignee))),
                 };
                 incidents::assign(conn, actor, at, created(&self.incidents, inc)?, &input)?;
             }

@@ -124,6 +124,11 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(
         Method::POST,
+        "/incidents/{id}/postmortem/return",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
         "/incidents/{id}/postmortem/publish",
         Requires(PublishPostmortems),
     ),
@@ -231,6 +236,11 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         Method::POST,
         "/api/v1/incidents/{id}/postmortem/submit",
+        Requires(WritePostmortems),
+    ),
+    route(
+        Method::POST,
+        "/api/v1/incidents/{id}/postmortem/return",
         Requires(WritePostmortems),
     ),
     route(

@@ -702,8 +702,9 @@ async fn assign(
     let id = path.into_inner();
     let input = AssignInput {
         version: form.version,
-        team_id: opt_id(&form.team_id)?,
-        assignee_id: opt_id(&form.assignee_id)?,
+        // The form always sends both; an empty choice clears.
+        team_id: Some(opt_id(&form.team_id)?),
+        assignee_id: Some(opt_id(&form.assignee_id)?),
     };
     act(
         req,

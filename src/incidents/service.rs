@@ -834,7 +834,9 @@ fn parse_visibility(raw: &str) -> Result<&'static str, FieldMessage> {
     }
 }
 
-/// Adds a comment to the timeline (no version check: comments never overwrite anything).
+/// Adds a comment to the timeline. No version check and no version bump: a comment overwrites
+/// nothing, so it neither fails on nor invalidates an edit in progress; it does move the
+/// ticket's `updated_at` (the list's "recently updated" order).
 pub fn comment(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -851,6 +853,8 @@ pub fn comment(
     let (body, visibility) = (body.expect("validated"), visibility.expect("validated"));
     write_transaction(conn, |conn| {
         queries::load(conn, id)?;
+        // The ticket row first, as every incident write does; the version stays.
+        ticket_queries::touch(conn, id, now)?;
         add_event(conn, id, now, actor.user_id, "comment", visibility, &body, None)?;
         record(
             conn,
@@ -906,6 +910,7 @@ pub fn status_update_template(
 }
 
 /// A status update for the affected departments (一次連絡 and later); always stakeholder-visible.
+/// Like a comment it moves `updated_at` and leaves the version alone.
 pub fn status_update(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -923,6 +928,7 @@ pub fn status_update(
     let message = message.expect("validated");
     write_transaction(conn, |conn| {
         queries::load(conn, id)?;
+        ticket_queries::touch(conn, id, now)?;
         add_event(
             conn,
             id,
@@ -1178,15 +1184,30 @@ fn record_escalation(
     Ok(())
 }
 
+/// Who holds an incident. Each field: absent = keep, `null` = clear, an id = set; except
+/// that moving the incident to another team without naming an assignee clears the assignee
+/// (the receiving team picks its own, as on escalation).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AssignInput {
     pub version: Option<i32>,
-    pub team_id: Option<i64>,
-    pub assignee_id: Option<i64>,
+    #[serde(deserialize_with = "present")]
+    pub team_id: Option<Option<i64>>,
+    #[serde(deserialize_with = "present")]
+    pub assignee_id: Option<Option<i64>>,
 }
 
-/// Sets the team and assignee.
+/// A field that is present (`null` or a value) becomes `Some`; `#[serde(default)]` leaves an
+/// absent one `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Sets the team and assignee (see [`AssignInput`] for what is kept).
 pub fn assign(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -1195,17 +1216,23 @@ pub fn assign(
     input: &AssignInput,
 ) -> Result<IncidentView, AppError> {
     let mut errors = FieldErrors::new();
-    check_people(conn, input.team_id, input.assignee_id, &mut errors)?;
+    check_people(conn, input.team_id.flatten(), input.assignee_id.flatten(), &mut errors)?;
     errors.into_result()?;
     write_transaction(conn, |conn| {
         let loaded = load_for_change(conn, id, input.version)?;
         let before = snapshot(&loaded);
+        let team_id = input.team_id.unwrap_or(loaded.0.team_id);
+        let assignee_id = match input.assignee_id {
+            Some(assignee) => assignee,
+            None if team_id != loaded.0.team_id => None,
+            None => loaded.0.assignee_id,
+        };
         bump(
             conn,
             &loaded,
             &TicketUpdate {
-                team_id: Some(input.team_id),
-                assignee_id: Some(input.assignee_id),
+                team_id: Some(team_id),
+                assignee_id: Some(assignee_id),
                 ..Default::default()
             },
             now,
@@ -1219,7 +1246,7 @@ pub fn assign(
             "internal",
             "",
             Some(
-                json!({ "from_team": loaded.0.team_id, "to_team": input.team_id, "from_assignee": loaded.0.assignee_id, "to_assignee": input.assignee_id }),
+                json!({ "from_team": loaded.0.team_id, "to_team": team_id, "from_assignee": loaded.0.assignee_id, "to_assignee": assignee_id }),
             ),
         )?;
         let after = snapshot(&queries::load(conn, id)?);

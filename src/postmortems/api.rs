@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::model::{ActionItemInput, SectionsPatch};
+use super::rules::Step;
 use super::service;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -17,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(edit)),
     )
     .route("/incidents/{id}/postmortem/submit", web::post().to(submit))
+    .route("/incidents/{id}/postmortem/return", web::post().to(return_to_draft))
     .route("/incidents/{id}/postmortem/publish", web::post().to(publish))
     .route("/incidents/{id}/postmortem/action-items", web::post().to(add_item))
     .route("/action-items", web::get().to(my_items))
@@ -43,7 +45,7 @@ async fn step(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: i64,
-    step: &'static str,
+    step: Step,
     patch: SectionsPatch,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now) = (user.actor(&req), state.clock.now());
@@ -61,7 +63,12 @@ async fn edit(
     path: web::Path<i64>,
     body: web::Json<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    step(req, state, user, path.into_inner(), "edit", body.into_inner()).await
+    step(req, state, user, path.into_inner(), Step::Edit, body.into_inner()).await
+}
+
+/// `submit`, `return` and `publish` take an optional body (sections to save, `version`).
+fn optional(body: Option<web::Json<SectionsPatch>>) -> SectionsPatch {
+    body.map(web::Json::into_inner).unwrap_or_default()
 }
 
 async fn submit(
@@ -71,15 +78,17 @@ async fn submit(
     path: web::Path<i64>,
     body: Option<web::Json<SectionsPatch>>,
 ) -> Result<HttpResponse, AppError> {
-    step(
-        req,
-        state,
-        user,
-        path.into_inner(),
-        "submit",
-        body.map(web::Json::into_inner).unwrap_or_default(),
-    )
-    .await
+    step(req, state, user, path.into_inner(), Step::Submit, optional(body)).await
+}
+
+async fn return_to_draft(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: Option<web::Json<SectionsPatch>>,
+) -> Result<HttpResponse, AppError> {
+    step(req, state, user, path.into_inner(), Step::Return, optional(body)).await
 }
 
 async fn publish(
@@ -89,15 +98,7 @@ async fn publish(
     path: web::Path<i64>,
     body: Option<web::Json<SectionsPatch>>,
 ) -> Result<HttpResponse, AppError> {
-    step(
-        req,
-        state,
-        user,
-        path.into_inner(),
-        "publish",
-        body.map(web::Json::into_inner).unwrap_or_default(),
-    )
-    .await
+    step(req, state, user, path.into_inner(), Step::Publish, optional(body)).await
 }
 
 async fn add_item(

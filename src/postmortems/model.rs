@@ -112,6 +112,9 @@ pub struct PostmortemView {
     pub incident_title: String,
     pub priority: String,
     pub status: String,
+    /// The status-changing steps allowed now (`submit`, `return`, `publish`), whoever may
+    /// take them.
+    pub allowed_steps: Vec<&'static str>,
     pub version: i32,
     #[serde(flatten)]
     pub sections: Sections,

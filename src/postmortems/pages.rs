@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::model::{ActionItemInput, Sections, SectionsPatch};
+use super::rules::{self, Status, Step};
 use super::service;
 use crate::auth::permissions::{allows, Permission};
 use crate::auth::CurrentUser;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/incidents/{id}/postmortem/edit", web::post().to(edit))
     .route("/incidents/{id}/postmortem/submit", web::post().to(submit))
+    .route("/incidents/{id}/postmortem/return", web::post().to(return_to_draft))
     .route("/incidents/{id}/postmortem/publish", web::post().to(publish))
     .route("/incidents/{id}/postmortem/action-items", web::post().to(add_item))
     .route("/action-items", web::get().to(my_items))
@@ -89,7 +91,7 @@ async fn step(
     user: CurrentUser,
     session: Session,
     id: i64,
-    step: &'static str,
+    step: Step,
     patch: SectionsPatch,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now) = (user.actor(&req), state.clock.now());
@@ -105,6 +107,18 @@ async fn step(
             let errors = errors.translated(request_lang(&req));
             render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }
+        Err(AppError::Conflict(_)) => {
+            // The page as it is now, with why the step was refused above its buttons.
+            let current = state.db(move |conn| service::get(conn, id, now)).await?;
+            let key = match Status::parse(&current.status) {
+                Some(from) if rules::next(from, step).is_some() => "error-page-body-409",
+                Some(Status::Draft) if step == Step::Publish => "error-postmortem-publish-needs-review",
+                _ => "error-postmortem-step-not-allowed",
+            };
+            let mut errors = BTreeMap::new();
+            errors.insert("status", crate::web::i18n::translate(request_lang(&req), key));
+            render_page(&req, &state, &user, id, StatusCode::CONFLICT, errors).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -117,7 +131,7 @@ async fn edit(
     path: web::Path<i64>,
     Form(patch): Form<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), "edit", patch).await
+    step(req, state, user, session, path.into_inner(), Step::Edit, patch).await
 }
 
 async fn submit(
@@ -128,7 +142,18 @@ async fn submit(
     path: web::Path<i64>,
     Form(patch): Form<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), "submit", patch).await
+    step(req, state, user, session, path.into_inner(), Step::Submit, patch).await
+}
+
+async fn return_to_draft(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(patch): Form<SectionsPatch>,
+) -> Result<HttpResponse, AppError> {
+    step(req, state, user, session, path.into_inner(), Step::Return, patch).await
 }
 
 async fn publish(
@@ -139,7 +164,7 @@ async fn publish(
     path: web::Path<i64>,
     Form(patch): Form<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), "publish", patch).await
+    step(req, state, user, session, path.into_inner(), Step::Publish, patch).await
 }
 
 #[derive(Deserialize, Default)]

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::model::{ActionItemInput, ActionItemView, Postmortem, PostmortemView, Sections, SectionsPatch};
 use super::queries::{self, NewPostmortem};
+use super::rules::{self, Status, Step};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
 use crate::db::{write_transaction, DbConnection};
@@ -55,6 +56,9 @@ fn view(conn: &mut DbConnection, pm: Postmortem, now: NaiveDateTime) -> Result<P
         incident_number: ticket.reference,
         incident_title: ticket.title,
         priority: ticket.priority,
+        allowed_steps: Status::parse(&pm.status)
+            .map(|s| rules::moves(s).into_iter().map(Step::as_str).collect())
+            .unwrap_or_default(),
         status: pm.status,
         version: pm.version,
         sections,
@@ -193,14 +197,17 @@ fn apply(sections: &mut Sections, patch: &SectionsPatch, errors: &mut FieldError
     }
 }
 
-/// `edit` changes sections (draft or in review); `submit` sends a draft to review; `publish`
-/// publishes it (a published report is final) and needs summary and root cause.
+/// One step of the review flow (`rules::next`): `Edit` changes sections (draft or in review),
+/// `Submit` sends a draft to review, `Return` sends it back to draft for changes, `Publish`
+/// publishes a report in review (final) and needs summary and root cause. A step the status
+/// does not allow is a conflict naming the allowed moves. Sections sent with any step are
+/// saved with it.
 pub fn change(
     conn: &mut DbConnection,
     actor: &Actor,
     now: NaiveDateTime,
     incident_id: i64,
-    step: &str,
+    step: Step,
     patch: &SectionsPatch,
 ) -> Result<PostmortemView, AppError> {
     write_transaction(conn, |conn| {
@@ -208,31 +215,24 @@ pub fn change(
         if patch.version.is_some_and(|v| v != pm.version) {
             return Err(crate::tickets::service::stale());
         }
-        if pm.status == "published" {
-            return Err(AppError::Conflict("a published post-mortem is final".into()));
-        }
+        let from = Status::parse(&pm.status)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("post-mortem {} has status {:?}", pm.id, pm.status)))?;
+        let to = rules::next(from, step).ok_or_else(|| AppError::Conflict(rules::refusal(from, step)))?;
         let mut sections: Sections = serde_json::from_str(&pm.sections).unwrap_or_default();
         let mut errors = FieldErrors::new();
         apply(&mut sections, patch, &mut errors);
-        let (status, published_at) = match step {
-            "edit" => (pm.status.as_str(), None),
-            "submit" if pm.status == "draft" => ("in_review", None),
-            "publish" => {
-                if sections.summary.is_empty() {
-                    errors.add("summary", FieldMessage::new("error-required"));
-                }
-                if sections.root_cause.is_empty() {
-                    errors.add("root_cause", FieldMessage::new("error-required"));
-                }
-                ("published", Some(now))
+        let published_at = if to == Status::Published {
+            if sections.summary.is_empty() {
+                errors.add("summary", FieldMessage::new("error-required"));
             }
-            _ => {
-                return Err(AppError::Conflict(format!(
-                    "cannot {step} a post-mortem that is {}",
-                    pm.status
-                )))
+            if sections.root_cause.is_empty() {
+                errors.add("root_cause", FieldMessage::new("error-required"));
             }
+            Some(now)
+        } else {
+            None
         };
+        let status = to.as_str();
         errors.into_result()?;
         let text = serde_json::to_string(&sections).map_err(AppError::internal)?;
         if !queries::update_versioned(conn, pm.id, pm.version, status, &text, now, published_at)? {
@@ -254,7 +254,7 @@ pub fn change(
             conn,
             actor,
             now,
-            &format!("postmortem.{step}"),
+            &format!("postmortem.{}", step.as_str()),
             "postmortem",
             pm.id,
             Some(&json!({ "status": pm.status })),
@@ -290,8 +290,12 @@ pub fn add_item(
         .map_err(|_| errors.add("due_on", FieldMessage::new("error-date-invalid")))
         .ok();
     if let Some(problem) = input.problem_id {
-        if crate::problems::queries::load(conn, problem).is_err() {
-            errors.add("problem_id", FieldMessage::new("error-problem-unknown"));
+        match crate::problems::queries::load(conn, problem) {
+            Ok(_) => {}
+            Err(diesel::result::Error::NotFound) => {
+                errors.add("problem_id", FieldMessage::new("error-problem-unknown"))
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     errors.into_result()?;

@@ -4,9 +4,29 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Problem, ProblemRow};
-use crate::db::schema::{incidents, problems, tickets, users};
+use crate::db::schema::{incidents, problems, ticket_links, tickets, users};
 use crate::db::DbConnection;
 use crate::tickets::model::Ticket;
+
+/// The ids of incidents linked to a problem that is not deleted (a subquery; a macro because
+/// its diesel type is long to spell). The problems' `tickets` rows are an alias, apart from
+/// the incidents' own `tickets` in the outer query.
+macro_rules! incidents_with_a_problem {
+    () => {{
+        let problem_tickets = diesel::alias!(tickets as problem_tickets);
+        ticket_links::table
+            .filter(ticket_links::kind.eq("problem"))
+            .filter(
+                ticket_links::to_ticket_id.eq_any(
+                    problem_tickets
+                        .filter(problem_tickets.field(tickets::kind).eq("problem"))
+                        .filter(problem_tickets.field(tickets::deleted_at).is_null())
+                        .select(problem_tickets.field(tickets::id)),
+                ),
+            )
+            .select(ticket_links::from_ticket_id)
+    }};
+}
 
 pub fn insert(conn: &mut DbConnection, ticket_id: i64, fix_due_on: Option<&str>) -> QueryResult<()> {
     diesel::insert_into(problems::table)
@@ -71,31 +91,36 @@ pub fn list(conn: &mut DbConnection, open_only: bool, before: Option<i64>, limit
     query.order(tickets::id.desc()).limit(limit).load(conn)
 }
 
-/// Categories (or services) with at least `min` incidents reported since `since`.
+/// Categories (or services) with at least `min` incidents reported since `since` that no
+/// problem covers yet: an incident linked to a problem (that is not deleted) is already being
+/// looked into, so it does not count towards a new candidate.
 pub fn busy_categories(conn: &mut DbConnection, since: NaiveDateTime, min: i64) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<(String, i64)> = incidents::table
+    incidents::table
         .inner_join(tickets::table)
         .filter(incidents::reported_at.ge(since))
         .filter(incidents::category.ne(""))
         .filter(tickets::deleted_at.is_null())
+        .filter(incidents::ticket_id.ne_all(incidents_with_a_problem!()))
         .group_by(incidents::category)
+        .having(diesel::dsl::count_star().ge(min))
         .select((incidents::category, diesel::dsl::count_star()))
-        .order(diesel::dsl::count_star().desc())
+        .order((diesel::dsl::count_star().desc(), incidents::category))
         .limit(200)
-        .load(conn)?;
-    Ok(rows.into_iter().filter(|(_, n)| *n >= min).collect())
+        .load(conn)
 }
 
+/// [`busy_categories`] by service.
 pub fn busy_services(conn: &mut DbConnection, since: NaiveDateTime, min: i64) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<(String, i64)> = incidents::table
+    incidents::table
         .inner_join(tickets::table)
         .filter(incidents::reported_at.ge(since))
         .filter(incidents::service.ne(""))
         .filter(tickets::deleted_at.is_null())
+        .filter(incidents::ticket_id.ne_all(incidents_with_a_problem!()))
         .group_by(incidents::service)
+        .having(diesel::dsl::count_star().ge(min))
         .select((incidents::service, diesel::dsl::count_star()))
-        .order(diesel::dsl::count_star().desc())
+        .order((diesel::dsl::count_star().desc(), incidents::service))
         .limit(200)
-        .load(conn)?;
-    Ok(rows.into_iter().filter(|(_, n)| *n >= min).collect())
+        .load(conn)
 }

@@ -232,7 +232,6 @@ pub fn list(
     Ok((rows, next))
 }
 
-/// Categories and services with 3+ incidents in the last 30 days.
 /// `view=all&<key>=<value>` for the incident list, encoded.
 fn list_query(key: &str, value: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
@@ -241,6 +240,10 @@ fn list_query(key: &str, value: &str) -> String {
         .finish()
 }
 
+/// Categories and services with 3+ incidents in the last 30 days that no problem covers yet
+/// (incidents linked to a problem that is not deleted do not count): the list suggests where
+/// to open a problem, so a family already under investigation drops off it, and comes back
+/// only if enough new incidents arrive that nobody has linked.
 pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Candidate>, AppError> {
     let since = now - Duration::days(rules::CANDIDATE_WINDOW_DAYS);
     let mut out: Vec<Candidate> = queries::busy_categories(conn, since, rules::CANDIDATE_MIN_INCIDENTS)?

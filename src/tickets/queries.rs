@@ -125,6 +125,15 @@ pub fn update_versioned(
     Ok(updated == 1)
 }
 
+/// Records activity that overwrites nothing (a comment, a status update): `updated_at` moves
+/// forward, the optimistic-lock `version` stays, so an edit form opened before a comment still
+/// saves. Never moves `updated_at` back (a write replayed with an earlier time, as the demo does).
+pub fn touch(conn: &mut DbConnection, id: i64, at: chrono::NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(tickets::table.find(id).filter(tickets::updated_at.lt(at)))
+        .set(tickets::updated_at.eq(at))
+        .execute(conn)
+}
+
 pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<i64> {
     diesel::insert_into(ticket_events::table)
         .values(event)

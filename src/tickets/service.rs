@@ -74,7 +74,9 @@ pub fn soft_delete(
     })
 }
 
-/// Brings a softly deleted ticket back; a ticket that is not deleted is a conflict.
+/// Brings a softly deleted ticket back; a ticket that is not deleted is a conflict. An
+/// incident's SLA clocks are recomputed in the same transaction (which also marks its hour of
+/// the SLA rollup dirty, as `set_deleted` does).
 pub fn restore(
     conn: &mut DbConnection,
     actor: &crate::audit::model::Actor,
@@ -88,6 +90,11 @@ pub fn restore(
         }
         queries::set_deleted(conn, id, None, now)?;
         add_event(conn, id, now, actor.user_id, "restored", "internal", "", None)?;
+        if ticket.kind == Kind::Incident.as_str() {
+            // Recomputations skip deleted incidents (and the SLA job drops their figures), so
+            // the clocks come back up to date, with the policies and calendars of today.
+            crate::sla::service::refresh(conn, id, now)?;
+        }
         crate::audit::service::record(
             conn,
             actor,

@@ -106,7 +106,7 @@ async fn walk_an_incident_to_a_published_post_mortem(app: TestApp) {
     let status = c.wait().for_element(Locator::Id("incident-status")).await.unwrap();
     assert_eq!(status.text().await.unwrap(), translate(Lang::En, "status-resolved"));
 
-    // The post-mortem, drafted from the incident, written and published.
+    // The post-mortem, drafted from the incident, written, reviewed and published.
     click_to_navigate(c, Locator::Id("create-postmortem")).await;
     let summary = c.wait().for_element(Locator::Id("pm-summary")).await.unwrap();
     assert!(summary
@@ -121,6 +121,12 @@ async fn walk_an_incident_to_a_published_post_mortem(app: TestApp) {
         .send_keys("Connection pool exhausted after a config change")
         .await
         .unwrap();
+    click_to_navigate(c, Locator::Id("submit-postmortem")).await;
+    let pm_status = c.wait().for_element(Locator::Id("postmortem-status")).await.unwrap();
+    assert_eq!(
+        pm_status.text().await.unwrap(),
+        translate(Lang::En, "postmortem-status-in_review")
+    );
     click_to_navigate(c, Locator::Id("publish-postmortem")).await;
     let pm_status = c.wait().for_element(Locator::Id("postmortem-status")).await.unwrap();
     assert_eq!(

@@ -863,7 +863,137 @@ async fn lists_sort_in_four_orders(app: TestApp) {
     assert!(page.contains("優先度順") || page.contains("By priority"));
 }
 
+/// A comment and a status update are activity: they move `updated_at`, and with it the
+/// "recently updated" order, but not the version that guards edits, so an edit started
+/// before them still saves.
+async fn comments_and_status_updates_count_as_updates(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let mut filed = Vec::new();
+    for title in ["先に起票", "後に起票"] {
+        app.state.clock.advance(chrono::Duration::minutes(1));
+        let (status, body) = api.post("/api/v1/incidents", incident(title, "low", "low")).await;
+        assert_eq!(status, 201, "{body}");
+        filed.push(body);
+    }
+    let (first, second) = (filed[0]["id"].as_i64().unwrap(), filed[1]["id"].as_i64().unwrap());
+    let order = || async {
+        let (_, list) = api.get("/api/v1/incidents?view=all&sort=updated").await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(order().await, [second, first]);
+
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, commented) = api
+        .post(
+            &format!("/api/v1/incidents/{first}/comments"),
+            json!({"body": "再現手順を確認中"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{commented}");
+    assert_eq!(commented["version"], filed[0]["version"], "a comment is no edit");
+    assert_ne!(commented["updated_at"], filed[0]["updated_at"]);
+    assert_eq!(order().await, [first, second]);
+
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, updated) = api
+        .post(
+            &format!("/api/v1/incidents/{second}/status-updates"),
+            json!({"state": "investigating", "message": "調査中です"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{updated}");
+    assert_eq!(updated["version"], filed[1]["version"]);
+    assert_eq!(order().await, [second, first]);
+
+    // The edit opened before the comment still goes through with its version.
+    let (status, acked) = api
+        .post(
+            &format!("/api/v1/incidents/{first}/acknowledge"),
+            json!({"version": filed[0]["version"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+}
+
+/// Assigning: an absent field keeps what the incident has, `null` clears it; handing the
+/// incident to another team without naming an assignee leaves the choice to that team.
+async fn assigning_keeps_what_is_not_named(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let (desk, network) = (
+        create_team(&app, "サービスデスク").await,
+        create_team(&app, "ネットワーク").await,
+    );
+    let person = app.create_user(Role::Engineer).await.id;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "VPN接続不可", "impact": "low", "urgency": "low", "team_id": desk}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let assign = |body: Value| {
+        let api = &api;
+        async move { api.post(&format!("/api/v1/incidents/{id}/assign"), body).await }
+    };
+    let holder = |v: &Value| (v["team_id"].as_i64(), v["assignee_id"].as_i64());
+
+    let (status, v) = assign(json!({"assignee_id": person})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "the team is kept");
+    let (_, v) = assign(json!({})).await;
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "nothing named, nothing changes");
+    let (_, v) = assign(json!({"team_id": desk, "version": v["version"]})).await;
+    assert_eq!(holder(&v), (Some(desk), Some(person)), "same team: the assignee stays");
+    let (_, v) = assign(json!({"assignee_id": null})).await;
+    assert_eq!(holder(&v), (Some(desk), None));
+    let (_, v) = assign(json!({"assignee_id": person})).await;
+    let (_, v) = assign(json!({"team_id": network, "version": v["version"]})).await;
+    assert_eq!(
+        holder(&v),
+        (Some(network), None),
+        "the receiving team picks its assignee"
+    );
+    let (_, v) = assign(json!({"team_id": null, "assignee_id": person})).await;
+    assert_eq!(holder(&v), (None, Some(person)));
+
+    let (status, e) = assign(json!({"team_id": 999_999})).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["team_id"].is_string(), "{e}");
+    let (status, e) = assign(json!({"version": 1})).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "stale version"
+    );
+
+    // The page always sends both fields; an empty choice clears.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let (_, now) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let version = now["version"].to_string();
+    let response = app
+        .post_form(
+            &client,
+            &format!("/incidents/{id}/assign"),
+            &[
+                ("version", &version),
+                ("team_id", &desk.to_string()),
+                ("assignee_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, v) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(holder(&v), (Some(desk), None));
+}
+
 on_both!(
+    assigning_keeps_what_is_not_named,
+    comments_and_status_updates_count_as_updates,
     lists_sort_in_four_orders,
     admins_delete_softly_and_restore,
     status_updates_start_from_language_templates,

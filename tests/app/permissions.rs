@@ -42,6 +42,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         // Post-mortems: everyone reads and works their action items; engineers write; managers publish.
         ("GET", "/incidents/{id}/postmortem" | "/api/v1/incidents/{id}/postmortem") => Some(ALL),
         (_, p) if p.ends_with("/postmortem/publish") => Some(MANAGERS),
+        // Review: engineers send a draft to review and back to draft for changes.
+        ("POST", "/incidents/{id}/postmortem/submit" | "/api/v1/incidents/{id}/postmortem/submit") => Some(SECOND_LINE),
+        ("POST", "/incidents/{id}/postmortem/return" | "/api/v1/incidents/{id}/postmortem/return") => Some(SECOND_LINE),
         (_, p) if p.contains("/postmortem") => Some(SECOND_LINE),
         (_, p) if p.starts_with("/action-items") || p.starts_with("/api/v1/action-items") => Some(ALL),
         (_, p) if p.starts_with("/attachments") || p.starts_with("/api/v1/attachments") => Some(ALL),

@@ -125,6 +125,30 @@ async fn a_major_incident_closes_after_its_published_post_mortem(app: TestApp) {
     .await;
     assert_eq!(status, 409, "stale version");
 
+    // A manager publishes only what is in review; the engineer submits it first.
+    let (status, refused) = send(
+        &app,
+        &mt,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/publish"),
+        json!({"root_cause": "RAIDコントローラ故障"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    let (status, submitted) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem/submit"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, submitted["status"].as_str()),
+        (200, Some("in_review")),
+        "{submitted}"
+    );
+
     // Engineers cannot publish; a manager can, once summary and root cause are written.
     let (status, _) = send(
         &app,
@@ -279,7 +303,189 @@ async fn action_items_have_owners_due_dates_and_an_overdue_flag(app: TestApp) {
     assert!(html.contains("class=\"overdue\"") && html.contains("期限切れ項目"));
 }
 
+/// Draft → in review → published: publishing a draft is refused (409, naming the allowed move)
+/// on the API and on the page; a report in review goes back to draft for changes.
+async fn publishing_needs_review_and_review_can_return_to_draft(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let manager = app.create_user(Role::Manager).await;
+    let (et, mt) = (app.api_token(&engineer).await, app.api_token(&manager).await);
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "メール配送遅延", "impact": "medium", "urgency": "medium"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    let path = |step: &str| format!("/api/v1/incidents/{id}/postmortem{step}");
+    let (status, pm) = send(&app, &et, post.clone(), &path(""), json!({})).await;
+    assert_eq!(status, 201, "{pm}");
+    assert_eq!(pm["allowed_steps"], json!(["submit"]));
+
+    // Straight from draft: refused, nothing saved, the message names the allowed move.
+    let (status, e) = send(
+        &app,
+        &mt,
+        post.clone(),
+        &path("/publish"),
+        json!({"root_cause": "キュー滞留"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "conflict");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("draft") && message.contains("allowed: submit"),
+        "{message}"
+    );
+    let (_, unchanged) = send(&app, &et, reqwest::Method::GET, &path(""), Value::Null).await;
+    assert_eq!(
+        (unchanged["status"].as_str(), unchanged["root_cause"].as_str()),
+        (Some("draft"), Some(""))
+    );
+    let (status, _) = send(&app, &et, post.clone(), &path("/return"), json!({})).await;
+    assert_eq!(status, 409, "a draft is not in review");
+
+    // To review (saving a section on the way), back to draft for changes, and to review again.
+    let (status, in_review) = send(
+        &app,
+        &et,
+        post.clone(),
+        &path("/submit"),
+        json!({"root_cause": "キュー滞留", "version": pm["version"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{in_review}");
+    assert_eq!(in_review["status"], "in_review");
+    assert_eq!(in_review["root_cause"], "キュー滞留");
+    assert_eq!(in_review["allowed_steps"], json!(["return", "publish"]));
+    let (status, _) = send(&app, &et, post.clone(), &path("/submit"), json!({})).await;
+    assert_eq!(status, 409, "already in review");
+    let (status, returned) = send(&app, &et, post.clone(), &path("/return"), Value::Null).await;
+    assert_eq!(
+        (status, returned["status"].as_str()),
+        (200, Some("draft")),
+        "{returned}"
+    );
+    let (status, _) = send(&app, &et, post.clone(), &path("/submit"), Value::Null).await;
+    assert_eq!(status, 200);
+
+    // The timeline and the audit log follow the review.
+    let audit = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::audit_log;
+            audit_log::table
+                .filter(audit_log::action.like("postmortem.%"))
+                .order(audit_log::id)
+                .select(audit_log::action)
+                .load::<String>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        audit,
+        [
+            "postmortem.create",
+            "postmortem.submit",
+            "postmortem.return",
+            "postmortem.submit"
+        ]
+    );
+
+    // The page: a draft offers review, not publication; publishing it anyway shows why not.
+    let (client, _) = app.login_as(Role::Manager).await;
+    let page_path = format!("/incidents/{id}/postmortem");
+    send(&app, &et, post.clone(), &path("/return"), json!({})).await;
+    let html = app.get(&client, &page_path).await.text().await.unwrap();
+    assert!(html.contains("id=\"submit-postmortem\"") && !html.contains("id=\"publish-postmortem\""));
+    let response = app
+        .post_form(&client, &format!("{page_path}/publish"), &[("root_cause", "x")])
+        .await;
+    assert_eq!(response.status(), 409);
+    let html = response.text().await.unwrap();
+    let expected = mamori::web::i18n::translate(mamori::web::i18n::Lang::En, "error-postmortem-publish-needs-review");
+    assert!(
+        html.contains("id=\"error-status\"") && html.contains(&expected),
+        "{html}"
+    );
+
+    // In review the page offers return and publish; the manager publishes from the page.
+    let response = app.post_form(&client, &format!("{page_path}/submit"), &[]).await;
+    assert_eq!(response.status(), 303);
+    let html = app.get(&client, &page_path).await.text().await.unwrap();
+    assert!(html.contains("id=\"return-postmortem\"") && html.contains("id=\"publish-postmortem\""));
+    let response = app.post_form(&client, &format!("{page_path}/publish"), &[]).await;
+    assert_eq!(response.status(), 303);
+    let (_, published) = send(&app, &et, reqwest::Method::GET, &path(""), Value::Null).await;
+    assert_eq!(published["status"], "published");
+    assert_eq!(published["allowed_steps"], json!([]));
+}
+
+/// An action item may name the problem it serves: an unknown problem is a field error (422),
+/// but a database failure while looking it up is an internal error (500), not "unknown".
+async fn an_action_items_problem_must_exist_and_failures_are_not_hidden(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let et = app.api_token(&engineer).await;
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "バックアップ失敗", "impact": "low", "urgency": "low"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    let items = format!("/api/v1/incidents/{id}/postmortem/action-items");
+    let item = |problem: i64| json!({"title": "容量監視", "owner_id": engineer.id, "due_on": "2030-01-31", "problem_id": problem});
+
+    // The problems table is out of reach (first, before any connection has used it).
+    let rename = |from: &'static str, to: &'static str| {
+        app.with_db(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("ALTER TABLE {from} RENAME TO {to}"))
+                .execute(conn)
+                .unwrap();
+        })
+    };
+    rename("problems", "problems_away").await;
+    let (status, e) = send(&app, &et, post.clone(), &items, item(1)).await;
+    rename("problems_away", "problems").await;
+    assert_eq!(status, 500, "{e}");
+    assert_eq!(e["error"]["code"], "internal");
+    assert!(e["error"]["fields"].as_object().is_none_or(|f| f.is_empty()), "{e}");
+
+    let (status, e) = send(&app, &et, post.clone(), &items, item(999_999)).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["problem_id"].is_string(), "{e}");
+    let (status, problem) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/problems",
+        json!({"title": "バックアップ領域の逼迫", "incident_ids": [id]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{problem}");
+    let (status, pm) = send(&app, &et, post.clone(), &items, item(problem["id"].as_i64().unwrap())).await;
+    assert_eq!(status, 201, "{pm}");
+    assert_eq!(pm["action_items"][0]["problem_id"], problem["id"]);
+}
+
 on_both!(
     a_major_incident_closes_after_its_published_post_mortem,
+    an_action_items_problem_must_exist_and_failures_are_not_hidden,
+    publishing_needs_review_and_review_can_return_to_draft,
     action_items_have_owners_due_dates_and_an_overdue_flag
 );

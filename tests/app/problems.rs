@@ -205,4 +205,79 @@ async fn problem_pages(app: TestApp) {
     assert!(list.contains("印刷サーバ不調"));
 }
 
-on_both!(a_problem_from_incidents_to_known_error_unblocks_closing, problem_pages);
+/// Candidates count only incidents no problem covers: once a problem takes some of a family,
+/// the family drops off until enough new, unlinked incidents arrive; a deleted problem covers
+/// nothing.
+async fn problem_candidates_count_only_incidents_without_a_problem(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&engineer).await;
+    let file = |n: usize| {
+        let (app, token) = (&app, &token);
+        async move {
+            let (status, inc) = post(
+                app,
+                token,
+                "/api/v1/incidents",
+                json!({"title": format!("帳票出力エラー {n}"), "impact": "low", "urgency": "low",
+                       "category": "reporting", "service": "帳票基盤"}),
+            )
+            .await;
+            assert_eq!(status, 201, "{inc}");
+            inc["id"].as_i64().unwrap()
+        }
+    };
+    let counts = || async {
+        let (status, list) = get(&app, &token, "/api/v1/problems/candidates").await;
+        assert_eq!(status, 200, "{list}");
+        let of = |dimension: &str, value: &str| {
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["dimension"] == dimension && c["value"] == value)
+                .map(|c| c["incidents"].as_i64().unwrap())
+        };
+        (of("category", "reporting"), of("service", "帳票基盤"))
+    };
+    let mut filed = Vec::new();
+    for n in 0..3 {
+        filed.push(file(n).await);
+    }
+    assert_eq!(counts().await, (Some(3), Some(3)));
+
+    let (status, problem) = post(
+        &app,
+        &token,
+        "/api/v1/problems",
+        json!({"title": "帳票エンジンのメモリ不足", "incident_ids": [filed[0]]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{problem}");
+    assert_eq!(
+        counts().await,
+        (None, None),
+        "two unexplained incidents are no candidate"
+    );
+    filed.push(file(3).await);
+    assert_eq!(counts().await, (Some(3), Some(3)), "a new, unlinked one brings it back");
+
+    // A deleted problem explains nothing.
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.api_token(&admin).await;
+    let (status, _) = call(
+        &app,
+        &admin_token,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/tickets/{}", problem["id"]),
+        json!({"reason": "誤起票"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(counts().await, (Some(4), Some(4)));
+}
+
+on_both!(
+    a_problem_from_incidents_to_known_error_unblocks_closing,
+    problem_pages,
+    problem_candidates_count_only_incidents_without_a_problem
+);

@@ -877,8 +877,80 @@ async fn settings_changed_anywhere_are_seen_at_once(app: TestApp) {
     assert_eq!(first.as_deref(), Some("added elsewhere"));
 }
 
+/// A restored incident comes back with its clocks recomputed in the restoring transaction:
+/// a policy change made while it was deleted passed it by (and dropped its stored figures),
+/// and its hour of the SLA report is marked for rolling up again.
+async fn a_restored_incident_gets_its_clocks_recomputed(app: TestApp) {
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(1)).naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let admin = Api::new(&app, Role::Admin).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "誤削除されたP1", "impact": "high", "urgency": "high", "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        instant(&created["sla"]["resolution_due_at"]),
+        t0 + Duration::minutes(240)
+    );
+    let (status, _) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tickets/{id}"),
+            Some(json!({"reason": "誤操作"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    app.state.clock.advance(Duration::minutes(10));
+    let (status, _) = admin
+        .patch("/api/v1/sla-policies/1", json!({"resolution_minutes": 480}))
+        .await;
+    assert_eq!(status, 200);
+
+    app.with_db(|conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("DELETE FROM sla_rollup_dirty").execute(conn).unwrap();
+    })
+    .await;
+    app.state.clock.advance(Duration::minutes(10));
+    let restored_at = app.state.clock.now(); // the clock runs on from here
+    let (status, _) = admin
+        .send(reqwest::Method::POST, &format!("/api/v1/tickets/{id}/restore"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    let (stored, dirty) = app
+        .with_db(move |conn| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let stored = mamori::sla::queries::stored(conn, id).unwrap();
+            let dirty = diesel::sql_query("SELECT COUNT(*) AS n FROM sla_rollup_dirty")
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n;
+            (stored, dirty)
+        })
+        .await;
+    let stored = stored.expect("stored clocks after the restore");
+    assert!(stored.computed_at >= restored_at, "computed by the restore");
+    assert_eq!(
+        stored.resolution_due_at.map(|t| t.and_utc()),
+        Some(t0 + Duration::minutes(480)),
+        "the policy of today"
+    );
+    assert_eq!(dirty, 1, "the incident's hour is rolled up again");
+}
+
 on_both!(
     settings_changed_anywhere_are_seen_at_once,
+    a_restored_incident_gets_its_clocks_recomputed,
     a_policy_change_over_many_tickets_is_recomputed_by_the_job,
     admin_pages_manage_calendars_and_policies,
     warnings_and_breaches_fire_once_and_escalate,
