@@ -281,7 +281,10 @@ fn query_view(q: &ListQuery) -> FilterView {
         team_id: q.team_id.clone(),
         category: q.category.clone(),
         q: q.q.clone(),
-        sort: q.sort.clone(),
+        // The order the list is in, so the select shows it (a search defaults to best match).
+        sort: super::service::effective_sort(Some(&q.q), super::queries::ListSort::parse(q.sort.trim()))
+            .as_str()
+            .to_string(),
     }
 }
 

@@ -93,7 +93,7 @@ pub fn update(conn: &mut DbConnection, ticket_id: i64, changes: &IncidentUpdate<
 }
 
 /// Conditions a saved view adds, resolved by the service (e.g. "my team" → team ids).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ListScope {
     pub sort: ListSort,
     /// The last row of the previous page, in the columns the sort orders by.
@@ -116,14 +116,17 @@ pub enum ListSort {
     Oldest,
     Priority,
     Updated,
+    /// A text search's best matches first (see [`list_by_relevance`]).
+    Relevance,
 }
 
 impl ListSort {
-    pub const ALL: [ListSort; 4] = [
+    pub const ALL: [ListSort; 5] = [
         ListSort::Newest,
         ListSort::Oldest,
         ListSort::Priority,
         ListSort::Updated,
+        ListSort::Relevance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +135,7 @@ impl ListSort {
             ListSort::Oldest => "oldest",
             ListSort::Priority => "priority",
             ListSort::Updated => "updated",
+            ListSort::Relevance => "relevance",
         }
     }
 
@@ -231,6 +235,9 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<IncidentRow>> {
     let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q.filter(|_| scope.sort == ListSort::Relevance) {
+        return list_by_relevance(conn, filter, scope, limit, q);
+    }
     if let Some(q) = q {
         if ticket_queries::uses_trigram_index(q) && crate::db::backend_of(conn) == Backend::Sqlite {
             return list_by_fts(conn, filter, scope, limit, q);
@@ -259,7 +266,7 @@ pub fn list(
     // Row-value comparisons, so both backends seek the sort's index to the cursor.
     if let Some(c) = &scope.cursor {
         query = match scope.sort {
-            ListSort::Newest => query.filter(tickets::id.lt(c.id)),
+            ListSort::Newest | ListSort::Relevance => query.filter(tickets::id.lt(c.id)),
             ListSort::Oldest => query.filter(tickets::id.gt(c.id)),
             ListSort::Priority => query.filter(
                 sql::<Bool>("(tickets.priority, tickets.id) > (")
@@ -278,7 +285,7 @@ pub fn list(
         };
     }
     let query = match scope.sort {
-        ListSort::Newest => query.order(tickets::id.desc()),
+        ListSort::Newest | ListSort::Relevance => query.order(tickets::id.desc()),
         ListSort::Oldest => query.order(tickets::id.asc()),
         ListSort::Priority => query.order((tickets::priority.asc(), tickets::id.asc())),
         ListSort::Updated => query.order((tickets::updated_at.desc(), tickets::id.desc())),
@@ -343,6 +350,91 @@ fn list_by_fts(
     rows.sort_by_key(|r| std::cmp::Reverse(r.id));
     rows.truncate(limit as usize);
     Ok(rows)
+}
+
+/// How many of the newest matches a text search ranks: its best matches are chosen among them.
+/// A common word matches a large share of a million incidents, and scoring them all would take
+/// seconds; the recent cases are the useful ones (as for similar incidents).
+pub const RANK_WINDOW: i64 = 500;
+
+/// A text search's hits, best match first, `limit` of them after the row `filter.before` (the
+/// last of the previous page). The newest [`RANK_WINDOW`] hits of the filters are scored by the
+/// backend's own measure and ranked: on PostgreSQL pg_trgm similarity to the title, then to the
+/// whole text (titles weigh double); on SQLite FTS5 bm25 with titles weighing double. Ties and
+/// equal scores are newest first; a reference typed in ("INC-000123") is the best match.
+fn list_by_relevance(
+    conn: &mut DbConnection,
+    filter: &IncidentFilter,
+    scope: &ListScope,
+    limit: i64,
+    q: &str,
+) -> QueryResult<Vec<IncidentRow>> {
+    let newest = ListScope {
+        sort: ListSort::Newest,
+        cursor: None,
+        ..scope.clone()
+    };
+    let from_start = IncidentFilter {
+        before: None,
+        ..filter.clone()
+    };
+    let window = list(conn, &from_start, &newest, RANK_WINDOW)?;
+    let scores = relevance(conn, q, &window.iter().map(|r| r.id).collect::<Vec<_>>())?;
+    let reference = q.to_uppercase();
+    let score = |row: &IncidentRow| {
+        if row.number == reference {
+            f64::INFINITY
+        } else {
+            scores.get(&row.id).copied().unwrap_or(0.0)
+        }
+    };
+    let mut ranked: Vec<(f64, IncidentRow)> = window.into_iter().map(|row| (score(&row), row)).collect();
+    ranked.sort_by(|(a, x), (b, y)| b.total_cmp(a).then(y.id.cmp(&x.id)));
+    let start = match filter.before {
+        None => 0,
+        // A cursor that fell out of the window (many newer hits since) ends the list.
+        Some(before) => match ranked.iter().position(|(_, row)| row.id == before) {
+            Some(at) => at + 1,
+            None => return Ok(Vec::new()),
+        },
+    };
+    Ok(ranked
+        .into_iter()
+        .skip(start)
+        .take(limit.max(0) as usize)
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// Relevance scores of the incidents `ids` for the search `q` (higher is better).
+fn relevance(conn: &mut DbConnection, q: &str, ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, f64>> {
+    #[derive(QueryableByName)]
+    struct Scored {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        score: f64,
+    }
+    if ids.is_empty() || !ticket_queries::uses_trigram_index(q) {
+        return Ok(Default::default());
+    }
+    // Integers from the database, written in: one statement whatever the window's size.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let scored: Vec<Scored> = match crate::db::backend_of(conn) {
+        Backend::Sqlite => diesel::sql_query(format!(
+            "SELECT rowid AS id, -bm25(tickets_fts, 2.0, 1.0) AS score FROM tickets_fts \
+             WHERE tickets_fts MATCH ? AND rowid IN ({list})"
+        ))
+        .bind::<Text, _>(ticket_queries::fts_phrase(q))
+        .load(conn)?,
+        Backend::Postgres => diesel::sql_query(format!(
+            "SELECT id, (2 * similarity($1, title) + similarity($1, title || ' ' || description))::float8 AS score \
+             FROM tickets WHERE id IN ({list})"
+        ))
+        .bind::<Text, _>(q)
+        .load(conn)?,
+    };
+    Ok(scored.into_iter().map(|s| (s.id, s.score)).collect())
 }
 
 /// Display names of a team and a user, for views.

@@ -397,6 +397,10 @@ pub fn export(
 ) -> Result<Vec<IncidentRow>, AppError> {
     let mut all = Vec::new();
     let mut filter = filter.clone();
+    // Every match, not the best of a window: a search exports newest first.
+    if filter.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        filter.sort = Some(queries::ListSort::Newest.as_str().into());
+    }
     loop {
         let (rows, next) = list_rows(conn, user_id, tz, &filter, 1000)?;
         all.extend(rows);
@@ -407,6 +411,21 @@ pub fn export(
     }
     all.truncate(EXPORT_LIMIT);
     Ok(all)
+}
+
+/// The order a list takes. A text search (of at least three characters, which the trigram
+/// indexes serve) lists its best matches first unless newest first is asked for; other orders
+/// don't apply to a search. Without a search, relevance means nothing and is newest first.
+pub fn effective_sort(q: Option<&str>, asked: Option<queries::ListSort>) -> queries::ListSort {
+    use queries::ListSort::{Newest, Relevance};
+    let q = q.map(str::trim).unwrap_or("");
+    match (q.is_empty(), asked) {
+        (true, Some(Relevance) | None) => Newest,
+        (true, Some(sort)) => sort,
+        (false, Some(Newest)) => Newest,
+        (false, _) if ticket_queries::uses_trigram_index(q) => Relevance,
+        (false, _) => Newest,
+    }
 }
 
 fn list_rows(
@@ -471,24 +490,23 @@ fn list_rows(
     if let Some(to) = filter.to.as_deref().filter(|d| !d.trim().is_empty()) {
         scope.reported_before = Some(day_start(to, tz, "to")? + Duration::days(1));
     }
-    scope.sort = match filter.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => queries::ListSort::Newest,
-        Some(text) => queries::ListSort::parse(text).ok_or_else(|| {
+    let asked = match filter.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(queries::ListSort::parse(text).ok_or_else(|| {
             AppError::Validation(FieldErrors::single("sort", FieldMessage::new("error-sort-invalid")))
-        })?,
+        })?),
     };
-    // A text search lists its hits newest first (SQLite walks its text index in that order).
-    if filter.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
-        scope.sort = queries::ListSort::Newest;
-    }
+    scope.sort = effective_sort(filter.q.as_deref(), asked);
     scope.cursor = match (filter.before, scope.sort) {
         (None, _) => None,
         // Id orders need only the id (any id is a valid position).
-        (Some(id), queries::ListSort::Newest | queries::ListSort::Oldest) => Some(queries::Cursor {
-            id,
-            priority: String::new(),
-            updated_at: NaiveDateTime::default(),
-        }),
+        (Some(id), queries::ListSort::Newest | queries::ListSort::Oldest | queries::ListSort::Relevance) => {
+            Some(queries::Cursor {
+                id,
+                priority: String::new(),
+                updated_at: NaiveDateTime::default(),
+            })
+        }
         (Some(id), _) => queries::cursor(conn, id)?,
     };
     let mut rows = queries::list(conn, filter, &scope, limit + 1)?;

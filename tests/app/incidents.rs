@@ -991,7 +991,95 @@ async fn assigning_keeps_what_is_not_named(app: TestApp) {
     assert_eq!(holder(&v), (Some(desk), None));
 }
 
+/// A text search lists its best matches first (pg_trgm similarity on PostgreSQL, FTS5 bm25 on
+/// SQLite, titles weighing double), pages through them in that order, and still lists newest
+/// first when asked; a reference typed in is the best match.
+async fn text_search_ranks_best_matches_first(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let file = |title: &'static str, description: &'static str| {
+        let api = &api;
+        app.state.clock.advance(chrono::Duration::minutes(1));
+        async move {
+            let (status, body) = api
+                .post(
+                    "/api/v1/incidents",
+                    json!({"title": title, "description": description, "impact": "low", "urgency": "low"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            (
+                body["id"].as_i64().unwrap(),
+                body["number"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (in_title, in_title_number) = file("VPN 接続障害", "拠点から社内に入れない").await;
+    let (in_long_text, _) = file(
+        "定例作業の記録",
+        "月次の作業ログ。サーバの再起動、証明書の更新、バックアップの確認、ディスク容量の点検、VPN の設定見直し、監視閾値の調整、パッチ適用の計画を行った。",
+    )
+    .await;
+    let (in_short_text, _) = file("ファイルサーバ遅延", "VPN 経由").await;
+    file("プリンタ故障", "トナー切れ").await;
+
+    let ids = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    let best = [in_title, in_short_text, in_long_text];
+    let (status, page) = api.get("/api/v1/incidents?view=all&q=VPN").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), best, "{page}");
+    let (_, page) = api.get("/api/v1/incidents?view=all&q=VPN&sort=relevance").await;
+    assert_eq!(ids(&page), best);
+    // One at a time: the same order, each once.
+    let mut walked = Vec::new();
+    let mut path = "/api/v1/incidents?view=all&q=VPN&limit=1".to_string();
+    loop {
+        let (status, page) = api.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        walked.extend(ids(&page));
+        match page["next_before"].as_i64() {
+            Some(before) => path = format!("/api/v1/incidents?view=all&q=VPN&limit=1&before={before}"),
+            None => break,
+        }
+        assert!(walked.len() <= 3, "{walked:?}");
+    }
+    assert_eq!(walked, best);
+    // Newest first when asked; the orders that make no sense for a search stay newest first.
+    let newest = [in_short_text, in_long_text, in_title];
+    let (_, page) = api.get("/api/v1/incidents?view=all&q=VPN&sort=newest").await;
+    assert_eq!(ids(&page), newest);
+    let (_, page) = api.get("/api/v1/incidents?view=all&q=VPN&sort=oldest").await;
+    assert_eq!(ids(&page), best, "a search ranks unless newest first is asked for");
+    // A reference is the best match of all.
+    let (_, page) = api
+        .get(&format!(
+            "/api/v1/incidents?view=all&q={}",
+            in_title_number.to_lowercase()
+        ))
+        .await;
+    assert_eq!(ids(&page).first(), Some(&in_title), "{page}");
+    // The page shows the order it lists in.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let html = app
+        .get(&client, "/incidents?view=all&q=VPN")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<option value=\"relevance\" selected>"), "{html}");
+    let at = |title: &str| html.find(title).unwrap_or_else(|| panic!("{title} missing"));
+    assert!(at("VPN 接続障害") < at("ファイルサーバ遅延") && at("ファイルサーバ遅延") < at("定例作業の記録"));
+    assert!(!html.contains("プリンタ故障"));
+}
+
 on_both!(
+    text_search_ranks_best_matches_first,
     assigning_keeps_what_is_not_named,
     comments_and_status_updates_count_as_updates,
     lists_sort_in_four_orders,
