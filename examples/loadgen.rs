@@ -49,9 +49,12 @@ async fn main() {
                         let status = ["new", "in_progress", "acknowledged"][((n >> 42) % 3) as usize];
                         client.get(format!("{base}/api/v1/incidents?view=all&status={status}&priority={priority}&limit=50"))
                     }
-                    "search" => {
+                    "search" | "search-ranked" => {
                         let q = ["データベース", "VPN", "バッチ", "Backup job", "ファイルサーバ", "503"][((n >> 40) % 6) as usize];
-                        client.get(format!("{base}/api/v1/incidents")).query(&[("view", "all"), ("q", q), ("limit", "50")])
+                        let sort = if scenario == "search" { "newest" } else { "relevance" };
+                        client
+                            .get(format!("{base}/api/v1/incidents"))
+                            .query(&[("view", "all"), ("q", q), ("limit", "50"), ("sort", sort)])
                     }
                     // A year's SLA report by month (and one by priority): one aggregate each.
                     "report" => {

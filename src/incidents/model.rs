@@ -131,8 +131,8 @@ pub struct IncidentFilter {
     /// Keyset cursor: the id of the last incident of the previous page (in the list's order).
     pub before: Option<i64>,
     /// Order: `newest` (default), `oldest`, `priority` (P1 first, longest waiting first within
-    /// a priority) or `updated` (most recently changed first). `relevance` (a text search's best matches first,
-    /// its default; `newest` also applies to a search, the others don't).
+    /// a priority) or `updated` (most recently changed first). `relevance` (a text search's best matches
+    /// first). A search is newest first unless `relevance` is asked for.
     pub sort: Option<String>,
     /// Page size for API clients (at most 100).
     pub limit: Option<i64>,

@@ -281,7 +281,7 @@ fn query_view(q: &ListQuery) -> FilterView {
         team_id: q.team_id.clone(),
         category: q.category.clone(),
         q: q.q.clone(),
-        // The order the list is in, so the select shows it (a search defaults to best match).
+        // The order the list is in, so the select shows it.
         sort: super::service::effective_sort(Some(&q.q), super::queries::ListSort::parse(q.sort.trim()))
             .as_str()
             .to_string(),

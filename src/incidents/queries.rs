@@ -355,13 +355,13 @@ fn list_by_fts(
 /// How many of the newest matches a text search ranks: its best matches are chosen among them.
 /// A common word matches a large share of a million incidents, and scoring them all would take
 /// seconds; the recent cases are the useful ones (as for similar incidents).
-pub const RANK_WINDOW: i64 = 500;
+pub const RANK_WINDOW: i64 = 200;
 
 /// A text search's hits, best match first, `limit` of them after the row `filter.before` (the
 /// last of the previous page). The newest [`RANK_WINDOW`] hits of the filters are scored by the
-/// backend's own measure and ranked: on PostgreSQL pg_trgm similarity to the title, then to the
-/// whole text (titles weigh double); on SQLite FTS5 bm25 with titles weighing double. Ties and
-/// equal scores are newest first; a reference typed in ("INC-000123") is the best match.
+/// trigram similarity (pg_trgm's measure on both backends, see [`relevance`]) and ranked, the
+/// title weighing double. Equal scores are newest first; a reference typed in ("INC-000123")
+/// is the best match.
 fn list_by_relevance(
     conn: &mut DbConnection,
     filter: &IncidentFilter,
@@ -406,7 +406,9 @@ fn list_by_relevance(
         .collect())
 }
 
-/// Relevance scores of the incidents `ids` for the search `q` (higher is better).
+/// Relevance scores of the incidents `ids` for the search `q` (higher is better): twice the
+/// trigram similarity to the title plus that to the whole text. PostgreSQL computes it with
+/// pg_trgm; SQLite reads the texts and computes the same measure here.
 fn relevance(conn: &mut DbConnection, q: &str, ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, f64>> {
     #[derive(QueryableByName)]
     struct Scored {
@@ -418,23 +420,33 @@ fn relevance(conn: &mut DbConnection, q: &str, ids: &[i64]) -> QueryResult<std::
     if ids.is_empty() || !ticket_queries::uses_trigram_index(q) {
         return Ok(Default::default());
     }
-    // Integers from the database, written in: one statement whatever the window's size.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let scored: Vec<Scored> = match crate::db::backend_of(conn) {
-        Backend::Sqlite => diesel::sql_query(format!(
-            "SELECT rowid AS id, -bm25(tickets_fts, 2.0, 1.0) AS score FROM tickets_fts \
-             WHERE tickets_fts MATCH ? AND rowid IN ({list})"
-        ))
-        .bind::<Text, _>(ticket_queries::fts_phrase(q))
-        .load(conn)?,
-        Backend::Postgres => diesel::sql_query(format!(
-            "SELECT id, (2 * similarity($1, title) + similarity($1, title || ' ' || description))::float8 AS score \
-             FROM tickets WHERE id IN ({list})"
-        ))
-        .bind::<Text, _>(q)
-        .load(conn)?,
-    };
-    Ok(scored.into_iter().map(|s| (s.id, s.score)).collect())
+    match crate::db::backend_of(conn) {
+        Backend::Sqlite => {
+            use crate::tickets::similarity::similarity;
+            let texts: Vec<(i64, String, String)> = tickets::table
+                .filter(tickets::id.eq_any(ids))
+                .select((tickets::id, tickets::title, tickets::description))
+                .load(conn)?;
+            Ok(texts
+                .into_iter()
+                .map(|(id, title, description)| {
+                    let score = 2.0 * similarity(q, &title) + similarity(q, &format!("{title} {description}"));
+                    (id, score)
+                })
+                .collect())
+        }
+        Backend::Postgres => {
+            // Integers from the database, written in: one statement whatever the window's size.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let scored: Vec<Scored> = diesel::sql_query(format!(
+                "SELECT id, (2 * similarity($1, title) + similarity($1, title || ' ' || description))::float8 AS score \
+                 FROM tickets WHERE id IN ({list})"
+            ))
+            .bind::<Text, _>(q)
+            .load(conn)?;
+            Ok(scored.into_iter().map(|s| (s.id, s.score)).collect())
+        }
+    }
 }
 
 /// Display names of a team and a user, for views.

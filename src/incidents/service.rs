@@ -413,17 +413,17 @@ pub fn export(
     Ok(all)
 }
 
-/// The order a list takes. A text search (of at least three characters, which the trigram
-/// indexes serve) lists its best matches first unless newest first is asked for; other orders
-/// don't apply to a search. Without a search, relevance means nothing and is newest first.
+/// The order a list takes. A text search lists its hits newest first (recent recurrences are
+/// what an operator looks for first, and it is the order the indexes serve cheaply), or best
+/// match first when asked (`relevance`, for 3+ characters, which the trigram indexes serve);
+/// the other orders don't apply to a search. Without a search, relevance is newest first.
 pub fn effective_sort(q: Option<&str>, asked: Option<queries::ListSort>) -> queries::ListSort {
     use queries::ListSort::{Newest, Relevance};
     let q = q.map(str::trim).unwrap_or("");
     match (q.is_empty(), asked) {
         (true, Some(Relevance) | None) => Newest,
         (true, Some(sort)) => sort,
-        (false, Some(Newest)) => Newest,
-        (false, _) if ticket_queries::uses_trigram_index(q) => Relevance,
+        (false, Some(Relevance)) if ticket_queries::uses_trigram_index(q) => Relevance,
         (false, _) => Newest,
     }
 }
