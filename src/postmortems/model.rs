@@ -53,7 +53,7 @@ impl Sections {
 }
 
 /// Changes to a report; absent sections stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SectionsPatch {
     pub version: Option<i32>,

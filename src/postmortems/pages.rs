@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use super::model::{ActionItemInput, Sections, SectionsPatch};
@@ -35,6 +35,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/action-items/{id}/done", web::post().to(done));
 }
 
+/// What the user typed into a form the page is shown again for: refused input is shown as
+/// typed, never lost.
+#[derive(Default)]
+struct Typed {
+    sections: Option<SectionsPatch>,
+    item: Option<ItemForm>,
+}
+
 async fn render_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -42,9 +50,21 @@ async fn render_page(
     id: i64,
     status: StatusCode,
     errors: BTreeMap<&'static str, String>,
+    typed: Typed,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let view = state.db(move |conn| service::get(conn, id, now)).await?;
+    let mut pm = serde_json::to_value(&view).map_err(AppError::internal)?;
+    if let Some(sections) = typed.sections {
+        // The sections as typed over the stored ones; the version stays the current one.
+        if let serde_json::Value::Object(fields) = serde_json::to_value(sections).map_err(AppError::internal)? {
+            for (name, value) in fields {
+                if name != "version" && value.is_string() {
+                    pm[name] = value;
+                }
+            }
+        }
+    }
     let users = state
         .db(|conn| {
             Ok(crate::users::queries::list(conn, &Default::default(), 1000)?
@@ -55,7 +75,8 @@ async fn render_page(
         })
         .await?;
     let mut context = Context::new();
-    context.insert("pm", &view);
+    context.insert("pm", &pm);
+    context.insert("item", &typed.item.unwrap_or_default());
     context.insert("sections", &Sections::NAMES);
     context.insert("users", &users);
     context.insert("errors", &errors);
@@ -69,7 +90,16 @@ async fn show(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    render_page(&req, &state, &user, path.into_inner(), StatusCode::OK, BTreeMap::new()).await
+    render_page(
+        &req,
+        &state,
+        &user,
+        path.into_inner(),
+        StatusCode::OK,
+        BTreeMap::new(),
+        Typed::default(),
+    )
+    .await
 }
 
 async fn create(
@@ -94,7 +124,11 @@ async fn step(
     step: Step,
     patch: SectionsPatch,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, now) = (user.actor(&req), state.clock.now());
+    let (actor, now, submitted) = (user.actor(&req), state.clock.now(), patch.clone());
+    let typed = || Typed {
+        sections: Some(submitted.clone()),
+        item: None,
+    };
     match state
         .db(move |conn| service::change(conn, &actor, now, id, step, &patch))
         .await
@@ -105,7 +139,16 @@ async fn step(
         }
         Err(AppError::Validation(errors)) => {
             let errors = errors.translated(request_lang(&req));
-            render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+            render_page(
+                &req,
+                &state,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                typed(),
+            )
+            .await
         }
         Err(AppError::Conflict(_)) => {
             // The page as it is now, with why the step was refused above its buttons.
@@ -117,7 +160,7 @@ async fn step(
             };
             let mut errors = BTreeMap::new();
             errors.insert("status", crate::web::i18n::translate(request_lang(&req), key));
-            render_page(&req, &state, &user, id, StatusCode::CONFLICT, errors).await
+            render_page(&req, &state, &user, id, StatusCode::CONFLICT, errors, typed()).await
         }
         Err(e) => Err(e),
     }
@@ -167,7 +210,7 @@ async fn publish(
     step(req, state, user, session, path.into_inner(), Step::Publish, patch).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default, Clone)]
 #[serde(default)]
 struct ItemForm {
     title: String,
@@ -185,9 +228,9 @@ async fn add_item(
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
     let input = ActionItemInput {
-        title: form.title,
+        title: form.title.clone(),
         owner_id: form.owner_id.trim().parse().ok(),
-        due_on: form.due_on,
+        due_on: form.due_on.clone(),
         problem_id: None,
     };
     match state
@@ -200,7 +243,11 @@ async fn add_item(
         }
         Err(AppError::Validation(errors)) => {
             let errors = errors.translated(request_lang(&req));
-            render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+            let typed = Typed {
+                sections: None,
+                item: Some(form),
+            };
+            render_page(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors, typed).await
         }
         Err(e) => Err(e),
     }

@@ -483,7 +483,93 @@ async fn an_action_items_problem_must_exist_and_failures_are_not_hidden(app: Tes
     assert_eq!(pm["action_items"][0]["problem_id"], problem["id"]);
 }
 
+/// Input the page refuses comes back as typed: the sections of a refused step (409) or of an
+/// invalid one (422), and an action item with a field missing.
+async fn refused_page_input_is_shown_as_typed(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let et = app.api_token(&engineer).await;
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "証明書期限切れ", "impact": "medium", "urgency": "medium"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    let (status, _) = send(
+        &app,
+        &et,
+        post.clone(),
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (client, _) = app.login_as(Role::Manager).await;
+    let page = format!("/incidents/{id}/postmortem");
+
+    // Publishing a draft is refused; what was typed is still in the form.
+    let response = app
+        .post_form(
+            &client,
+            &format!("{page}/publish"),
+            &[("summary", "入力した要約その一"), ("root_cause", "入力した原因その一")],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("入力した要約その一") && html.contains("入力した原因その一"),
+        "{html}"
+    );
+
+    // Saved over someone else's change (a stale version): refused, the typed text stays.
+    let response = app
+        .post_form(
+            &client,
+            &format!("{page}/edit"),
+            &[
+                ("version", "999"),
+                ("root_cause", "入力した原因その二"),
+                ("went_well", "入力した良かった点"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("入力した原因その二") && html.contains("入力した良かった点"));
+
+    // An action item without an owner: the title and due date stay.
+    let response = app
+        .post_form(
+            &client,
+            &format!("{page}/action-items"),
+            &[("title", "入力した対策"), ("owner_id", ""), ("due_on", "2026-12-24")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("value=\"入力した対策\"") && html.contains("value=\"2026-12-24\""),
+        "{html}"
+    );
+    // Nothing of it was saved.
+    let (_, pm) = send(
+        &app,
+        &et,
+        reqwest::Method::GET,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        Value::Null,
+    )
+    .await;
+    assert_ne!(pm["root_cause"], "入力した原因その二");
+    assert_eq!(pm["action_items"], json!([]));
+}
+
 on_both!(
+    refused_page_input_is_shown_as_typed,
     a_major_incident_closes_after_its_published_post_mortem,
     an_action_items_problem_must_exist_and_failures_are_not_hidden,
     publishing_needs_review_and_review_can_return_to_draft,
