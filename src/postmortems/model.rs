@@ -52,20 +52,36 @@ impl Sections {
     ];
 }
 
-/// Changes to a report; absent sections stay as they are.
+/// Changes to a report; absent sections stay as they are, a section sent empty (or `null`) is
+/// cleared.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SectionsPatch {
     pub version: Option<i32>,
+    #[serde(deserialize_with = "sent")]
     pub summary: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub impact: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub detection: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub root_cause: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub resolution: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub timeline: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub went_well: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub went_badly: Option<String>,
+    #[serde(deserialize_with = "sent")]
     pub lucky: Option<String>,
+}
+
+/// A sent section, empty included: HTML forms send a cleared textarea as an empty value, which
+/// the form decoder would otherwise take for "not sent" and leave the old text in place.
+fn sent<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(deserializer)?.unwrap_or_default()))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

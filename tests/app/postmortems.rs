@@ -555,7 +555,29 @@ async fn refused_page_input_is_shown_as_typed(app: TestApp) {
         html.contains("value=\"入力した対策\"") && html.contains("value=\"2026-12-24\""),
         "{html}"
     );
-    // Nothing of it was saved.
+    // A section cleared on the page is cleared (an empty form value is not "unchanged").
+    let response = app
+        .post_form(
+            &client,
+            &format!("{page}/edit"),
+            &[("summary", "消す前の要約"), ("lucky", "")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = app
+        .post_form(&client, &format!("{page}/edit"), &[("summary", "")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, cleared) = send(
+        &app,
+        &et,
+        reqwest::Method::GET,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(cleared["summary"], "", "{cleared}");
+    // Nothing of the refused input was saved.
     let (_, pm) = send(
         &app,
         &et,
