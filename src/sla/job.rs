@@ -84,6 +84,8 @@ pub struct Run {
     pub escalations: usize,
     /// Queued tickets whose clocks were recomputed.
     pub recomputed: usize,
+    /// Tickets whose work failed this run (logged with their ids; tried again next run).
+    pub failed: usize,
 }
 
 /// Tickets whose clock crossed the instant for this alert and that have not had it.
@@ -406,15 +408,21 @@ fn fire_levels(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> R
     Ok(fired)
 }
 
-/// A ticket another writer changed under the job (a stale version) is left for the next run
-/// instead of failing the whole run.
-fn skip_conflicts<T: Default>(ticket_id: i64, result: Result<T, AppError>) -> Result<T, AppError> {
+/// One ticket's outcome. A ticket another writer changed under the job (a stale version) is
+/// left for the next run; a ticket whose work failed is logged, counted and left for the next
+/// run too, so one bad ticket never stops the alerts and escalations of all the others.
+fn settle<T: Default>(ticket_id: i64, result: Result<T, AppError>, failed: &mut usize) -> T {
     match result {
+        Ok(value) => value,
         Err(AppError::Conflict(reason)) => {
             tracing::info!(ticket_id, %reason, "SLA job: ticket changed meanwhile; next run");
-            Ok(T::default())
+            T::default()
         }
-        other => other,
+        Err(e) => {
+            tracing::error!(ticket_id, error = %e, "SLA job: ticket failed; next run");
+            *failed += 1;
+            T::default()
+        }
     }
 }
 
@@ -430,7 +438,7 @@ pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppE
         for alert in [Alert::Warning, Alert::Breach] {
             for ticket_id in candidates(conn, clock, alert, now)? {
                 let fired = write_transaction(conn, |conn| fire(conn, ticket_id, clock, alert, now));
-                if skip_conflicts(ticket_id, fired)? {
+                if settle(ticket_id, fired, &mut run.failed) {
                     match alert {
                         Alert::Warning => run.warnings += 1,
                         Alert::Breach => run.breaches += 1,
@@ -441,7 +449,7 @@ pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppE
     }
     for ticket_id in queries::escalation_candidates(conn, now, BATCH)? {
         let fired = write_transaction(conn, |conn| fire_levels(conn, ticket_id, now));
-        run.escalations += skip_conflicts(ticket_id, fired)?;
+        run.escalations += settle(ticket_id, fired, &mut run.failed);
     }
     Ok(run)
 }
@@ -466,11 +474,12 @@ pub fn spawn(pool: crate::db::DbPool, clock: crate::clock::Clock, seconds: u64) 
                 run
             });
             match result {
-                Ok(run) if run.warnings + run.breaches + run.escalations > 0 => {
+                Ok(run) if run.warnings + run.breaches + run.escalations + run.failed > 0 => {
                     tracing::info!(
                         warnings = run.warnings,
                         breaches = run.breaches,
                         escalations = run.escalations,
+                        failed = run.failed,
                         "SLA job fired alerts and escalation levels"
                     )
                 }

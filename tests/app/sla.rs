@@ -948,7 +948,70 @@ async fn a_restored_incident_gets_its_clocks_recomputed(app: TestApp) {
     assert_eq!(dirty, 1, "the incident's hour is rolled up again");
 }
 
+/// One ticket whose alert cannot be written (a trigger refuses it here, as a bug or bad data
+/// would) is logged and counted, and the job goes on to the others; it is tried again on the
+/// next run while the others are not fired twice.
+async fn one_failing_ticket_does_not_stop_the_job(app: TestApp) {
+    use diesel::RunQueryDsl;
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set(t0.naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let mut ids = Vec::new();
+    for title in ["基幹DB停止", "決済API停止"] {
+        let (status, body) = api
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "impact": "high", "urgency": "high", "reported_at": "2026-11-23T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let (bad, good) = (ids[0], ids[1]);
+    app.with_db(move |conn| {
+        let statements = match conn {
+            mamori::db::DbConnection::Sqlite(_) => vec![format!(
+                "CREATE TRIGGER poison BEFORE INSERT ON sla_alerts WHEN NEW.ticket_id = {bad} \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned ticket'); END"
+            )],
+            mamori::db::DbConnection::Postgres(_) => vec![
+                format!(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.ticket_id = {bad} THEN RAISE EXCEPTION 'poisoned ticket'; END IF; RETURN NEW; END $$"
+                ),
+                "CREATE TRIGGER poison BEFORE INSERT ON sla_alerts FOR EACH ROW EXECUTE FUNCTION poison()".into(),
+            ],
+        };
+        for statement in statements {
+            diesel::sql_query(statement).execute(conn).unwrap();
+        }
+    })
+    .await;
+    // 20 minutes: both P1 response clocks (15 minutes) are past their warning and breach.
+    app.state.clock.advance(Duration::minutes(20));
+    let alerts_of = |ticket: i64| {
+        app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::sla_alerts;
+            sla_alerts::table
+                .filter(sla_alerts::ticket_id.eq(ticket))
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+    };
+    let run = run_job(&app).await;
+    assert!(run.failed >= 1, "{run:?}");
+    assert_eq!((run.warnings, run.breaches), (1, 1), "the other ticket fired: {run:?}");
+    assert_eq!(alerts_of(bad).await, 0);
+    assert_eq!(alerts_of(good).await, 2);
+    let again = run_job(&app).await;
+    assert!(again.failed >= 1, "tried again: {again:?}");
+    assert_eq!((again.warnings, again.breaches), (0, 0), "nothing fires twice");
+}
+
 on_both!(
+    one_failing_ticket_does_not_stop_the_job,
     settings_changed_anywhere_are_seen_at_once,
     a_restored_incident_gets_its_clocks_recomputed,
     a_policy_change_over_many_tickets_is_recomputed_by_the_job,
