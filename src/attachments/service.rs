@@ -84,6 +84,8 @@ pub fn store(
             &upload.filename,
             Some(data.clone()),
         )?;
+        // Activity on the ticket ("recently updated"), not an edit: the version stays.
+        crate::tickets::queries::touch(conn, ticket_id, now)?;
         record(
             conn,
             actor,

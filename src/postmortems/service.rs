@@ -157,6 +157,8 @@ pub fn create(
             "",
             Some(json!({ "state": "draft" })),
         )?;
+        // Activity on the incident ("recently updated"), not an edit: the version stays.
+        crate::tickets::queries::touch(conn, incident_id, now)?;
         record(
             conn,
             actor,
@@ -249,6 +251,7 @@ pub fn change(
                 "",
                 Some(json!({ "state": status })),
             )?;
+            crate::tickets::queries::touch(conn, incident_id, now)?;
         }
         record(
             conn,
@@ -358,6 +361,7 @@ pub fn complete_item(
             &item.title,
             Some(json!({ "action_item_id": item_id })),
         )?;
+        crate::tickets::queries::touch(conn, incident_id, now)?;
         record(
             conn,
             actor,

@@ -155,6 +155,8 @@ fn link_one(
             "",
             Some(json!({ "problem": reference, "problem_id": problem })),
         )?;
+        // Activity on the incident ("recently updated"), not an edit: the version stays.
+        ticket_queries::touch(conn, incident, now)?;
     }
     Ok(())
 }

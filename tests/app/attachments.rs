@@ -35,6 +35,17 @@ async fn upload_limits_storage_and_download(app: TestApp) {
     let api = app.api_client();
 
     let log = "2026-11-23 03:00:01 ERROR 接続タイムアウト\n".repeat(100).into_bytes();
+    let updated_at = || async {
+        let r = api
+            .get(app.url(&format!("/api/v1/incidents/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        r.json::<Value>().await.unwrap()["updated_at"].clone()
+    };
+    let before = updated_at().await;
+    app.state.clock.advance(chrono::Duration::minutes(1));
     let created = api
         .post(&url)
         .bearer_auth(&token)
@@ -48,6 +59,7 @@ async fn upload_limits_storage_and_download(app: TestApp) {
     }
     let attachment: Value = created.json().await.unwrap();
     assert_eq!(attachment["filename"], "app.log");
+    assert_ne!(updated_at().await, before, "an upload is activity on the incident");
     assert_eq!(attachment["size_bytes"], log.len());
     let sha = attachment["sha256"].as_str().unwrap();
     let stored = app

@@ -918,6 +918,28 @@ async fn comments_and_status_updates_count_as_updates(app: TestApp) {
         )
         .await;
     assert_eq!(status, 200, "{acked}");
+
+    // Linking a problem and drafting a post-mortem are activity on the incident too.
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, problem) = api
+        .post(
+            "/api/v1/problems",
+            json!({"title": "原因調査", "priority": "P3", "incident_ids": [second]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{problem}");
+    assert_eq!(order().await, [second, first]);
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, pm) = api
+        .post(&format!("/api/v1/incidents/{second}/postmortem"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{pm}");
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let (status, pm) = api
+        .post(&format!("/api/v1/incidents/{first}/postmortem"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{pm}");
+    assert_eq!(order().await, [first, second]);
 }
 
 /// Assigning: an absent field keeps what the incident has, `null` clears it; handing the
