@@ -429,9 +429,11 @@ fn settle<T: Default>(ticket_id: i64, result: Result<T, AppError>, failed: &mut 
 /// One pass over every clock and alert kind, then the delay levels. Each ticket's work runs in
 /// its own transaction.
 pub fn run_once(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Run, AppError> {
+    // Queued recomputes first, so the alerts below read current figures.
+    let (recomputed, failed) = service::recompute_queued(conn, now, RECOMPUTE_BATCH)?;
     let mut run = Run {
-        // Queued recomputes first, so the alerts below read current figures.
-        recomputed: service::recompute_queued(conn, now, RECOMPUTE_BATCH)?,
+        recomputed,
+        failed,
         ..Run::default()
     };
     for clock in [Clock::Response, Clock::Resolution] {

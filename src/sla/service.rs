@@ -593,21 +593,34 @@ fn refresh_many(conn: &mut DbConnection, tickets: Vec<i64>, now: NaiveDateTime) 
 }
 
 /// Recomputes up to `limit` queued tickets in one transaction (the SLA job's first step);
-/// returns how many. Each is claimed by deleting its queue row, so a second instance skips it.
-pub fn recompute_queued(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<usize, AppError> {
+/// returns how many were recomputed and how many failed. Each is claimed by deleting its queue
+/// row, so a second instance skips it. Each ticket has its own savepoint: one that fails is
+/// logged and stays queued for the next run without undoing the others.
+pub fn recompute_queued(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<(usize, usize), AppError> {
     let queued = queries::queued_recomputes(conn, limit)?;
     if queued.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     write_transaction(conn, |conn| {
-        let mut done = 0;
+        let (mut done, mut failed) = (0, 0);
         for ticket in queued {
-            if queries::dequeue_recompute(conn, ticket)? == 1 {
+            let recomputed = write_transaction(conn, |conn| {
+                if queries::dequeue_recompute(conn, ticket)? == 0 {
+                    return Ok(false);
+                }
                 refresh(conn, ticket, now)?;
-                done += 1;
+                Ok::<_, AppError>(true)
+            });
+            match recomputed {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(ticket_id = ticket, error = %e, "SLA recompute failed; stays queued");
+                    failed += 1;
+                }
             }
         }
-        Ok(done)
+        Ok((done, failed))
     })
 }
 

@@ -1008,6 +1008,47 @@ async fn one_failing_ticket_does_not_stop_the_job(app: TestApp) {
     let again = run_job(&app).await;
     assert!(again.failed >= 1, "tried again: {again:?}");
     assert_eq!((again.warnings, again.breaches), (0, 0), "nothing fires twice");
+
+    // Queued recomputes: the bad ticket's figures cannot be written; the other's are, and the
+    // bad one stays queued.
+    app.with_db(move |conn| {
+        let statements = match conn {
+            mamori::db::DbConnection::Sqlite(_) => vec![format!(
+                "CREATE TRIGGER poison_figures BEFORE UPDATE ON ticket_sla WHEN NEW.ticket_id = {bad} \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned ticket'); END"
+            )],
+            mamori::db::DbConnection::Postgres(_) => vec![
+                format!(
+                    "CREATE FUNCTION poison_figures() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.ticket_id = {bad} THEN RAISE EXCEPTION 'poisoned ticket'; END IF; RETURN NEW; END $$"
+                ),
+                "CREATE TRIGGER poison_figures BEFORE UPDATE ON ticket_sla FOR EACH ROW EXECUTE FUNCTION poison_figures()"
+                    .into(),
+            ],
+        };
+        for statement in statements {
+            diesel::sql_query(statement).execute(conn).unwrap();
+        }
+        diesel::sql_query(format!(
+            "INSERT INTO sla_recompute_queue (ticket_id) VALUES ({bad}), ({good})"
+        ))
+        .execute(conn)
+        .unwrap();
+    })
+    .await;
+    let run = run_job(&app).await;
+    assert_eq!(run.recomputed, 1, "{run:?}");
+    assert!(run.failed >= 2, "the recompute and the alert: {run:?}");
+    let queued: Vec<i64> = app
+        .with_db(|conn| {
+            use diesel::prelude::*;
+            mamori::db::schema::sla_recompute_queue::table
+                .select(mamori::db::schema::sla_recompute_queue::ticket_id)
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(queued, [bad]);
 }
 
 on_both!(
