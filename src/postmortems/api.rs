@@ -17,12 +17,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create))
             .route(web::patch().to(edit)),
     )
-    .route("/incidents/{id}/postmortem/submit", web::post().to(submit))
-    .route("/incidents/{id}/postmortem/return", web::post().to(return_to_draft))
-    .route("/incidents/{id}/postmortem/publish", web::post().to(publish))
     .route("/incidents/{id}/postmortem/action-items", web::post().to(add_item))
     .route("/action-items", web::get().to(my_items))
     .route("/action-items/{id}/done", web::post().to(done));
+    // The review steps; each takes an optional body (sections to save, `version`).
+    for step in [Step::Submit, Step::Return, Step::Publish] {
+        cfg.route(
+            &format!("/incidents/{{id}}/postmortem/{}", step.as_str()),
+            web::post().to(
+                move |req: HttpRequest,
+                      state: web::Data<AppState>,
+                      user: CurrentUser,
+                      path: web::Path<i64>,
+                      body: Option<web::Json<SectionsPatch>>| {
+                    let patch = body.map(web::Json::into_inner).unwrap_or_default();
+                    take_step(req, state, user, path.into_inner(), step, patch)
+                },
+            ),
+        );
+    }
 }
 
 async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -40,7 +53,7 @@ async fn create(
     Ok(HttpResponse::Created().json(state.db(move |conn| service::create(conn, &actor, now, id)).await?))
 }
 
-async fn step(
+async fn take_step(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -63,42 +76,7 @@ async fn edit(
     path: web::Path<i64>,
     body: web::Json<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    step(req, state, user, path.into_inner(), Step::Edit, body.into_inner()).await
-}
-
-/// `submit`, `return` and `publish` take an optional body (sections to save, `version`).
-fn optional(body: Option<web::Json<SectionsPatch>>) -> SectionsPatch {
-    body.map(web::Json::into_inner).unwrap_or_default()
-}
-
-async fn submit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    path: web::Path<i64>,
-    body: Option<web::Json<SectionsPatch>>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, path.into_inner(), Step::Submit, optional(body)).await
-}
-
-async fn return_to_draft(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    path: web::Path<i64>,
-    body: Option<web::Json<SectionsPatch>>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, path.into_inner(), Step::Return, optional(body)).await
-}
-
-async fn publish(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    path: web::Path<i64>,
-    body: Option<web::Json<SectionsPatch>>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, path.into_inner(), Step::Publish, optional(body)).await
+    take_step(req, state, user, path.into_inner(), Step::Edit, body.into_inner()).await
 }
 
 async fn add_item(

@@ -26,13 +26,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(show))
             .route(web::post().to(create)),
     )
-    .route("/incidents/{id}/postmortem/edit", web::post().to(edit))
-    .route("/incidents/{id}/postmortem/submit", web::post().to(submit))
-    .route("/incidents/{id}/postmortem/return", web::post().to(return_to_draft))
-    .route("/incidents/{id}/postmortem/publish", web::post().to(publish))
     .route("/incidents/{id}/postmortem/action-items", web::post().to(add_item))
     .route("/action-items", web::get().to(my_items))
     .route("/action-items/{id}/done", web::post().to(done));
+    // One form, one route per step (its buttons post to these).
+    for step in Step::ALL {
+        cfg.route(
+            &format!("/incidents/{{id}}/postmortem/{}", step.as_str()),
+            web::post().to(
+                move |req: HttpRequest,
+                      state: web::Data<AppState>,
+                      user: CurrentUser,
+                      session: Session,
+                      path: web::Path<i64>,
+                      Form(patch): Form<SectionsPatch>| {
+                    take_step(req, state, user, session, path.into_inner(), step, patch)
+                },
+            ),
+        );
+    }
 }
 
 /// What the user typed into a form the page is shown again for: refused input is shown as
@@ -115,7 +127,7 @@ async fn create(
     Ok(redirect(&format!("/incidents/{id}/postmortem")))
 }
 
-async fn step(
+async fn take_step(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -164,50 +176,6 @@ async fn step(
         }
         Err(e) => Err(e),
     }
-}
-
-async fn edit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    session: Session,
-    path: web::Path<i64>,
-    Form(patch): Form<SectionsPatch>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), Step::Edit, patch).await
-}
-
-async fn submit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    session: Session,
-    path: web::Path<i64>,
-    Form(patch): Form<SectionsPatch>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), Step::Submit, patch).await
-}
-
-async fn return_to_draft(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    session: Session,
-    path: web::Path<i64>,
-    Form(patch): Form<SectionsPatch>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), Step::Return, patch).await
-}
-
-async fn publish(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    session: Session,
-    path: web::Path<i64>,
-    Form(patch): Form<SectionsPatch>,
-) -> Result<HttpResponse, AppError> {
-    step(req, state, user, session, path.into_inner(), Step::Publish, patch).await
 }
 
 #[derive(Deserialize, Serialize, Default, Clone)]

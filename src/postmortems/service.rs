@@ -46,10 +46,9 @@ fn timeline_text(conn: &mut DbConnection, incident_id: i64) -> Result<String, Ap
 }
 
 fn view(conn: &mut DbConnection, pm: Postmortem, now: NaiveDateTime) -> Result<PostmortemView, AppError> {
-    let (ticket, incident) = crate::incidents::queries::load(conn, pm.incident_id)?;
+    let (ticket, _) = crate::incidents::queries::load(conn, pm.incident_id)?;
     let sections: Sections = serde_json::from_str(&pm.sections).unwrap_or_default();
     let restored = pm.impact_mitigated_at.or(pm.impact_resolved_at);
-    let _ = incident;
     Ok(PostmortemView {
         id: pm.id,
         incident_id: pm.incident_id,
@@ -324,7 +323,6 @@ pub fn add_item(
     get(conn, incident_id, now)
 }
 
-/// Marks an action item done (its owner, or anyone who manages incidents).
 /// Marks an action item done: its owner may, and so may whoever writes post-mortems
 /// (`may_manage`); the incident's timeline records it.
 pub fn complete_item(
