@@ -8,7 +8,7 @@
 pub mod schema;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -28,6 +28,32 @@ pub enum DbConnection {
 
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
+
+/// How long a PostgreSQL connection that was just in use is handed out again without a test
+/// query (HikariCP's "alive bypass window" has the same length). A busy server reuses its
+/// connections within microseconds, and the `SELECT 1` on every checkout was a loopback round
+/// trip on every request; an idle connection is still tested before use.
+const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
+
+/// A pooled connection with when it was last given back, which decides whether it is tested
+/// on checkout.
+pub struct PoolConnection {
+    conn: DbConnection,
+    returned_at: Instant,
+}
+
+impl std::ops::Deref for PoolConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,10 +131,37 @@ pub enum ConnectError {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
+    fn connect(&self) -> Result<PoolConnection, ConnectError> {
+        Ok(PoolConnection {
+            conn: self.open()?,
+            returned_at: Instant::now(),
+        })
+    }
+
+    /// Runs on checkout. A SQLite file does not drop a connection, so only PostgreSQL
+    /// connections are tested, and only when idle for a while.
+    fn is_valid(&self, pooled: &mut PoolConnection) -> Result<(), ConnectError> {
+        match &mut pooled.conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(_) if pooled.returned_at.elapsed() < ALIVE_WITHOUT_TEST => Ok(()),
+            conn => conn.batch_execute("SELECT 1").map_err(Into::into),
+        }
+    }
+
+    /// Runs when a connection is given back: one left inside a transaction, or whose server
+    /// went away (diesel marks it broken when libpq no longer knows its transaction state),
+    /// is closed rather than reused. So a dead connection fails at most one use.
+    fn has_broken(&self, pooled: &mut PoolConnection) -> bool {
+        pooled.returned_at = Instant::now();
+        diesel::r2d2::R2D2Connection::is_broken(&mut pooled.conn)
+    }
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<DbConnection, ConnectError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
@@ -124,19 +177,11 @@ impl ManageConnection for ConnectionManager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(Into::into)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// Opens a single connection, reporting PostgreSQL's own message when the server cannot be reached.
 pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
-    ConnectionManager { url: url.clone() }.connect()
+    ConnectionManager { url: url.clone() }.open()
 }
 
 /// Builds the pool. For SQLite the file's folder is created and WAL mode is switched on once,
@@ -158,9 +203,8 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
     let pool = Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
-        // A SQLite file does not drop a connection; checking each checkout cost a statement
-        // per request. A PostgreSQL server can, so its connections are still checked.
-        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
+        // `is_valid` decides per connection whether a test query is worth it.
+        .test_on_check_out(true)
         .build(ConnectionManager { url: url.clone() })?;
     Ok(pool)
 }

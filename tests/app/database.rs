@@ -199,6 +199,77 @@ async fn readyz_is_503_when_postgres_is_gone() {
     assert_eq!(app.get(&app.api_client(), "/healthz").await.status(), 200);
 }
 
+/// A PostgreSQL connection that was in use a moment ago is handed out without a test query,
+/// so when the server drops connections (a restart, a failover) one request may meet a dead
+/// one. That request fails with 503, never 500, and the connection is tested before its next
+/// use and replaced; one idle for longer than the window is tested on checkout at once.
+#[tokio::test]
+async fn dropped_postgres_connections_are_replaced_without_a_restart() {
+    // One pooled connection, so every use below gets the same one.
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, &[("MAMORI_DB_POOL_SIZE", "1")]).await else {
+        return;
+    };
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let backend_pid = || async {
+        app.state
+            .db(|conn| {
+                Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                    .get_result::<Pid>(conn)?
+                    .pid)
+            })
+            .await
+    };
+    let admin_url = postgres::server().admin_url().to_string();
+    let admin = tokio::task::spawn_blocking(move || PgConnection::establish(&admin_url).unwrap())
+        .await
+        .unwrap();
+    let admin = std::sync::Arc::new(std::sync::Mutex::new(admin));
+    let terminate = |pid: i32| {
+        let admin = admin.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut admin = admin.lock().unwrap();
+                admin
+                    .batch_execute(&format!("SELECT pg_terminate_backend({pid})"))
+                    .unwrap();
+                // pg_terminate_backend only signals: wait until the backend is gone.
+                for _ in 0..500 {
+                    let left = diesel::sql_query(format!("SELECT pid FROM pg_stat_activity WHERE pid = {pid}"))
+                        .load::<Pid>(&mut *admin)
+                        .unwrap();
+                    if left.is_empty() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                panic!("backend {pid} did not end");
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    // Dropped right after use: the next use meets the dead connection and is "unavailable".
+    let first = backend_pid().await.unwrap();
+    terminate(first).await;
+    let failed = backend_pid().await.unwrap_err();
+    assert!(matches!(failed, mamori::error::AppError::Unavailable(_)), "{failed:?}");
+    assert_eq!(actix_web::ResponseError::status_code(&failed), 503);
+    // The use after that gets a new connection, though the window has not passed.
+    let second = backend_pid().await.unwrap();
+    assert_ne!(second, first);
+
+    // Dropped while idle for longer than the window: tested on checkout, so nothing fails.
+    terminate(second).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let third = backend_pid().await.unwrap();
+    assert_ne!(third, second);
+}
+
 #[derive(QueryableByName)]
 struct SqlitePlan {
     #[diesel(sql_type = diesel::sql_types::Text)]
