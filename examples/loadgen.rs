@@ -43,6 +43,8 @@ async fn main() {
                     // The floor: a route with no database work (what HTTP, the middleware and this
                     // client cost on the same machine).
                     "health" => client.get(format!("{base}/healthz")),
+                    // Authentication plus one small look-up: what every API call pays before its work.
+                    "me" => client.get(format!("{base}/api/v1/me")),
                     "read" => client.get(format!("{base}/api/v1/incidents/{}", 1 + (n >> 33) % max_id)),
                     "list" => {
                         let priority = ["P2", "P3", "P4"][((n >> 40) % 3) as usize];

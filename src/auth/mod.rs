@@ -172,11 +172,35 @@ async fn bearer_user(req: &ServiceRequest, state: &web::Data<AppState>) -> Resul
         .map(|t| t.trim().to_string())
         .ok_or(AppError::Unauthenticated)?;
     let now = state.clock.now();
-    let user = state
-        .db(move |conn| service::authenticate_token(conn, &token, now))
-        .await?;
+    let found = match in_process_connection(state) {
+        Some(mut conn) => service::lookup_token(&mut conn, &token, now)?,
+        None => service::TokenLookup::LiveButStale,
+    };
+    let user = match found {
+        service::TokenLookup::Live(user) => Some(user),
+        service::TokenLookup::Unknown => None,
+        // Not looked up yet, or its use is to be recorded: a write, in the blocking pool.
+        service::TokenLookup::LiveButStale => {
+            state
+                .db(move |conn| service::authenticate_token(conn, &token, now))
+                .await?
+        }
+    };
     // A token that was sent but is not valid is an error, not an anonymous request.
     user.map(Some).ok_or(AppError::Unauthenticated)
+}
+
+/// An idle SQLite connection for the access check's one indexed read, run right here on the
+/// request's thread. The trip to the blocking pool and back (two thread wake-ups) cost more
+/// than the read itself, and every request made it before its own trip. Only SQLite: its read
+/// is in-process and never waits (WAL readers take no lock), while a PostgreSQL read waits on
+/// the network, which must not stall the other requests of this thread. With no idle
+/// connection, `None`: the caller goes to the blocking pool, which may wait for one.
+fn in_process_connection(state: &AppState) -> Option<crate::db::PooledDb> {
+    if state.backend != crate::db::Backend::Sqlite {
+        return None;
+    }
+    state.pool.try_get()
 }
 
 async fn session_user(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<Option<AuthUser>, AppError> {
@@ -192,9 +216,14 @@ async fn session_user(req: &ServiceRequest, state: &web::Data<AppState>) -> Resu
         req.extensions_mut().insert(SessionExpired);
         return Ok(None);
     }
-    let user = state
-        .db(move |conn| service::session_user(conn, user_id, version))
-        .await?;
+    let user = match in_process_connection(state) {
+        Some(mut conn) => service::session_user(&mut conn, user_id, version)?,
+        None => {
+            state
+                .db(move |conn| service::session_user(conn, user_id, version))
+                .await?
+        }
+    };
     match &user {
         Some(_) if now - seen >= 30 => {
             let _ = session.insert(SESSION_SEEN, now);

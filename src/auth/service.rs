@@ -106,8 +106,35 @@ pub fn setup_first_admin(
     })
 }
 
-/// The user behind a bearer token, if the token is live. Marks it used (at most every 5 minutes,
-/// so API traffic does not turn every read into a write).
+/// What a read-only look-up of a bearer token found.
+pub enum TokenLookup {
+    /// Not a live token of an active user.
+    Unknown,
+    Live(AuthUser),
+    /// Live, but its last use is older than [`TOKEN_TOUCH_EVERY`]: [`authenticate_token`]
+    /// records the use.
+    LiveButStale,
+}
+
+/// How often a token's `last_used_at` is written: API traffic must not turn every read into a write.
+const TOKEN_TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Looks a bearer token up without writing anything.
+pub fn lookup_token(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<TokenLookup, AppError> {
+    if !tokens::looks_like_api_token(token) {
+        return Ok(TokenLookup::Unknown);
+    }
+    let Some((api_token, user)) = user_queries::find_live_token(conn, &tokens::hash_token(token))? else {
+        return Ok(TokenLookup::Unknown);
+    };
+    if api_token.last_used_at.is_none_or(|t| now - t > TOKEN_TOUCH_EVERY) {
+        return Ok(TokenLookup::LiveButStale);
+    }
+    Ok(AuthUser::from_user(&user).map_or(TokenLookup::Unknown, TokenLookup::Live))
+}
+
+/// The user behind a bearer token, if the token is live, recording the use when the last one
+/// recorded is older than [`TOKEN_TOUCH_EVERY`].
 pub fn authenticate_token(
     conn: &mut DbConnection,
     token: &str,
@@ -119,10 +146,7 @@ pub fn authenticate_token(
     let Some((api_token, user)) = user_queries::find_live_token(conn, &tokens::hash_token(token))? else {
         return Ok(None);
     };
-    let stale = api_token
-        .last_used_at
-        .is_none_or(|t| now - t > chrono::Duration::minutes(5));
-    if stale {
+    if api_token.last_used_at.is_none_or(|t| now - t > TOKEN_TOUCH_EVERY) {
         user_queries::touch_token(conn, api_token.id, now)?;
     }
     Ok(AuthUser::from_user(&user))

@@ -26,6 +26,25 @@ pub enum DbConnection {
     Postgres(PgConnection),
 }
 
+/// Runs a query on the backend's own connection instead of through [`DbConnection`]:
+/// `native!(conn, |c| query.first::<Row>(c))`. The body is compiled once per backend.
+///
+/// diesel 2.3's `MultiConnection` renders a query's SQL text again on every execution, in
+/// each of its passes, even when the prepared statement is cached; on the per-request reads
+/// (the access check, the incident page) that rendering cost more CPU than SQLite's own work.
+/// A backend's own connection finds a statically typed query's cached statement by its type,
+/// with no rendering. Only for static queries (no `into_boxed`, no `sql()` text): the others
+/// are rendered anyway.
+#[macro_export]
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
 

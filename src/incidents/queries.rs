@@ -33,20 +33,22 @@ pub fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Loaded> {
 
 /// [`load`] with the names of the team and the assignee, in the same query.
 pub fn load_named(conn: &mut DbConnection, id: i64) -> QueryResult<(Loaded, Option<String>, Option<String>)> {
-    let (ticket, incident, team, assignee) = tickets::table
-        .inner_join(incidents::table)
-        .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
-        .left_join(users::table.on(tickets::assignee_id.eq(users::id.nullable())))
-        .filter(tickets::id.eq(id))
-        .filter(tickets::kind.eq("incident"))
-        .filter(tickets::deleted_at.is_null())
-        .select((
-            Ticket::as_select(),
-            Incident::as_select(),
-            teams::name.nullable(),
-            users::display_name.nullable(),
-        ))
-        .first(conn)?;
+    let (ticket, incident, team, assignee) = crate::native!(conn, |c| {
+        tickets::table
+            .inner_join(incidents::table)
+            .left_join(teams::table.on(tickets::team_id.eq(teams::id.nullable())))
+            .left_join(users::table.on(tickets::assignee_id.eq(users::id.nullable())))
+            .filter(tickets::id.eq(id))
+            .filter(tickets::kind.eq("incident"))
+            .filter(tickets::deleted_at.is_null())
+            .select((
+                Ticket::as_select(),
+                Incident::as_select(),
+                teams::name.nullable(),
+                users::display_name.nullable(),
+            ))
+            .first(c)
+    })?;
     Ok(((ticket, incident), team, assignee))
 }
 

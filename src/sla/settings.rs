@@ -128,8 +128,10 @@ pub fn current(conn: &mut DbConnection) -> QueryResult<Arc<Settings>> {
 }
 
 fn token(conn: &mut DbConnection) -> QueryResult<i64> {
-    sla_settings_token::table
-        .find(1)
-        .select(sla_settings_token::token)
-        .first(conn)
+    crate::native!(conn, |c| {
+        sla_settings_token::table
+            .find(1)
+            .select(sla_settings_token::token)
+            .first(c)
+    })
 }

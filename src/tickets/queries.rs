@@ -147,13 +147,15 @@ pub const TIMELINE_LIMIT: usize = 2000;
 /// The timeline in order, with actor names in the same query. Bounded: a ticket with more
 /// events than [`TIMELINE_LIMIT`] shows the first ones (a real incident has dozens).
 pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<EventView>> {
-    let rows: Vec<(Event, Option<String>)> = ticket_events::table
-        .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
-        .filter(ticket_events::ticket_id.eq(ticket_id))
-        .order(ticket_events::id)
-        .limit(TIMELINE_LIMIT as i64)
-        .select((Event::as_select(), users::display_name.nullable()))
-        .load(conn)?;
+    let rows: Vec<(Event, Option<String>)> = crate::native!(conn, |c| {
+        ticket_events::table
+            .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .order(ticket_events::id)
+            .limit(TIMELINE_LIMIT as i64)
+            .select((Event::as_select(), users::display_name.nullable()))
+            .load(c)
+    })?;
     Ok(rows
         .into_iter()
         .map(|(e, actor)| EventView {
@@ -229,21 +231,23 @@ pub struct LinkedTicket {
 /// Tickets that `id` links to with `kind` (e.g. the problems behind an incident).
 pub fn linked_to(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Vec<LinkedTicket>> {
     use crate::db::schema::ticket_links;
-    ticket_links::table
-        .inner_join(tickets::table.on(tickets::id.eq(ticket_links::to_ticket_id)))
-        .filter(ticket_links::from_ticket_id.eq(id))
-        .filter(ticket_links::kind.eq(kind))
-        .filter(tickets::deleted_at.is_null())
-        .order(tickets::id)
-        .limit(500)
-        .select((
-            tickets::id,
-            tickets::reference,
-            tickets::title,
-            tickets::status,
-            tickets::priority,
-        ))
-        .load(conn)
+    crate::native!(conn, |c| {
+        ticket_links::table
+            .inner_join(tickets::table.on(tickets::id.eq(ticket_links::to_ticket_id)))
+            .filter(ticket_links::from_ticket_id.eq(id))
+            .filter(ticket_links::kind.eq(kind))
+            .filter(tickets::deleted_at.is_null())
+            .order(tickets::id)
+            .limit(500)
+            .select((
+                tickets::id,
+                tickets::reference,
+                tickets::title,
+                tickets::status,
+                tickets::priority,
+            ))
+            .load(c)
+    })
 }
 
 /// Tickets linking to `id` with `kind` (e.g. the incidents behind a problem).

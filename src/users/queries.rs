@@ -16,7 +16,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<User> {
-    users::table.find(id).select(User::as_select()).first(conn)
+    crate::native!(conn, |c| users::table.find(id).select(User::as_select()).first(c))
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
@@ -165,14 +165,16 @@ pub fn find_token(conn: &mut DbConnection, id: i64) -> QueryResult<ApiToken> {
 
 /// The live token with this hash and its active owner.
 pub fn find_live_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<(ApiToken, User)>> {
-    api_tokens::table
-        .inner_join(users::table)
-        .filter(api_tokens::token_hash.eq(token_hash))
-        .filter(api_tokens::revoked_at.is_null())
-        .filter(users::active.eq(true))
-        .select((ApiToken::as_select(), User::as_select()))
-        .first(conn)
-        .optional()
+    crate::native!(conn, |c| {
+        api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::token_hash.eq(token_hash))
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(users::active.eq(true))
+            .select((ApiToken::as_select(), User::as_select()))
+            .first(c)
+            .optional()
+    })
 }
 
 pub fn revoke_token(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {

@@ -284,6 +284,61 @@ async fn me_needs_a_live_token(app: TestApp) {
     assert_eq!(after.status(), 401);
 }
 
+/// A token's use is written at most every five minutes (reads stay reads), and a token of a
+/// user switched off is refused on the next request.
+async fn token_use_is_recorded_every_five_minutes(app: TestApp) {
+    use diesel::prelude::*;
+    use mamori::db::schema::users;
+    let user = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&user).await;
+    let last_used = || async {
+        let id = user.id;
+        app.with_db(move |conn| mamori::users::queries::tokens_of(conn, id).unwrap()[0].last_used_at)
+            .await
+    };
+    let me = || async {
+        app.api_client()
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(last_used().await, None);
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+        .unwrap()
+        .and_hms_opt(1, 0, 0)
+        .unwrap();
+    app.state.clock.set(start);
+    // The test clock runs on from where it is set: compare within a minute.
+    let near = |t: Option<chrono::NaiveDateTime>, at: chrono::NaiveDateTime| {
+        t.is_some_and(|t| t >= at && t < at + chrono::Duration::minutes(1))
+    };
+    assert_eq!(me().await, 200);
+    let first = last_used().await;
+    assert!(near(first, start), "the first use is recorded: {first:?}");
+    app.state.clock.advance(chrono::Duration::minutes(4));
+    assert_eq!(me().await, 200);
+    assert_eq!(last_used().await, first, "a use within five minutes is not written");
+    app.state.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(me().await, 200);
+    let third = last_used().await;
+    assert!(
+        near(third, start + chrono::Duration::minutes(6)),
+        "a use after five minutes is: {third:?}"
+    );
+    let id = user.id;
+    app.with_db(move |conn| {
+        diesel::update(users::table.find(id))
+            .set(users::active.eq(false))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+    assert_eq!(me().await, 401, "a deactivated user's token is dead at once");
+}
+
 async fn profile_token_is_shown_once(app: TestApp) {
     let (client, _) = app.login_as(Role::Engineer).await;
     let created = app
@@ -361,6 +416,7 @@ on_both!(
     bad_user_input_is_refused_with_field_errors_and_nothing_stored,
     api_user_creation_validates_and_names_fields,
     me_needs_a_live_token,
+    token_use_is_recorded_every_five_minutes,
     profile_token_is_shown_once,
     helpdesk_cannot_open_admin_pages,
     concurrent_creations_all_succeed,
