@@ -5,6 +5,7 @@
 //! middleware in `web::errors` re-renders it as a page in the user's language. Internal causes
 //! are logged with their whole chain and never sent to the client.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
@@ -35,17 +36,18 @@ impl FieldMessage {
     }
 }
 
-/// Validation errors by form field name; the first error per field wins.
+/// Validation errors by field name; the first error per field wins. Names are mostly fixed
+/// form fields; the JSON body extractor also names paths into a body (`closures[1].starts_on`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(pub BTreeMap<&'static str, FieldMessage>);
+pub struct FieldErrors(pub BTreeMap<Cow<'static, str>, FieldMessage>);
 
 impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn add(&mut self, field: &'static str, message: FieldMessage) {
-        self.0.entry(field).or_insert(message);
+    pub fn add(&mut self, field: impl Into<Cow<'static, str>>, message: FieldMessage) {
+        self.0.entry(field.into()).or_insert(message);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,14 +68,14 @@ impl FieldErrors {
     }
 
     /// Translated messages for a template's `errors` map.
-    pub fn translated(&self, lang: Lang) -> BTreeMap<&'static str, String> {
+    pub fn translated(&self, lang: Lang) -> BTreeMap<String, String> {
         self.0
             .iter()
-            .map(|(field, msg)| (*field, msg.translate(lang)))
+            .map(|(field, msg)| (field.to_string(), msg.translate(lang)))
             .collect()
     }
 
-    pub fn single(field: &'static str, message: FieldMessage) -> Self {
+    pub fn single(field: impl Into<Cow<'static, str>>, message: FieldMessage) -> Self {
         let mut errors = Self::new();
         errors.add(field, message);
         errors
@@ -150,7 +152,7 @@ impl ResponseError for AppError {
             Self::Unavailable(cause) => tracing::error!(error = ?cause, "database unavailable"),
             _ => {}
         }
-        let fields: BTreeMap<&str, String> = match self {
+        let fields: BTreeMap<String, String> = match self {
             Self::Validation(errors) => errors.translated(Lang::En),
             _ => BTreeMap::new(),
         };

@@ -57,8 +57,7 @@ pub fn serve(listener: TcpListener, state: web::Data<AppState>, workers: Option<
             .build();
         App::new()
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(1024 * 1024))
-            .app_data(web::PayloadConfig::default().limit(1024 * 1024))
+            .app_data(web::PayloadConfig::default().limit(crate::web::body::LIMIT))
             .configure(crate::routes::configure)
             .default_service(web::to(crate::web::not_found))
             .wrap(from_fn(crate::web::csrf::protect))

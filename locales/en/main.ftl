@@ -150,6 +150,9 @@ error-team-unknown = One of the chosen teams does not exist.
 error-team-name-taken = A team with this name already exists.
 error-current-password-wrong = The current password is not correct.
 error-own-account = You cannot change the role or deactivate your own account.
+error-json-type = Wrong type of value for this field (for example text where a number belongs).
+error-json-choice = Not one of the values this field accepts.
+error-json-value = Not a valid value for this field.
 csrf-failed = The form expired or came from another site. Reload the page and try again.
 
 ## Flash messages

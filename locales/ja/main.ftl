@@ -150,6 +150,9 @@ error-team-unknown = 選択したチームの中に存在しないものがあ�
 error-team-name-taken = 同じ名前のチームが既にあります。
 error-current-password-wrong = 現在のパスワードが正しくありません。
 error-own-account = 自分自身のロール変更や無効化はできません。
+error-json-type = この項目の値の型が違います（数値の項目に文字列を送った場合など）。
+error-json-choice = この項目で使える値ではありません。
+error-json-value = この項目の値として正しくありません。
 csrf-failed = フォームの有効期限が切れたか、別のサイトから送信されました。ページを再読み込みしてやり直してください。
 
 ## 完了メッセージ

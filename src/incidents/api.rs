@@ -8,6 +8,7 @@ use super::service::{self, AssignInput, CommentInput, EscalationInput, StatusUpd
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -35,7 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                       state: web::Data<AppState>,
                       user: CurrentUser,
                       path: web::Path<i64>,
-                      body: Option<web::Json<TransitionInput>>| {
+                      body: Json<Option<TransitionInput>>| {
                     transition(req, state, user, path, body, action)
                 },
             ),
@@ -60,7 +61,7 @@ async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<IncidentInput>,
+    body: Json<IncidentInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, tz) = (user.actor(&req), state.clock.now(), user.time_zone.clone());
     let mut input = body.into_inner();
@@ -98,7 +99,7 @@ async fn edit(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<service::EditInput>,
+    body: Json<service::EditInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),
@@ -117,11 +118,11 @@ async fn transition(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: Option<web::Json<TransitionInput>>,
+    body: Json<Option<TransitionInput>>,
     action: Action,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
-    let input = body.map(web::Json::into_inner).unwrap_or_default();
+    let input = body.into_inner().unwrap_or_default();
     let view = state
         .db(move |conn| service::transition(conn, &actor, now, id, action, &input))
         .await?;
@@ -133,7 +134,7 @@ async fn comment(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<CommentInput>,
+    body: Json<CommentInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),
@@ -152,7 +153,7 @@ async fn status_update(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<StatusUpdateInput>,
+    body: Json<StatusUpdateInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),
@@ -171,7 +172,7 @@ async fn escalate(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<EscalationInput>,
+    body: Json<EscalationInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),
@@ -190,7 +191,7 @@ async fn assign(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<AssignInput>,
+    body: Json<AssignInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),

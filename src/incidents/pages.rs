@@ -307,7 +307,7 @@ async fn render_new(
     state: &web::Data<AppState>,
     status: StatusCode,
     form: &IncidentForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let (teams, _) = choices(state).await?;
     let mut context = Context::new();
@@ -389,7 +389,7 @@ async fn render_show(
     id: i64,
     status: StatusCode,
     form_name: &str,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
     update_template: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
@@ -426,7 +426,7 @@ async fn render_show(
         },
     );
     // Every form on the page gets its own (usually empty) error map.
-    let mut form_errors: BTreeMap<&str, BTreeMap<&'static str, String>> = BTreeMap::new();
+    let mut form_errors: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for name in FORMS {
         form_errors.insert(name, BTreeMap::new());
     }

@@ -9,6 +9,7 @@ use super::service;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -29,8 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                       state: web::Data<AppState>,
                       user: CurrentUser,
                       path: web::Path<i64>,
-                      body: Option<web::Json<SectionsPatch>>| {
-                    let patch = body.map(web::Json::into_inner).unwrap_or_default();
+                      body: Json<Option<SectionsPatch>>| {
+                    let patch = body.into_inner().unwrap_or_default();
                     take_step(req, state, user, path.into_inner(), step, patch)
                 },
             ),
@@ -74,7 +75,7 @@ async fn edit(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<SectionsPatch>,
+    body: Json<SectionsPatch>,
 ) -> Result<HttpResponse, AppError> {
     take_step(req, state, user, path.into_inner(), Step::Edit, body.into_inner()).await
 }
@@ -84,7 +85,7 @@ async fn add_item(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<ActionItemInput>,
+    body: Json<ActionItemInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),

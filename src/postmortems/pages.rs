@@ -61,7 +61,7 @@ async fn render_page(
     user: &CurrentUser,
     id: i64,
     status: StatusCode,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
     typed: Typed,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
@@ -171,7 +171,7 @@ async fn take_step(
                 _ => "error-postmortem-step-not-allowed",
             };
             let mut errors = BTreeMap::new();
-            errors.insert("status", crate::web::i18n::translate(request_lang(&req), key));
+            errors.insert("status".into(), crate::web::i18n::translate(request_lang(&req), key));
             render_page(&req, &state, &user, id, StatusCode::CONFLICT, errors, typed()).await
         }
         Err(e) => Err(e),

@@ -13,7 +13,9 @@ use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::tickets::queries as ticket_queries;
 use crate::tickets::service::add_event;
 
-const MAX_SECTION: usize = 50_000;
+/// A section's maximum length in characters; the page form's body limit
+/// (`web::body::FORM_LIMIT`) is computed from it.
+pub const MAX_SECTION: usize = 50_000;
 
 /// Text of the incident's timeline for the report (editable afterwards).
 fn timeline_text(conn: &mut DbConnection, incident_id: i64) -> Result<String, AppError> {

@@ -9,6 +9,7 @@ use super::service;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                       state: web::Data<AppState>,
                       user: CurrentUser,
                       path: web::Path<i64>,
-                      body: Option<web::Json<TransitionBody>>| {
+                      body: Json<Option<TransitionBody>>| {
                     transition(req, state, user, path, body, action)
                 },
             ),
@@ -60,7 +61,7 @@ async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<ProblemInput>,
+    body: Json<ProblemInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
     let view = state.db(move |conn| service::create(conn, &actor, now, &input)).await?;
@@ -85,7 +86,7 @@ async fn link(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<LinkBody>,
+    body: Json<LinkBody>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, ids) = (
         user.actor(&req),
@@ -113,11 +114,11 @@ async fn transition(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: Option<web::Json<TransitionBody>>,
+    body: Json<Option<TransitionBody>>,
     action: Action,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.into_inner().unwrap_or_default();
     let view = state
         .db(move |conn| service::transition(conn, &actor, now, id, action, &body.analysis, &body.resolution))
         .await?;

@@ -96,7 +96,7 @@ async fn render_new(
     req: &HttpRequest,
     status: StatusCode,
     form: &NewForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let mut context = Context::new();
     context.insert("form", form);
@@ -166,7 +166,7 @@ async fn render_show(
     user: &CurrentUser,
     id: i64,
     status: StatusCode,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let view = state.db(move |conn| service::get(conn, id)).await?;
     let mut context = Context::new();

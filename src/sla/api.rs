@@ -10,6 +10,7 @@ use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -59,10 +60,10 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-/// Reads a patched input, turning shape errors into a 400 naming the problem.
+/// Reads a patched input; a value of the wrong shape is a field error, as in any body.
 fn patched<T: serde::de::DeserializeOwned>(mut current: Value, patch: Value) -> Result<T, AppError> {
     merge(&mut current, patch);
-    serde_json::from_value(current).map_err(|e| AppError::BadRequest(e.to_string()))
+    crate::web::json::from_value(current)
 }
 
 async fn list_calendars(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -79,7 +80,7 @@ async fn create_calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<CalendarInput>,
+    body: Json<CalendarInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
     let view = state
@@ -95,7 +96,7 @@ async fn update_calendar(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, patch) = (
         user.actor(&req),
@@ -160,7 +161,7 @@ async fn create_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<PolicyInput>,
+    body: Json<PolicyInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
     let policy = state
@@ -176,7 +177,7 @@ async fn update_policy(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, patch) = (
         user.actor(&req),
@@ -227,7 +228,7 @@ async fn create_rule(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<EscalationRuleInput>,
+    body: Json<EscalationRuleInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, team, input) = (
         user.actor(&req),

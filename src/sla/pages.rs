@@ -201,7 +201,7 @@ async fn render_calendars(
     state: &web::Data<AppState>,
     status: StatusCode,
     form: CalendarForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let (items, policies) = state
         .db(|conn| Ok((service::calendars(conn)?, queries::policies(conn)?)))
@@ -282,7 +282,7 @@ async fn render_calendar(
     id: i64,
     status: StatusCode,
     form: CalendarForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
     month: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let today = state.clock.now().date();
@@ -458,7 +458,7 @@ async fn render_policies(
     state: &web::Data<AppState>,
     status: StatusCode,
     failed: Option<(String, PolicyForm)>,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let (items, calendars, teams) = state
         .db(|conn| {
@@ -633,7 +633,7 @@ async fn render_escalation(
     team_id: i64,
     status: StatusCode,
     form: LevelForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let (team, rules, teams) = state
         .db(move |conn| {

@@ -7,6 +7,7 @@ use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -39,7 +40,7 @@ async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<TeamInput>,
+    body: Json<TeamInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
     let team = state.db(move |conn| service::create(conn, &actor, now, &input)).await?;
@@ -51,7 +52,7 @@ async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<TeamInput>,
+    body: Json<TeamInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, input) = (
         user.actor(&req),

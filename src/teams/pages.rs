@@ -54,7 +54,7 @@ async fn render_form(
     status: StatusCode,
     team_id: Option<i64>,
     form: TeamInput,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let members = match team_id {
         Some(id) => state.db(move |conn| Ok(queries::members(conn, id)?)).await?,

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
+use crate::web::json::Json;
 use crate::web::redirect;
 use crate::web::templates::{render_status, request_lang};
 
@@ -188,10 +189,10 @@ async fn delete_api(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: Option<web::Json<ReasonInput>>,
+    body: Json<Option<ReasonInput>>,
 ) -> Result<HttpResponse, AppError> {
     let (id, actor, now) = (path.into_inner(), user.actor(&req), state.clock.now());
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.into_inner().map(|b| b.reason).unwrap_or_default();
     state
         .db(move |conn| service::soft_delete(conn, &actor, now, id, &reason))
         .await?;

@@ -8,6 +8,7 @@ use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::Json;
 
 pub const PAGE_SIZE: i64 = 100;
 
@@ -82,7 +83,7 @@ async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: web::Json<UserInput>,
+    body: Json<UserInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
     let view = state.db(move |conn| service::create(conn, &actor, now, &input)).await?;
@@ -96,7 +97,7 @@ async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<UserChanges>,
+    body: Json<UserChanges>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, id, changes) = (
         user.actor(&req),

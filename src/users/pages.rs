@@ -160,7 +160,7 @@ async fn render_form(
     status: StatusCode,
     user_id: Option<i64>,
     form: UserFormView,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
     let teams: Vec<TeamRef> = state
         .db(|conn| {
@@ -336,9 +336,9 @@ async fn update(
 
 #[derive(Default)]
 struct ProfileErrors {
-    form: BTreeMap<&'static str, String>,
-    password: BTreeMap<&'static str, String>,
-    token: BTreeMap<&'static str, String>,
+    form: BTreeMap<String, String>,
+    password: BTreeMap<String, String>,
+    token: BTreeMap<String, String>,
 }
 
 async fn render_profile(

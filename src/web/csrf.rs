@@ -17,8 +17,6 @@ use crate::state::AppState;
 pub const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
-/// Forms larger than this (file uploads) carry the token in the query string instead.
-const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The session's token, created on first use.
 pub fn session_token(session: &Session) -> String {
@@ -41,8 +39,8 @@ fn is_unsafe(method: &actix_web::http::Method) -> bool {
     !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
-/// The middleware. It buffers url-encoded bodies (bounded) to read the field, then hands the
-/// body on unchanged.
+/// The middleware. It buffers url-encoded bodies (up to the form limit) to read the field, then
+/// hands the body on unchanged. Multipart uploads carry the token in the query string instead.
 pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -63,9 +61,10 @@ pub async fn protect(
         .or_else(|| query_token(req.query_string()));
     let is_form = req.content_type() == "application/x-www-form-urlencoded";
     if provided.is_none() && is_form {
-        let body = match req.extract::<Bytes>().await {
-            Ok(body) if body.len() <= MAX_FORM_BYTES => body,
-            Ok(_) => return Ok(req.error_response(AppError::PayloadTooLarge).map_into_right_body()),
+        // Bounded like the form extractor that reads it next, so no legitimate form is cut short.
+        let (request, payload) = req.parts_mut();
+        let body = match super::body::read(request, payload, super::body::FORM_LIMIT).await {
+            Ok(body) => body,
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),
         };
         provided = form_token(&body);

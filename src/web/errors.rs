@@ -1,5 +1,5 @@
 //! Turns errors into what the client expects: on `/api` the JSON error format (also for
-//! actix's own errors such as a malformed JSON body), on pages a rendered error page in the
+//! actix's own errors such as a malformed query string), on pages a rendered error page in the
 //! user's language, and a redirect to the login page when a page needs a session.
 //! Pages that re-render a form with field errors return a normal response and pass untouched.
 

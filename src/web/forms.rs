@@ -1,12 +1,13 @@
-//! Form extraction with repeated keys (`team_ids=1&team_ids=2`), which `web::Form` cannot read.
+//! Form extraction with repeated keys (`team_ids=1&team_ids=2`), which `web::Form` cannot read,
+//! up to [`body::FORM_LIMIT`] (long post-mortems exceed the 1 MB of everything else).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
+use super::body;
 use crate::error::AppError;
 
 pub struct Form<T>(pub T);
@@ -16,9 +17,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = Bytes::from_request(req, payload);
+        let bytes = body::read(req, payload, body::FORM_LIMIT);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|_| AppError::PayloadTooLarge)?;
+            let bytes = bytes.await?;
             serde_html_form::from_bytes::<T>(&bytes)
                 .map(Form)
                 .map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))

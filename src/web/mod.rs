@@ -1,12 +1,15 @@
 //! Shared plumbing for the HTML side and HTTP in general: templates and rendering, i18n, CSRF,
-//! flash messages, error pages, form extraction, security headers, static files.
+//! flash messages, error pages, form and JSON body extraction (and the body size limits),
+//! security headers, static files.
 
+pub mod body;
 pub mod csrf;
 pub mod csv;
 pub mod errors;
 pub mod flash;
 pub mod forms;
 pub mod i18n;
+pub mod json;
 pub mod templates;
 
 use actix_web::http::header;

@@ -11,6 +11,7 @@ mod database;
 mod escalation;
 mod i18n;
 mod incidents;
+mod json_bodies;
 mod permissions;
 mod postmortems;
 mod problems;

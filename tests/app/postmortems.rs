@@ -590,7 +590,72 @@ async fn refused_page_input_is_shown_as_typed(app: TestApp) {
     assert_eq!(pm["action_items"], json!([]));
 }
 
+async fn a_long_page_form_is_saved_whole(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let et = app.api_token(&engineer).await;
+    let post = reqwest::Method::POST;
+    let (_, inc) = send(
+        &app,
+        &et,
+        post.clone(),
+        "/api/v1/incidents",
+        json!({"title": "夜間バッチ停止", "impact": "medium", "urgency": "medium"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    let (status, _) = send(
+        &app,
+        &et,
+        post,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (client, _) = app.login_as(Role::Manager).await;
+
+    // Every section at its maximum, in Japanese (9 bytes a character url-encoded); the last in
+    // characters outside the BMP (𠮷: 12 bytes). About 4.2 MB, far over the 1 MB of other bodies.
+    let max = mamori::postmortems::service::MAX_SECTION;
+    let fill = |pattern: &str| pattern.chars().cycle().take(max).collect::<String>();
+    let names = mamori::postmortems::model::Sections::NAMES;
+    let texts: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i + 1 == names.len() {
+                fill("𠮷")
+            } else {
+                fill(&format!("{i}番目の節：障害の経緯と対応を記録する。"))
+            }
+        })
+        .collect();
+    let fields: Vec<(&str, &str)> = names.iter().copied().zip(texts.iter().map(String::as_str)).collect();
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .finish()
+        .len();
+    assert!(encoded > 4_000_000, "{encoded} bytes");
+    let response = app
+        .post_form(&client, &format!("/incidents/{id}/postmortem/edit"), &fields)
+        .await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap_or_default());
+
+    let (_, pm) = send(
+        &app,
+        &et,
+        reqwest::Method::GET,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        Value::Null,
+    )
+    .await;
+    for (name, text) in fields {
+        assert!(pm[name].as_str() == Some(text), "{name} was not stored whole");
+    }
+}
+
 on_both!(
+    a_long_page_form_is_saved_whole,
     refused_page_input_is_shown_as_typed,
     a_major_incident_closes_after_its_published_post_mortem,
     an_action_items_problem_must_exist_and_failures_are_not_hidden,

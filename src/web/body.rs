@@ -1,0 +1,102 @@
+//! Reading request bodies, and the size limits in one place: [`LIMIT`] for JSON API bodies and
+//! everything read through actix's own extractors (`PayloadConfig` in `server.rs`),
+//! [`FORM_LIMIT`] for url-encoded page forms. Uploads have their own limit
+//! (`MAMORI_MAX_UPLOAD_MB`, read by `attachments::routes::read_upload`).
+
+use std::future::Future;
+
+use actix_web::body::{to_bytes_limited, BodyStream};
+use actix_web::dev::{Decompress, Payload};
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::web::Bytes;
+use actix_web::HttpRequest;
+
+use crate::error::AppError;
+
+/// JSON API bodies and anything else without a limit of its own.
+pub const LIMIT: usize = 1024 * 1024;
+
+/// Url-encoded page forms. The largest legitimate one is the post-mortem form with every
+/// section at its maximum length. Url-encoded, one character costs up to 12 bytes (a 4-byte
+/// UTF-8 character such as 𠮷 or an emoji becomes `%F0%A0%AE%B7`; most Japanese text costs 9:
+/// `障` is `%E9%9A%9C`), so that form can reach about 5.4 MB. The 64 KiB on top cover its other
+/// fields (CSRF token, version, the field names).
+pub const FORM_LIMIT: usize =
+    crate::postmortems::model::Sections::NAMES.len() * crate::postmortems::service::MAX_SECTION * 12 + 64 * 1024;
+
+/// The request body, decompressed as actix's extractors do; 413 past `limit` bytes.
+pub fn read(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<Bytes, AppError>> + 'static {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let stream = BodyStream::new(Decompress::from_headers(payload.take(), req.headers()));
+    async move {
+        if declared.is_some_and(|length| length > limit) {
+            return Err(AppError::PayloadTooLarge);
+        }
+        match to_bytes_limited(stream, limit).await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(AppError::BadRequest(format!("cannot read the request body: {e}"))),
+            Err(_) => Err(AppError::PayloadTooLarge),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    /// A body streamed without a declared length.
+    fn undeclared(data: &'static [u8]) -> Payload {
+        let (_, mut payload) = actix_http::h1::Payload::create(true);
+        payload.unread_data(Bytes::from_static(data));
+        Payload::from(payload)
+    }
+
+    #[actix_web::test]
+    async fn a_body_within_the_limit_is_read() {
+        let (req, mut payload) = TestRequest::default().set_payload("0123456789").to_http_parts();
+        assert_eq!(read(&req, &mut payload, 10).await.unwrap(), "0123456789");
+        let req = TestRequest::default().to_http_request();
+        assert_eq!(
+            read(&req, &mut undeclared(b"0123456789"), 10).await.unwrap(),
+            "0123456789"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_body_past_the_limit_is_too_large() {
+        let (req, mut payload) = TestRequest::default().set_payload("0123456789").to_http_parts();
+        assert!(matches!(
+            read(&req, &mut payload, 9).await,
+            Err(AppError::PayloadTooLarge)
+        ));
+        let req = TestRequest::default().to_http_request();
+        assert!(matches!(
+            read(&req, &mut undeclared(b"0123456789"), 9).await,
+            Err(AppError::PayloadTooLarge)
+        ));
+    }
+
+    #[test]
+    fn the_longest_post_mortem_form_fits() {
+        use crate::postmortems::{model::Sections, service::MAX_SECTION};
+        let section = "𠮷".repeat(MAX_SECTION);
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for name in Sections::NAMES {
+            form.append_pair(name, &section);
+        }
+        form.append_pair("version", "2147483647");
+        form.append_pair("csrf_token", &"f".repeat(96));
+        let length = form.finish().len();
+        assert!(length <= FORM_LIMIT, "{length} > {FORM_LIMIT}");
+    }
+}

@@ -1,0 +1,183 @@
+//! JSON API bodies of the wrong shape: a 422 naming the field (`error.fields.<path>`), malformed
+//! JSON a 400, and nothing stored either way.
+
+use mamori::auth::permissions::Role;
+use serde_json::Value;
+
+use crate::on_both;
+use crate::support::TestApp;
+
+struct Api<'a> {
+    app: &'a TestApp,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api<'_> {
+    /// Posts `body` as it is, with `content_type` (none when `None`).
+    async fn send(&self, path: &str, content_type: Option<&str>, body: &str) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.app.url(path))
+            .bearer_auth(&self.token)
+            .body(body.to_string());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(path, Some("application/json"), body).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self
+            .client
+            .get(self.app.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Each body is refused with 422 and a message for `field`.
+    async fn refuses_field(&self, path: &str, cases: &[(&str, &str)]) {
+        for (body, field) in cases {
+            let (status, answer) = self.post(path, body).await;
+            assert_eq!(status, 422, "{path} {body}: {answer}");
+            assert_eq!(answer["error"]["code"], "validation_failed", "{body}: {answer}");
+            assert!(
+                answer["error"]["fields"][field].as_str().is_some_and(|m| !m.is_empty()),
+                "{path} {body}: expected a message for {field}: {answer}"
+            );
+        }
+    }
+
+    /// Each body is refused with 400 `bad_request` and a message.
+    async fn refuses_malformed(&self, path: &str, bodies: &[&str]) {
+        for body in bodies {
+            let (status, answer) = self.post(path, body).await;
+            assert_eq!(status, 400, "{path} {body}: {answer}");
+            assert_eq!(answer["error"]["code"], "bad_request", "{body}: {answer}");
+            assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+    }
+}
+
+async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
+    let manager = app.create_user(Role::Manager).await;
+    let api = Api {
+        app: &app,
+        token: app.api_token(&manager).await,
+        client: app.api_client(),
+    };
+
+    // Incidents: wrong type, unknown choice, missing field, malformed.
+    api.refuses_field(
+        "/api/v1/incidents",
+        &[
+            (
+                r#"{"title":"x","description":"y","impact":"high","urgency":"high","team_id":"x"}"#,
+                "team_id",
+            ),
+            (
+                r#"{"title":"x","impact":"high","urgency":"high","assignee_id":1.5}"#,
+                "assignee_id",
+            ),
+            (r#"{"title":["x"],"impact":"high","urgency":"high"}"#, "title"),
+            (r#"{"title":"x","impact":"extreme","urgency":"high"}"#, "impact"),
+            (r#"{"description":"y","impact":"high","urgency":"high"}"#, "title"),
+        ],
+    )
+    .await;
+    api.refuses_malformed(
+        "/api/v1/incidents",
+        &[r#"{"title":"x","#, r#"{"title":"x"} trailing"#, "42", ""],
+    )
+    .await;
+    let (status, answer) = api
+        .send(
+            "/api/v1/incidents",
+            None,
+            r#"{"title":"x","impact":"high","urgency":"high"}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "JSON needs its content type: {answer}");
+    let listed = api.get("/api/v1/incidents?view=all").await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+
+    // Problems: the same, and a path into a list.
+    api.refuses_field(
+        "/api/v1/problems",
+        &[
+            (r#"{"title":"x","priority":"P3","team_id":true}"#, "team_id"),
+            (
+                r#"{"title":"x","priority":"P3","incident_ids":[1,"two"]}"#,
+                "incident_ids[1]",
+            ),
+            (r#"{"title":"x","priority":"P9"}"#, "priority"),
+            (r#"{"priority":"P3"}"#, "title"),
+        ],
+    )
+    .await;
+    api.refuses_malformed("/api/v1/problems", &[r#"{"title":"x""#]).await;
+    let listed = api.get("/api/v1/problems").await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+
+    // Escalating, assigning and a move whose body is optional leave the incident as it was.
+    let (status, incident) = api
+        .post(
+            "/api/v1/incidents",
+            r#"{"title":"VPN に接続できない","impact":"high","urgency":"medium"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_i64().unwrap();
+    api.refuses_field(
+        &format!("/api/v1/incidents/{id}/escalate"),
+        &[
+            (
+                r#"{"kind":"functional","to_team":"ops","reason":"r","tried":"t"}"#,
+                "to_team",
+            ),
+            (r#"{"version":"1","kind":"down","reason":"r"}"#, "version"),
+            (r#"{"kind":"sideways","reason":"r","tried":"t"}"#, "kind"),
+        ],
+    )
+    .await;
+    api.refuses_malformed(&format!("/api/v1/incidents/{id}/escalate"), &["{kind:down}"])
+        .await;
+    api.refuses_field(
+        &format!("/api/v1/incidents/{id}/assign"),
+        &[
+            (r#"{"team_id":"x"}"#, "team_id"),
+            (r#"{"assignee_id":[1]}"#, "assignee_id"),
+        ],
+    )
+    .await;
+    api.refuses_malformed(&format!("/api/v1/incidents/{id}/assign"), &[r#"{"team_id":}"#])
+        .await;
+    api.refuses_field(
+        &format!("/api/v1/incidents/{id}/acknowledge"),
+        &[(r#"{"version":"one"}"#, "version")],
+    )
+    .await;
+    let read = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(read["status"], "new", "{read}");
+    assert_eq!(read["version"], incident["version"], "{read}");
+    assert_eq!(read["escalation_level"], incident["escalation_level"], "{read}");
+    assert!(read["team_id"].is_null() && read["assignee_id"].is_null(), "{read}");
+    assert_eq!(read["timeline"].as_array().unwrap().len(), 1, "{read}");
+
+    // An optional body may still be left out.
+    let (status, moved) = api.send(&format!("/api/v1/incidents/{id}/acknowledge"), None, "").await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["status"], "acknowledged");
+}
+
+on_both!(wrong_shaped_json_names_the_field_and_stores_nothing);
