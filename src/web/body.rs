@@ -24,6 +24,21 @@ pub const LIMIT: usize = 1024 * 1024;
 pub const FORM_LIMIT: usize =
     crate::postmortems::model::Sections::NAMES.len() * crate::postmortems::service::MAX_SECTION * 12 + 64 * 1024;
 
+/// Forms of anonymous requests (sign-in, first setup): no need for more, and an anonymous
+/// client must not make the server buffer megabytes.
+pub const ANONYMOUS_FORM_LIMIT: usize = 64 * 1024;
+
+/// The form limit for this request: [`FORM_LIMIT`] once the access middleware has found a
+/// signed-in user, [`ANONYMOUS_FORM_LIMIT`] otherwise.
+pub fn form_limit(req: &HttpRequest) -> usize {
+    use actix_web::HttpMessage;
+    if req.extensions().contains::<crate::auth::AuthUser>() {
+        FORM_LIMIT
+    } else {
+        ANONYMOUS_FORM_LIMIT
+    }
+}
+
 /// The request body, decompressed as actix's extractors do; 413 past `limit` bytes.
 pub fn read(
     req: &HttpRequest,

@@ -62,8 +62,9 @@ pub async fn protect(
     let is_form = req.content_type() == "application/x-www-form-urlencoded";
     if provided.is_none() && is_form {
         // Bounded like the form extractor that reads it next, so no legitimate form is cut short.
+        let limit = super::body::form_limit(req.request());
         let (request, payload) = req.parts_mut();
-        let body = match super::body::read(request, payload, super::body::FORM_LIMIT).await {
+        let body = match super::body::read(request, payload, limit).await {
             Ok(body) => body,
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),
         };

@@ -1,5 +1,5 @@
 //! Form extraction with repeated keys (`team_ids=1&team_ids=2`), which `web::Form` cannot read,
-//! up to [`body::FORM_LIMIT`] (long post-mortems exceed the 1 MB of everything else).
+//! up to [`body::form_limit`] (long post-mortems exceed the 1 MB of everything else).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +17,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = body::read(req, payload, body::FORM_LIMIT);
+        let bytes = body::read(req, payload, body::form_limit(req));
         Box::pin(async move {
             let bytes = bytes.await?;
             serde_html_form::from_bytes::<T>(&bytes)

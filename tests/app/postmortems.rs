@@ -652,6 +652,22 @@ async fn a_long_page_form_is_saved_whole(app: TestApp) {
     for (name, text) in fields {
         assert!(pm[name].as_str() == Some(text), "{name} was not stored whole");
     }
+
+    // Without a session the limit is small: nobody signed in makes the server buffer megabytes.
+    let anonymous = app.client();
+    let token = app.csrf_token(&anonymous).await;
+    let padding = "x".repeat(mamori::web::body::ANONYMOUS_FORM_LIMIT);
+    let refused = anonymous
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "a@example.jp"),
+            ("password", padding.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 413);
 }
 
 on_both!(
