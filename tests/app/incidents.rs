@@ -552,6 +552,27 @@ async fn similar_past_incidents_are_suggested(app: TestApp) {
     assert!(!ids.contains(&now["id"].as_i64().unwrap()), "never itself");
     let text_hit = similar.iter().find(|s| s["id"] == old_text["id"]).unwrap();
     assert_eq!(text_hit["similar_text"], true);
+
+    // The list's category filter, alone and with a text search, each in order and paged.
+    let numbers = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, db) = api.get("/api/v1/incidents?view=all&category=db").await;
+    assert_eq!(numbers(&db), [now["number"].clone(), old_category["number"].clone()]);
+    assert_eq!(db["items"][0]["category"], "db");
+    let (_, first) = api.get("/api/v1/incidents?view=all&category=db&limit=1").await;
+    let next = first["next_before"].as_i64().unwrap();
+    let (_, second) = api
+        .get(&format!("/api/v1/incidents?view=all&category=db&limit=1&before={next}"))
+        .await;
+    assert_eq!(numbers(&second), [old_category["number"].clone()]);
+    let (_, searched) = api.get("/api/v1/incidents?view=all&category=db&q=データベース").await;
+    assert_eq!(numbers(&searched), [now["number"].clone()]);
 }
 
 async fn csv_export_and_date_filters(app: TestApp) {
