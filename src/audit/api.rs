@@ -72,5 +72,5 @@ async fn list(state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Resu
             ip: e.ip,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
 }

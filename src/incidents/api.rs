@@ -54,7 +54,7 @@ async fn list(
     let (items, next_before) = state
         .db(move |conn| service::list(conn, user_id, &tz, &filter, limit, now))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
 }
 
 async fn create(

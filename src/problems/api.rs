@@ -48,7 +48,7 @@ async fn list(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Resul
     let (items, next_before) = state
         .db(move |conn| service::list(conn, q.open.unwrap_or(false), q.before, q.limit.unwrap_or(100)))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
 }
 
 async fn candidates(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

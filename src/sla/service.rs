@@ -1180,10 +1180,12 @@ pub fn briefs(
 ) -> Result<std::collections::HashMap<i64, SlaBrief>, AppError> {
     use crate::db::schema::ticket_sla;
     use std::collections::HashMap;
-    let rows: Vec<TicketSla> = ticket_sla::table
-        .filter(ticket_sla::ticket_id.eq_any(ticket_ids))
-        .select(TicketSla::as_select())
-        .load(conn)?;
+    let rows: Vec<TicketSla> = crate::native!(conn, |c| {
+        ticket_sla::table
+            .filter(ticket_sla::ticket_id.eq_any(ticket_ids))
+            .select(TicketSla::as_select())
+            .load(c)
+    })?;
     if rows.is_empty() {
         return Ok(HashMap::new());
     }

@@ -4,6 +4,8 @@
 //! the field by its path (`team_id`, `closures[1].starts_on`), the same `error.fields` the
 //! services answer with. Malformed JSON stays a 400.
 //!
+//! [`PageBefore`] is the answer of a keyset-paged list.
+//!
 //! `Json<Option<T>>` is an optional body: an empty one is `None`. (actix's `Option<Json<T>>`
 //! would also turn a body that fails to parse into `None` and go on without it.)
 
@@ -108,6 +110,15 @@ fn refused(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         return AppError::BadRequest(format!("unexpected JSON body: {text}"));
     };
     AppError::Validation(FieldErrors::single(field, FieldMessage::new(key)))
+}
+
+/// A page of a keyset-paged API list: `{"items": [...], "next_before": id | null}`. Serialised
+/// straight from the rows; `json!` would first copy every row into a `serde_json::Value` tree
+/// (a tenth of the server's CPU on an incident list).
+#[derive(serde::Serialize)]
+pub struct PageBefore<T> {
+    pub items: Vec<T>,
+    pub next_before: Option<i64>,
 }
 
 #[cfg(test)]
