@@ -270,6 +270,47 @@ async fn dropped_postgres_connections_are_replaced_without_a_restart() {
     assert_ne!(third, second);
 }
 
+/// Every pooled SQLite connection carries the settings the app relies on.
+#[tokio::test]
+async fn sqlite_connections_carry_their_settings() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let app = &app;
+    let read = |pragma: &'static str| async move {
+        app.with_db(move |conn| {
+            diesel::sql_query(format!("SELECT CAST(({pragma}) AS TEXT) AS value"))
+                .get_result::<Setting>(conn)
+                .unwrap()
+                .value
+        })
+        .await
+    };
+    assert_eq!(read("SELECT foreign_keys FROM pragma_foreign_keys").await, "1");
+    assert_eq!(read("SELECT timeout FROM pragma_busy_timeout").await, "10000");
+    assert_eq!(read("SELECT synchronous FROM pragma_synchronous").await, "1", "NORMAL");
+    assert_eq!(read("SELECT journal_mode FROM pragma_journal_mode").await, "wal");
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        wal_autocheckpoint: i32,
+    }
+    let pages = app
+        .with_db(|conn| {
+            diesel::sql_query("PRAGMA wal_autocheckpoint")
+                .get_result::<Checkpoint>(conn)
+                .unwrap()
+                .wal_autocheckpoint
+        })
+        .await;
+    assert_eq!(pages, 10_000);
+}
+
 #[derive(QueryableByName)]
 struct SqlitePlan {
     #[diesel(sql_type = diesel::sql_types::Text)]
