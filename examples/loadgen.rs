@@ -3,7 +3,7 @@
 //! percentiles. Loopback only; bounded in time and requests.
 //!
 //! cargo run --release --example loadgen -- BASE_URL TOKEN SCENARIO CONCURRENCY SECONDS MAX_ID
-//! SCENARIO: create | read | list | search | report | health
+//! SCENARIO: create | read | list | search | search-ranked | report | me | health
 
 use std::time::{Duration, Instant};
 

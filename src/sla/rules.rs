@@ -1048,7 +1048,10 @@ mod tests {
             let t = t + Duration::nanoseconds(i64::from(nanos));
             let u = t + Duration::minutes(x) + Duration::seconds(secs % 60);
             prop_assert_eq!(indexed.between(t, u), cal.walk_between(t, u));
-            prop_assert_eq!(indexed.add(t, secs), cal.walk_add(t, secs).filter(|_| secs > 0).or(Some(t)));
+            // Adding nothing is the instant itself; past the walk's horizon both answer None
+            // (a calendar with 30 minutes a week needs ten years for 941,401 seconds).
+            let walked = if secs == 0 { Some(t) } else { cal.walk_add(t, secs) };
+            prop_assert_eq!(indexed.add(t, secs), walked);
         }
 
         #[test]
