@@ -172,15 +172,14 @@ async fn bearer_user(req: &ServiceRequest, state: &web::Data<AppState>) -> Resul
         .map(|t| t.trim().to_string())
         .ok_or(AppError::Unauthenticated)?;
     let now = state.clock.now();
-    let found = match in_process_connection(state) {
-        Some(mut conn) => service::lookup_token(&mut conn, &token, now)?,
-        None => service::TokenLookup::LiveButStale,
-    };
+    let found = in_process_connection(state)
+        .map(|mut conn| service::lookup_token(&mut conn, &token, now))
+        .transpose()?;
     let user = match found {
-        service::TokenLookup::Live(user) => Some(user),
-        service::TokenLookup::Unknown => None,
-        // Not looked up yet, or its use is to be recorded: a write, in the blocking pool.
-        service::TokenLookup::LiveButStale => {
+        Some(service::TokenLookup::Live(user)) => Some(user),
+        Some(service::TokenLookup::Unknown) => None,
+        // Not looked up here, or its use is due to be recorded (a write): in the blocking pool.
+        None | Some(service::TokenLookup::LiveButStale) => {
             state
                 .db(move |conn| service::authenticate_token(conn, &token, now))
                 .await?

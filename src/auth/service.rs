@@ -10,7 +10,7 @@ use crate::audit::model::Actor;
 use crate::db::schema::app_flags;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
-use crate::users::model::{User, UserInput, UserView};
+use crate::users::model::{ApiToken, User, UserInput, UserView};
 use crate::users::{queries as user_queries, rules, service as user_service};
 use crate::web::i18n::Lang;
 
@@ -119,18 +119,25 @@ pub enum TokenLookup {
 /// How often a token's `last_used_at` is written: API traffic must not turn every read into a write.
 const TOKEN_TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(5);
 
+/// The live token behind `token` with its active owner.
+fn live_token(conn: &mut DbConnection, token: &str) -> Result<Option<(ApiToken, User)>, AppError> {
+    if !tokens::looks_like_api_token(token) {
+        return Ok(None);
+    }
+    Ok(user_queries::find_live_token(conn, &tokens::hash_token(token))?)
+}
+
+fn use_is_due(api_token: &ApiToken, now: NaiveDateTime) -> bool {
+    api_token.last_used_at.is_none_or(|t| now - t > TOKEN_TOUCH_EVERY)
+}
+
 /// Looks a bearer token up without writing anything.
 pub fn lookup_token(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<TokenLookup, AppError> {
-    if !tokens::looks_like_api_token(token) {
-        return Ok(TokenLookup::Unknown);
-    }
-    let Some((api_token, user)) = user_queries::find_live_token(conn, &tokens::hash_token(token))? else {
-        return Ok(TokenLookup::Unknown);
-    };
-    if api_token.last_used_at.is_none_or(|t| now - t > TOKEN_TOUCH_EVERY) {
-        return Ok(TokenLookup::LiveButStale);
-    }
-    Ok(AuthUser::from_user(&user).map_or(TokenLookup::Unknown, TokenLookup::Live))
+    Ok(match live_token(conn, token)? {
+        None => TokenLookup::Unknown,
+        Some((api_token, _)) if use_is_due(&api_token, now) => TokenLookup::LiveButStale,
+        Some((_, user)) => AuthUser::from_user(&user).map_or(TokenLookup::Unknown, TokenLookup::Live),
+    })
 }
 
 /// The user behind a bearer token, if the token is live, recording the use when the last one
@@ -140,13 +147,10 @@ pub fn authenticate_token(
     token: &str,
     now: NaiveDateTime,
 ) -> Result<Option<AuthUser>, AppError> {
-    if !tokens::looks_like_api_token(token) {
-        return Ok(None);
-    }
-    let Some((api_token, user)) = user_queries::find_live_token(conn, &tokens::hash_token(token))? else {
+    let Some((api_token, user)) = live_token(conn, token)? else {
         return Ok(None);
     };
-    if api_token.last_used_at.is_none_or(|t| now - t > TOKEN_TOUCH_EVERY) {
+    if use_is_due(&api_token, now) {
         user_queries::touch_token(conn, api_token.id, now)?;
     }
     Ok(AuthUser::from_user(&user))

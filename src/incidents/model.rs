@@ -100,7 +100,7 @@ pub struct IncidentView {
     pub timeline: Option<Vec<EventView>>,
 }
 
-/// A row of an incident list (the select in `queries::list` follows this field order).
+/// A row of an incident list (the select in `queries::rows_for` follows this field order).
 #[derive(Debug, Clone, Serialize, Queryable)]
 pub struct IncidentRow {
     pub id: i64,

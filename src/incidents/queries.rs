@@ -171,7 +171,7 @@ pub fn cursor(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Cursor>> {
 }
 
 /// The ids of the incidents that pass every list filter except the text search and the
-/// cursor (a macro because the boxed query's type is long and [`list_by_fts`] builds it per
+/// cursor (a macro because the boxed query's type is long and [`ids_by_fts`] builds it per
 /// batch). Only `tickets` is read, and `incidents` only through an EXISTS when one of its columns
 /// is filtered on: the names and the incident columns of a page come afterwards, for its rows
 /// only ([`rows_for`]). On PostgreSQL that halves a list's cost: planning the four-table join
