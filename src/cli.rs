@@ -166,6 +166,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
             }
             audit_bulk(&mut conn, "incident.seed", incidents)?;
             crate::reports::rollup::rebuild_all(&mut conn).map_err(describe)?;
+            crate::tickets::queries::compact_search_index(&mut conn)?;
             crate::db::after_bulk_load(&mut conn)?;
             println!(
                 "seeded {incidents} incidents in {:.1}s",
