@@ -1078,6 +1078,8 @@ async fn text_search_ranks_best_matches_first(app: TestApp) {
     let (status, page) = api.get("/api/v1/incidents?view=all&q=VPN&sort=relevance").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(ids(&page), best, "{page}");
+    let (_, page) = api.get("/api/v1/incidents?view=all&q=vpn&sort=relevance").await;
+    assert_eq!(ids(&page), best, "case does not matter: {page}");
     let (_, page) = api.get("/api/v1/incidents?view=all&q=VPN").await;
     assert_eq!(ids(&page), newest, "a search is newest first unless asked");
     // One at a time: the same order, each once.
