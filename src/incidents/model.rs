@@ -127,6 +127,11 @@ pub struct IncidentFilter {
     pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub category: Option<String>,
+    /// The affected service, exactly.
+    pub service: Option<String>,
+    /// Only incidents that no problem covers (see
+    /// [`crate::problems::queries::NOT_COVERED_BY_A_PROBLEM`]): what a problem candidate counts.
+    pub without_problem: Option<bool>,
     pub q: Option<String>,
     /// Keyset cursor: the id of the last incident of the previous page (in the list's order).
     pub before: Option<i64>,

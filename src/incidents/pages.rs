@@ -108,11 +108,36 @@ struct ListQuery {
     priority: String,
     team_id: String,
     category: String,
+    service: String,
+    /// A checkbox: "true" when ticked.
+    without_problem: String,
     q: String,
     before: String,
     from: String,
     to: String,
     sort: String,
+}
+
+impl ListQuery {
+    /// The filters that are set, as query parameters (for the export and next-page links).
+    fn filter_params(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("view", &self.view),
+            ("status", &self.status),
+            ("priority", &self.priority),
+            ("team_id", &self.team_id),
+            ("category", &self.category),
+            ("service", &self.service),
+            ("without_problem", &self.without_problem),
+            ("q", &self.q),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| (key, value.as_str()))
+    }
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -137,6 +162,8 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
         team_id: opt_id(&query.team_id)?,
         assignee_id: None,
         category: opt(&query.category),
+        service: opt(&query.service),
+        without_problem: Some(query.without_problem.trim() == "true").filter(|ticked| *ticked),
         q: opt(&query.q),
         before: opt_id(&query.before)?,
         sort: opt(&query.sort),
@@ -205,39 +232,15 @@ async fn list(
     let (teams, _) = choices(&state).await?;
     let export_url = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("view", &query.view),
-            ("status", &query.status),
-            ("priority", &query.priority),
-            ("team_id", &query.team_id),
-            ("category", &query.category),
-            ("q", &query.q),
-            ("from", &query.from),
-            ("to", &query.to),
-            ("sort", &query.sort),
-        ] {
-            if !value.is_empty() {
-                q.append_pair(key, value);
-            }
+        for (key, value) in query.filter_params() {
+            q.append_pair(key, value);
         }
         format!("/incidents/export.csv?{}", q.finish())
     };
     let next_url = next.map(|before| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("view", &query.view),
-            ("status", &query.status),
-            ("priority", &query.priority),
-            ("team_id", &query.team_id),
-            ("category", &query.category),
-            ("q", &query.q),
-            ("from", &query.from),
-            ("to", &query.to),
-            ("sort", &query.sort),
-        ] {
-            if !value.is_empty() {
-                q.append_pair(key, value);
-            }
+        for (key, value) in query.filter_params() {
+            q.append_pair(key, value);
         }
         q.append_pair("before", &before.to_string());
         format!("/incidents?{}", q.finish())
@@ -268,6 +271,8 @@ struct FilterView {
     priority: String,
     team_id: String,
     category: String,
+    service: String,
+    without_problem: bool,
     q: String,
     sort: String,
 }
@@ -280,6 +285,8 @@ fn query_view(q: &ListQuery) -> FilterView {
         priority: q.priority.clone(),
         team_id: q.team_id.clone(),
         category: q.category.clone(),
+        service: q.service.clone(),
+        without_problem: q.without_problem.trim() == "true",
         q: q.q.clone(),
         // The order the list is in, so the select shows it.
         sort: super::service::effective_sort(Some(&q.q), super::queries::ListSort::parse(q.sort.trim()))

@@ -234,6 +234,16 @@ macro_rules! filtered_ids {
                     .sql(")"),
             );
         }
+        if let Some(service) = filter.service.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            query = query.filter(
+                sql::<Bool>(&incident("service = "))
+                    .bind::<Text, _>(service.to_string())
+                    .sql(")"),
+            );
+        }
+        if filter.without_problem == Some(true) {
+            query = query.filter(sql::<Bool>(crate::problems::queries::NOT_COVERED_BY_A_PROBLEM));
+        }
         query
     }};
 }

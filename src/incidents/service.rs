@@ -341,8 +341,8 @@ pub fn get_live(
     Ok(view)
 }
 
-/// Midnight (start of `day`) in zone `tz`, as UTC.
-fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTime, AppError> {
+/// Midnight (start of `day`) in zone `tz`, as UTC; a bad date is an error on `field`.
+pub fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTime, AppError> {
     let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::Validation(FieldErrors::single(field, FieldMessage::new("error-date-invalid"))))?;
     let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Tokyo);

@@ -51,9 +51,9 @@ async fn list(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Resul
     Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
 }
 
-async fn candidates(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let items = state.db(move |conn| service::candidates(conn, now)).await?;
+async fn candidates(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let (now, tz) = (state.clock.now(), user.time_zone.clone());
+    let items = state.db(move |conn| service::candidates(conn, now, &tz)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 

@@ -56,13 +56,15 @@ struct ListQuery {
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    user: CurrentUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (open_only, before, now) = (query.all.is_empty(), query.before, state.clock.now());
+    let tz = user.time_zone.clone();
     let (rows, next, candidates) = state
         .db(move |conn| {
             let (rows, next) = service::list(conn, open_only, before, 50)?;
-            Ok((rows, next, service::candidates(conn, now)?))
+            Ok((rows, next, service::candidates(conn, now, &tz)?))
         })
         .await?;
     let mut context = Context::new();

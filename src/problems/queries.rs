@@ -4,29 +4,17 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Problem, ProblemRow};
-use crate::db::schema::{incidents, problems, ticket_links, tickets, users};
+use crate::db::schema::{incidents, problems, tickets, users};
 use crate::db::DbConnection;
 use crate::tickets::model::Ticket;
 
-/// The ids of incidents linked to a problem that is not deleted (a subquery; a macro because
-/// its diesel type is long to spell). The problems' `tickets` rows are an alias, apart from
-/// the incidents' own `tickets` in the outer query.
-macro_rules! incidents_with_a_problem {
-    () => {{
-        let problem_tickets = diesel::alias!(tickets as problem_tickets);
-        ticket_links::table
-            .filter(ticket_links::kind.eq("problem"))
-            .filter(
-                ticket_links::to_ticket_id.eq_any(
-                    problem_tickets
-                        .filter(problem_tickets.field(tickets::kind).eq("problem"))
-                        .filter(problem_tickets.field(tickets::deleted_at).is_null())
-                        .select(problem_tickets.field(tickets::id)),
-                ),
-            )
-            .select(ticket_links::from_ticket_id)
-    }};
-}
+/// An SQL condition on the outer query's `tickets` row: no problem covers it, i.e. it has no
+/// link to a problem that is not deleted. The problem candidates count such incidents, and the
+/// incident list they link to filters by it (`without_problem`), so both agree.
+pub const NOT_COVERED_BY_A_PROBLEM: &str = "NOT EXISTS (SELECT 1 FROM ticket_links \
+     JOIN tickets AS problem_tickets ON problem_tickets.id = ticket_links.to_ticket_id \
+     WHERE ticket_links.from_ticket_id = tickets.id AND ticket_links.kind = 'problem' \
+     AND problem_tickets.kind = 'problem' AND problem_tickets.deleted_at IS NULL)";
 
 pub fn insert(conn: &mut DbConnection, ticket_id: i64, fix_due_on: Option<&str>) -> QueryResult<()> {
     diesel::insert_into(problems::table)
@@ -100,7 +88,7 @@ pub fn busy_categories(conn: &mut DbConnection, since: NaiveDateTime, min: i64) 
         .filter(incidents::reported_at.ge(since))
         .filter(incidents::category.ne(""))
         .filter(tickets::deleted_at.is_null())
-        .filter(incidents::ticket_id.ne_all(incidents_with_a_problem!()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(NOT_COVERED_BY_A_PROBLEM))
         .group_by(incidents::category)
         .having(diesel::dsl::count_star().ge(min))
         .select((incidents::category, diesel::dsl::count_star()))
@@ -116,7 +104,7 @@ pub fn busy_services(conn: &mut DbConnection, since: NaiveDateTime, min: i64) ->
         .filter(incidents::reported_at.ge(since))
         .filter(incidents::service.ne(""))
         .filter(tickets::deleted_at.is_null())
-        .filter(incidents::ticket_id.ne_all(incidents_with_a_problem!()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(NOT_COVERED_BY_A_PROBLEM))
         .group_by(incidents::service)
         .having(diesel::dsl::count_star().ge(min))
         .select((incidents::service, diesel::dsl::count_star()))

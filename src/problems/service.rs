@@ -234,25 +234,35 @@ pub fn list(
     Ok((rows, next))
 }
 
-/// `view=all&<key>=<value>` for the incident list, encoded.
-fn list_query(key: &str, value: &str) -> String {
+/// The incident list showing exactly what a candidate counts: every state, `key` = `value`,
+/// reported from `first_day`, not covered by a problem. Encoded.
+fn list_query(key: &str, value: &str, first_day: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("view", "all")
         .append_pair(key, value)
+        .append_pair("from", first_day)
+        .append_pair("without_problem", "true")
         .finish()
 }
 
 /// Categories and services with 3+ incidents in the last 30 days that no problem covers yet
 /// (incidents linked to a problem that is not deleted do not count): the list suggests where
 /// to open a problem, so a family already under investigation drops off it, and comes back
-/// only if enough new incidents arrive that nobody has linked.
-pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Candidate>, AppError> {
-    let since = now - Duration::days(rules::CANDIDATE_WINDOW_DAYS);
+/// only if enough new incidents arrive that nobody has linked. The 30 days are whole days in
+/// the viewer's zone `tz` (from midnight 30 days before today), so the incident list a
+/// candidate links to, which filters by day, holds the same incidents as its count.
+pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime, tz: &str) -> Result<Vec<Candidate>, AppError> {
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    let today = chrono::TimeZone::from_utc_datetime(&zone, &now).date_naive();
+    let first_day = (today - Duration::days(rules::CANDIDATE_WINDOW_DAYS))
+        .format("%Y-%m-%d")
+        .to_string();
+    let since = crate::incidents::service::day_start(&first_day, tz, "from")?;
     let mut out: Vec<Candidate> = queries::busy_categories(conn, since, rules::CANDIDATE_MIN_INCIDENTS)?
         .into_iter()
         .map(|(value, incidents)| Candidate {
             dimension: "category",
-            list_query: list_query("category", &value),
+            list_query: list_query("category", &value, &first_day),
             value,
             incidents,
         })
@@ -262,7 +272,7 @@ pub fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Can
             .into_iter()
             .map(|(value, incidents)| Candidate {
                 dimension: "service",
-                list_query: list_query("q", &value),
+                list_query: list_query("service", &value, &first_day),
                 value,
                 incidents,
             }),

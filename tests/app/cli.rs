@@ -346,7 +346,9 @@ async fn the_demo_fills_an_empty_system_once(app: TestApp) {
                 .filter(|p| p.status == "known_error")
                 .map(|p| mamori::problems::service::get(conn, p.id).unwrap().incidents.len())
                 .collect();
-            let candidates = mamori::problems::service::candidates(conn, now).unwrap().len();
+            let candidates = mamori::problems::service::candidates(conn, now, "Asia/Tokyo")
+                .unwrap()
+                .len();
             (
                 teams,
                 users,

@@ -226,24 +226,53 @@ async fn problem_candidates_count_only_incidents_without_a_problem(app: TestApp)
             inc["id"].as_i64().unwrap()
         }
     };
+    // Each candidate's count, checked against the incident list its link opens.
     let counts = || async {
         let (status, list) = get(&app, &token, "/api/v1/problems/candidates").await;
         assert_eq!(status, 200, "{list}");
-        let of = |dimension: &str, value: &str| {
-            list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["dimension"] == dimension && c["value"] == value)
-                .map(|c| c["incidents"].as_i64().unwrap())
-        };
-        (of("category", "reporting"), of("service", "帳票基盤"))
+        let mut found = (None, None);
+        for candidate in list["items"].as_array().unwrap() {
+            let count = candidate["incidents"].as_i64().unwrap();
+            let query = candidate["list_query"].as_str().unwrap();
+            let (status, listed) = get(&app, &token, &format!("/api/v1/incidents?{query}&limit=100")).await;
+            assert_eq!(status, 200, "{listed}");
+            assert_eq!(
+                listed["items"].as_array().unwrap().len() as i64,
+                count,
+                "{candidate} lists {listed}"
+            );
+            match (candidate["dimension"].as_str(), candidate["value"].as_str()) {
+                (Some("category"), Some("reporting")) => found.0 = Some(count),
+                (Some("service"), Some("帳票基盤")) => found.1 = Some(count),
+                _ => {}
+            }
+        }
+        found
     };
+    // Reported 31 days ago (logged late): outside the window, counted and listed nowhere.
+    let (status, old) = post(
+        &app,
+        &token,
+        "/api/v1/incidents",
+        json!({"title": "帳票出力エラー 古い", "impact": "low", "urgency": "low", "category": "reporting",
+               "service": "帳票基盤",
+               "reported_at": (app.state.clock.now() - chrono::Duration::days(31)).and_utc().to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{old}");
     let mut filed = Vec::new();
     for n in 0..3 {
         filed.push(file(n).await);
     }
     assert_eq!(counts().await, (Some(3), Some(3)));
+    // The problems page links to that list.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let page = app.get(&client, "/problems").await.text().await.unwrap();
+    assert!(
+        page.contains("service=%E5%B8%B3%E7%A5%A8%E5%9F%BA%E7%9B%A4&amp;from="),
+        "{page}"
+    );
+    assert!(page.contains("without_problem=true"), "{page}");
 
     let (status, problem) = post(
         &app,
