@@ -13,8 +13,8 @@ use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::tickets::queries as ticket_queries;
 use crate::tickets::service::add_event;
 
-/// A section's maximum length in characters; the page form's body limit
-/// (`web::body::FORM_LIMIT`) is computed from it.
+/// A section's maximum length in characters; the body limit of page forms and API calls
+/// (`web::body::SIGNED_IN_LIMIT`) is computed from it.
 pub const MAX_SECTION: usize = 50_000;
 
 /// Text of the incident's timeline for the report (editable afterwards).

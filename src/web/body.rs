@@ -1,6 +1,7 @@
-//! Reading request bodies, and the size limits in one place: [`LIMIT`] for JSON API bodies and
-//! everything read through actix's own extractors (`PayloadConfig` in `server.rs`),
-//! [`FORM_LIMIT`] for url-encoded page forms. Uploads have their own limit
+//! Reading request bodies, and the size limits in one place: [`LIMIT`] for everything read
+//! through actix's own extractors (`PayloadConfig` in `server.rs`) and for anonymous JSON,
+//! [`SIGNED_IN_LIMIT`] for page forms and JSON bodies of signed-in users (long post-mortems),
+//! [`ANONYMOUS_FORM_LIMIT`] for forms without a session. Uploads have their own limit
 //! (`MAMORI_MAX_UPLOAD_MB`, read by `attachments::routes::read_upload`).
 
 use std::future::Future;
@@ -13,29 +14,44 @@ use actix_web::HttpRequest;
 
 use crate::error::AppError;
 
-/// JSON API bodies and anything else without a limit of its own.
+/// Bodies without a limit of their own, and JSON from a client that is not signed in.
 pub const LIMIT: usize = 1024 * 1024;
 
-/// Url-encoded page forms. The largest legitimate one is the post-mortem form with every
-/// section at its maximum length. Url-encoded, one character costs up to 12 bytes (a 4-byte
-/// UTF-8 character such as 𠮷 or an emoji becomes `%F0%A0%AE%B7`; most Japanese text costs 9:
-/// `障` is `%E9%9A%9C`), so that form can reach about 5.4 MB. The 64 KiB on top cover its other
-/// fields (CSRF token, version, the field names).
-pub const FORM_LIMIT: usize =
+/// Page forms and JSON bodies of signed-in users. The largest legitimate one is a post-mortem
+/// with every section at its maximum length. One character costs up to 12 bytes: url-encoded,
+/// a 4-byte UTF-8 character such as 𠮷 or an emoji becomes `%F0%A0%AE%B7` (most Japanese text
+/// costs 9: `障` is `%E9%9A%9C`); in JSON a client may escape it as `\ud842\udfb7`. So such a
+/// body can reach about 5.4 MB. The 64 KiB on top cover its other fields (CSRF token, version,
+/// the field names).
+pub const SIGNED_IN_LIMIT: usize =
     crate::postmortems::model::Sections::NAMES.len() * crate::postmortems::service::MAX_SECTION * 12 + 64 * 1024;
 
 /// Forms of anonymous requests (sign-in, first setup): no need for more, and an anonymous
 /// client must not make the server buffer megabytes.
 pub const ANONYMOUS_FORM_LIMIT: usize = 64 * 1024;
 
-/// The form limit for this request: [`FORM_LIMIT`] once the access middleware has found a
-/// signed-in user, [`ANONYMOUS_FORM_LIMIT`] otherwise.
-pub fn form_limit(req: &HttpRequest) -> usize {
+fn signed_in(req: &HttpRequest) -> bool {
     use actix_web::HttpMessage;
-    if req.extensions().contains::<crate::auth::AuthUser>() {
-        FORM_LIMIT
+    req.extensions().contains::<crate::auth::AuthUser>()
+}
+
+/// The form limit for this request: [`SIGNED_IN_LIMIT`] once the access middleware has found
+/// a signed-in user, [`ANONYMOUS_FORM_LIMIT`] otherwise.
+pub fn form_limit(req: &HttpRequest) -> usize {
+    if signed_in(req) {
+        SIGNED_IN_LIMIT
     } else {
         ANONYMOUS_FORM_LIMIT
+    }
+}
+
+/// The JSON body limit for this request: [`SIGNED_IN_LIMIT`] for a signed-in user (a whole
+/// post-mortem in one PATCH), [`LIMIT`] otherwise.
+pub fn json_limit(req: &HttpRequest) -> usize {
+    if signed_in(req) {
+        SIGNED_IN_LIMIT
+    } else {
+        LIMIT
     }
 }
 

@@ -1,5 +1,6 @@
 //! The JSON body extractor of every API handler. Like `actix_web::web::Json` it requires a JSON
-//! content type and reads at most [`body::LIMIT`] bytes, but JSON of the wrong shape — a value
+//! content type and reads at most [`body::json_limit`] bytes (a whole post-mortem for a signed-in
+//! user), but JSON of the wrong shape — a value
 //! of the wrong type, an unknown choice, a missing field — is an [`AppError::Validation`] naming
 //! the field by its path (`team_id`, `closures[1].starts_on`), the same `error.fields` the
 //! services answer with. Malformed JSON stays a 400.
@@ -34,7 +35,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json_type = is_json(req);
-        let bytes = body::read(req, payload, body::LIMIT);
+        let bytes = body::read(req, payload, body::json_limit(req));
         Box::pin(async move {
             let bytes = bytes.await?;
             if bytes.is_empty() {
