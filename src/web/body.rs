@@ -128,6 +128,14 @@ mod tests {
         form.append_pair("version", "2147483647");
         form.append_pair("csrf_token", &"f".repeat(96));
         let length = form.finish().len();
-        assert!(length <= FORM_LIMIT, "{length} > {FORM_LIMIT}");
+        assert!(length <= SIGNED_IN_LIMIT, "{length} > {SIGNED_IN_LIMIT}");
+        // As JSON with every character escaped (`\ud842\udfb7`).
+        let escaped = "\\ud842\\udfb7".repeat(MAX_SECTION);
+        let fields: Vec<String> = Sections::NAMES
+            .iter()
+            .map(|name| format!("\"{name}\":\"{escaped}\""))
+            .collect();
+        let json = format!("{{\"version\":2147483647,{}}}", fields.join(","));
+        assert!(json.len() <= SIGNED_IN_LIMIT, "{} > {SIGNED_IN_LIMIT}", json.len());
     }
 }
