@@ -4,50 +4,8 @@ use mamori::auth::permissions::Role;
 use serde_json::{json, Value};
 
 use crate::on_both;
+use crate::support::api::Api;
 use crate::support::TestApp;
-
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
-    client: reqwest::Client,
-}
-
-impl<'a> Api<'a> {
-    async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
-        let user = app.create_user(role).await;
-        let token = app.api_token(&user).await;
-        Api {
-            app,
-            token,
-            client: app.api_client(),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.app.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-}
 
 async fn create_team(app: &TestApp, name: &str) -> i64 {
     let name = name.to_string();
@@ -701,29 +659,20 @@ async fn admins_delete_softly_and_restore(app: TestApp) {
         .post("/api/v1/incidents", incident("誤登録チケット削除テスト", "low", "low"))
         .await;
     let id = created["id"].as_i64().unwrap();
-    let delete = |api: &Api<'_>, body: Value| {
-        api.client
-            .delete(app.url(&format!("/api/v1/tickets/{id}")))
-            .bearer_auth(&api.token)
-            .json(&body)
-            .send()
-    };
-    assert_eq!(delete(&engineer, json!({"reason": "x"})).await.unwrap().status(), 403);
-    let refused = delete(&admin, json!({"reason": "  "})).await.unwrap();
-    assert_eq!(refused.status(), 422);
-    assert!(refused.json::<Value>().await.unwrap()["error"]["fields"]["reason"].is_string());
+    let path = format!("/api/v1/tickets/{id}");
+    assert_eq!(engineer.delete(&path, json!({"reason": "x"})).await.0, 403);
+    let refused = admin.delete(&path, json!({"reason": "  "})).await;
+    assert_eq!(refused.0, 422);
+    assert!(refused.1["error"]["fields"]["reason"].is_string());
     assert_eq!(engineer.get(&format!("/api/v1/incidents/{id}")).await.0, 200);
 
-    assert_eq!(
-        delete(&admin, json!({"reason": "重複登録"})).await.unwrap().status(),
-        204
-    );
+    assert_eq!(admin.delete(&path, json!({"reason": "重複登録"})).await.0, 204);
     assert_eq!(engineer.get(&format!("/api/v1/incidents/{id}")).await.0, 404);
     let (_, listed) = engineer.get("/api/v1/incidents?view=all").await;
     assert!(listed["items"].as_array().unwrap().iter().all(|i| i["id"] != id));
     let (_, found) = engineer.get("/api/v1/incidents?view=all&q=誤登録チケット").await;
     assert!(found["items"].as_array().unwrap().is_empty());
-    assert_eq!(delete(&admin, json!({"reason": "again"})).await.unwrap().status(), 404);
+    assert_eq!(admin.delete(&path, json!({"reason": "again"})).await.0, 404);
     let (status, deleted) = admin.get("/api/v1/tickets/deleted").await;
     assert_eq!(status, 200);
     assert_eq!(deleted["items"][0]["id"], id);
@@ -747,15 +696,10 @@ async fn admins_delete_softly_and_restore(app: TestApp) {
         .contains("誤登録チケット削除テスト"));
     assert!(audit[0].after_json.as_deref().unwrap().contains("重複登録"));
 
-    let restore = |api: &Api<'_>| {
-        api.client
-            .post(app.url(&format!("/api/v1/tickets/{id}/restore")))
-            .bearer_auth(&api.token)
-            .send()
-    };
-    assert_eq!(restore(&engineer).await.unwrap().status(), 403);
-    assert_eq!(restore(&admin).await.unwrap().status(), 204);
-    assert_eq!(restore(&admin).await.unwrap().status(), 409);
+    let restore = format!("/api/v1/tickets/{id}/restore");
+    assert_eq!(engineer.send(reqwest::Method::POST, &restore, None).await.0, 403);
+    assert_eq!(admin.send(reqwest::Method::POST, &restore, None).await.0, 204);
+    assert_eq!(admin.send(reqwest::Method::POST, &restore, None).await.0, 409);
     let (status, back) = engineer.get(&format!("/api/v1/incidents/{id}")).await;
     assert_eq!(status, 200);
     let kinds: Vec<&str> = back["timeline"]

@@ -2,83 +2,56 @@
 //! JSON a 400, and nothing stored either way.
 
 use mamori::auth::permissions::Role;
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::on_both;
+use crate::support::api::Api;
 use crate::support::TestApp;
 
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
-    client: reqwest::Client,
+/// Posts `body` as it is, as JSON.
+async fn post_raw(api: &Api<'_>, path: &str, body: &str) -> (u16, Value) {
+    api.send_raw(Method::POST, path, Some("application/json"), body.to_string())
+        .await
 }
 
-impl Api<'_> {
-    /// Posts `body` as it is, with `content_type` (none when `None`).
-    async fn send(&self, path: &str, content_type: Option<&str>, body: &str) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(self.app.url(path))
-            .bearer_auth(&self.token)
-            .body(body.to_string());
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
+/// GET `path`, which must answer 200.
+async fn read(api: &Api<'_>, path: &str) -> Value {
+    let (status, answer) = api.get(path).await;
+    assert_eq!(status, 200, "{path}: {answer}");
+    answer
+}
 
-    async fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        self.send(path, Some("application/json"), body).await
+/// Each body is refused with 422 and a message for `field`.
+async fn refuses_field(api: &Api<'_>, path: &str, cases: &[(&str, &str)]) {
+    for (body, field) in cases {
+        let (status, answer) = post_raw(api, path, body).await;
+        assert_eq!(status, 422, "{path} {body}: {answer}");
+        assert_eq!(answer["error"]["code"], "validation_failed", "{body}: {answer}");
+        assert!(
+            answer["error"]["fields"][field].as_str().is_some_and(|m| !m.is_empty()),
+            "{path} {body}: expected a message for {field}: {answer}"
+        );
     }
+}
 
-    async fn get(&self, path: &str) -> Value {
-        let response = self
-            .client
-            .get(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// Each body is refused with 422 and a message for `field`.
-    async fn refuses_field(&self, path: &str, cases: &[(&str, &str)]) {
-        for (body, field) in cases {
-            let (status, answer) = self.post(path, body).await;
-            assert_eq!(status, 422, "{path} {body}: {answer}");
-            assert_eq!(answer["error"]["code"], "validation_failed", "{body}: {answer}");
-            assert!(
-                answer["error"]["fields"][field].as_str().is_some_and(|m| !m.is_empty()),
-                "{path} {body}: expected a message for {field}: {answer}"
-            );
-        }
-    }
-
-    /// Each body is refused with 400 `bad_request` and a message.
-    async fn refuses_malformed(&self, path: &str, bodies: &[&str]) {
-        for body in bodies {
-            let (status, answer) = self.post(path, body).await;
-            assert_eq!(status, 400, "{path} {body}: {answer}");
-            assert_eq!(answer["error"]["code"], "bad_request", "{body}: {answer}");
-            assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-        }
+/// Each body is refused with 400 `bad_request` and a message.
+async fn refuses_malformed(api: &Api<'_>, path: &str, bodies: &[&str]) {
+    for body in bodies {
+        let (status, answer) = post_raw(api, path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert_eq!(answer["error"]["code"], "bad_request", "{body}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }
 
 async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
     let manager = app.create_user(Role::Manager).await;
-    let api = Api {
-        app: &app,
-        token: app.api_token(&manager).await,
-        client: app.api_client(),
-    };
+    let api = Api::with_token(&app, &app.api_token(&manager).await);
 
     // Incidents: wrong type, unknown choice, missing field, malformed.
-    api.refuses_field(
+    refuses_field(
+        &api,
         "/api/v1/incidents",
         &[
             (
@@ -95,24 +68,27 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
         ],
     )
     .await;
-    api.refuses_malformed(
+    refuses_malformed(
+        &api,
         "/api/v1/incidents",
         &[r#"{"title":"x","#, r#"{"title":"x"} trailing"#, "42", ""],
     )
     .await;
     let (status, answer) = api
-        .send(
+        .send_raw(
+            Method::POST,
             "/api/v1/incidents",
             None,
-            r#"{"title":"x","impact":"high","urgency":"high"}"#,
+            r#"{"title":"x","impact":"high","urgency":"high"}"#.to_string(),
         )
         .await;
     assert_eq!(status, 400, "JSON needs its content type: {answer}");
-    let listed = api.get("/api/v1/incidents?view=all").await;
+    let listed = read(&api, "/api/v1/incidents?view=all").await;
     assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
 
     // Problems: the same, and a path into a list.
-    api.refuses_field(
+    refuses_field(
+        &api,
         "/api/v1/problems",
         &[
             (r#"{"title":"x","priority":"P3","team_id":true}"#, "team_id"),
@@ -125,20 +101,21 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
         ],
     )
     .await;
-    api.refuses_malformed("/api/v1/problems", &[r#"{"title":"x""#]).await;
-    let listed = api.get("/api/v1/problems").await;
+    refuses_malformed(&api, "/api/v1/problems", &[r#"{"title":"x""#]).await;
+    let listed = read(&api, "/api/v1/problems").await;
     assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
 
     // Escalating, assigning and a move whose body is optional leave the incident as it was.
-    let (status, incident) = api
-        .post(
-            "/api/v1/incidents",
-            r#"{"title":"VPN に接続できない","impact":"high","urgency":"medium"}"#,
-        )
-        .await;
+    let (status, incident) = post_raw(
+        &api,
+        "/api/v1/incidents",
+        r#"{"title":"VPN に接続できない","impact":"high","urgency":"medium"}"#,
+    )
+    .await;
     assert_eq!(status, 201, "{incident}");
     let id = incident["id"].as_i64().unwrap();
-    api.refuses_field(
+    refuses_field(
+        &api,
         &format!("/api/v1/incidents/{id}/escalate"),
         &[
             (
@@ -150,9 +127,9 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
         ],
     )
     .await;
-    api.refuses_malformed(&format!("/api/v1/incidents/{id}/escalate"), &["{kind:down}"])
-        .await;
-    api.refuses_field(
+    refuses_malformed(&api, &format!("/api/v1/incidents/{id}/escalate"), &["{kind:down}"]).await;
+    refuses_field(
+        &api,
         &format!("/api/v1/incidents/{id}/assign"),
         &[
             (r#"{"team_id":"x"}"#, "team_id"),
@@ -160,14 +137,14 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
         ],
     )
     .await;
-    api.refuses_malformed(&format!("/api/v1/incidents/{id}/assign"), &[r#"{"team_id":}"#])
-        .await;
-    api.refuses_field(
+    refuses_malformed(&api, &format!("/api/v1/incidents/{id}/assign"), &[r#"{"team_id":}"#]).await;
+    refuses_field(
+        &api,
         &format!("/api/v1/incidents/{id}/acknowledge"),
         &[(r#"{"version":"one"}"#, "version")],
     )
     .await;
-    let read = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let read = read(&api, &format!("/api/v1/incidents/{id}")).await;
     assert_eq!(read["status"], "new", "{read}");
     assert_eq!(read["version"], incident["version"], "{read}");
     assert_eq!(read["escalation_level"], incident["escalation_level"], "{read}");
@@ -175,7 +152,14 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
     assert_eq!(read["timeline"].as_array().unwrap().len(), 1, "{read}");
 
     // An optional body may still be left out.
-    let (status, moved) = api.send(&format!("/api/v1/incidents/{id}/acknowledge"), None, "").await;
+    let (status, moved) = api
+        .send_raw(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/acknowledge"),
+            None,
+            String::new(),
+        )
+        .await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(moved["status"], "acknowledged");
 }

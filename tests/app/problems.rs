@@ -4,19 +4,11 @@ use mamori::auth::permissions::Role;
 use serde_json::{json, Value};
 
 use crate::on_both;
+use crate::support::api::Api;
 use crate::support::TestApp;
 
 async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .api_client()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    Api::with_token(app, token).send(method, path, Some(body)).await
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {

@@ -6,50 +6,10 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::on_both;
+use crate::support::api::Api;
 use crate::support::browser::Browser;
 use crate::support::TestApp;
 use mamori::auth::permissions::Role;
-
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl<'a> Api<'a> {
-    async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
-        let user = app.create_user(role).await;
-        let token = app.api_token(&user).await;
-        Api { app, token }
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .app
-            .api_client()
-            .get(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .app
-            .api_client()
-            .post(self.app.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-}
 
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -66,13 +26,14 @@ async fn incident(
 ) -> i64 {
     let t0 = utc(reported);
     app.state.clock.set((t0 + Duration::seconds(1)).naive_utc());
-    let created = api
+    let (status, created) = api
         .post(
             "/api/v1/incidents",
             json!({"title": format!("fixture {reported}"), "impact": levels.0, "urgency": levels.1,
                    "team_id": team, "reported_at": reported}),
         )
         .await;
+    assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
     for (minutes, action) in steps {
         app.state.clock.set((t0 + Duration::minutes(*minutes)).naive_utc());
@@ -81,7 +42,8 @@ async fn incident(
             "resolve" => json!({"resolution": "設定修正"}),
             _ => json!({}),
         };
-        api.post(&format!("/api/v1/incidents/{id}/{action}"), body).await;
+        let (status, answer) = api.post(&format!("/api/v1/incidents/{id}/{action}"), body).await;
+        assert_eq!(status, 200, "{action}: {answer}");
     }
     id
 }

@@ -6,47 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::on_both;
+pub(crate) use crate::support::api::Api;
 use crate::support::TestApp;
 use mamori::auth::permissions::Role;
-
-pub(crate) struct Api<'a> {
-    pub(crate) app: &'a TestApp,
-    pub(crate) token: String,
-}
-
-impl<'a> Api<'a> {
-    pub(crate) async fn new(app: &'a TestApp, role: Role) -> Api<'a> {
-        let user = app.create_user(role).await;
-        let token = app.api_token(&user).await;
-        Api { app, token }
-    }
-
-    pub(crate) async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .app
-            .api_client()
-            .request(method, self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-
-    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PATCH, path, Some(body)).await
-    }
-}
 
 fn instant(value: &Value) -> DateTime<Utc> {
     value

@@ -1,6 +1,7 @@
 //! `TestApp`: the real application on a random port against a fresh database of the chosen
 //! backend, plus helpers to act as a browser (cookies, CSRF) or an API client.
 
+pub mod api;
 pub mod browser;
 pub mod postgres;
 
