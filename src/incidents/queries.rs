@@ -475,9 +475,9 @@ fn ranking_window(
     newest: &ListScope,
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
-    // PostgreSQL: the window's query reads every hit's texts anyway (the GIN index's matches
-    // are rechecked against them), so it returns them; reading them again by key afterwards
-    // cost 200 index look-ups and a round trip per search.
+    // PostgreSQL: the window's query reads every candidate's texts anyway to check the match,
+    // so it returns them; reading them again by key afterwards cost 200 index look-ups and a
+    // round trip per search.
     if crate::db::backend_of(conn) == Backend::Postgres && ticket_queries::uses_trigram_index(q) {
         return filtered_ids!(
             filter,
