@@ -7,6 +7,7 @@ use super::model::AuditFilter;
 use super::service;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list));
@@ -38,7 +39,7 @@ struct EntryJson {
     ip: Option<String>,
 }
 
-async fn list(state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -> Result<HttpResponse, AppError> {
     let AuditQuery {
         entity_type,
         entity_id,

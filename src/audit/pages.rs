@@ -8,6 +8,7 @@ use super::model::{AuditEntry, AuditFilter};
 use super::service;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::query::Query;
 use crate::web::templates::render;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -56,7 +57,7 @@ impl From<AuditEntry> for EntryView {
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<AuditFilter>,
+    query: Query<AuditFilter>,
 ) -> Result<HttpResponse, AppError> {
     let filter = query.into_inner();
     let db_filter = filter.clone();

@@ -16,6 +16,7 @@ use crate::web::errors::safe_next;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
 use crate::web::i18n::{translate, translate_with, Lang};
+use crate::web::query::Query;
 use crate::web::templates::{render, render_status, request_lang};
 use crate::web::{redirect, LANG_COOKIE};
 
@@ -42,7 +43,7 @@ struct NextQuery {
 async fn login_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<NextQuery>,
+    query: Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
     if !state.setup_done() {
         if state.db(service::needs_setup).await? {

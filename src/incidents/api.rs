@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::json::Json;
+use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,7 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<IncidentFilter>,
+    query: Query<IncidentFilter>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, tz, filter, now) = (user.id, user.time_zone.clone(), query.into_inner(), state.clock.now());
     let limit = filter.limit.unwrap_or(service::PAGE_LIMIT);
@@ -86,7 +87,7 @@ struct ShowQuery {
 async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    query: web::Query<ShowQuery>,
+    query: Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, similar) = (path.into_inner(), query.similar);
     let now = state.clock.now();
@@ -237,7 +238,7 @@ async fn status_update_template(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    query: web::Query<TemplateQuery>,
+    query: Query<TemplateQuery>,
 ) -> Result<HttpResponse, AppError> {
     use crate::error::{FieldErrors, FieldMessage};
     use crate::web::i18n::Lang;

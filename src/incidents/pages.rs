@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::{render, render_status, request_lang};
 
@@ -178,7 +179,7 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
 async fn export(
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = filter_of(&query.into_inner())?;
     let (user_id, tz) = (user.id, user.time_zone.clone());
@@ -221,7 +222,7 @@ async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let filter = filter_of(&query)?;
@@ -452,7 +453,7 @@ async fn show(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    query: web::Query<ShowQuery>,
+    query: Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     render_show(
         &req,

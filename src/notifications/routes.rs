@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::render;
 
@@ -32,7 +33,7 @@ struct ListQuery {
 async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, query) = (user.id, query.into_inner());
     let items = state
@@ -58,7 +59,7 @@ async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, query) = (user.id, query.into_inner());
     let first_page = query.before.is_none();

@@ -10,6 +10,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::json::Json;
+use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -109,7 +110,7 @@ struct ItemsQuery {
 async fn my_items(
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ItemsQuery>,
+    query: Query<ItemsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (owner, now, open_only) = (user.id, state.clock.now(), !query.all);
     let items = state

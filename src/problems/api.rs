@@ -10,6 +10,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::json::Json;
+use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -43,7 +44,7 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let (items, next_before) = state
         .db(move |conn| service::list(conn, q.open.unwrap_or(false), q.before, q.limit.unwrap_or(100)))

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::{render, render_status, request_lang};
 
@@ -57,7 +58,7 @@ async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (open_only, before, now) = (query.all.is_empty(), query.before, state.clock.now());
     let tz = user.time_zone.clone();
@@ -110,7 +111,7 @@ async fn render_new(
 async fn new_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<NewQuery>,
+    query: Query<NewQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = NewForm {
         priority: "P3".into(),

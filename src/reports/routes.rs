@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csv::{self, cell};
 use crate::web::i18n::{translate, Lang};
+use crate::web::query::Query;
 use crate::web::templates::render;
 
 pub fn pages(cfg: &mut web::ServiceConfig) {
@@ -109,7 +110,7 @@ async fn report_api(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ReportQuery>,
+    query: Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let report = load(&state, &user, query.into_inner()).await?;
     if wants_csv(&req) {
@@ -194,7 +195,7 @@ async fn report_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<ReportQuery>,
+    query: Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let report = load(&state, &user, query.clone()).await?;
@@ -227,7 +228,7 @@ struct CsvQuery {
 async fn report_csv(
     state: web::Data<AppState>,
     user: CurrentUser,
-    query: web::Query<CsvQuery>,
+    query: Query<CsvQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let report = load(&state, &user, query.report).await?;

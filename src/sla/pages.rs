@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::{render_status, request_lang};
 
@@ -259,7 +260,7 @@ async fn calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    query: web::Query<MonthQuery>,
+    query: Query<MonthQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let view = state.db(move |conn| service::calendar_view(conn, id)).await?;

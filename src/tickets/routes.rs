@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
 use crate::web::json::Json;
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::{render_status, request_lang};
 
@@ -150,7 +151,7 @@ async fn delete_page(
 async fn deleted_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<CursorQuery>,
+    query: Query<CursorQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let first_page = query.before_id.is_none();
@@ -178,7 +179,7 @@ async fn restore_page(
     Ok(redirect("/admin/deleted"))
 }
 
-async fn deleted_api(state: web::Data<AppState>, query: web::Query<CursorQuery>) -> Result<HttpResponse, AppError> {
+async fn deleted_api(state: web::Data<AppState>, query: Query<CursorQuery>) -> Result<HttpResponse, AppError> {
     let (items, next) = load_deleted(&state, query.into_inner()).await?;
     let next = next.map(|(at, id)| serde_json::json!({ "before_at": at, "before_id": id }));
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next": next })))

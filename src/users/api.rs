@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::json::Json;
+use crate::web::query::Query;
 
 pub const PAGE_SIZE: i64 = 100;
 
@@ -40,7 +41,7 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
     let filter = UserFilter {

@@ -18,6 +18,7 @@ use crate::state::AppState;
 use crate::teams::queries as team_queries;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::{checkbox, Form};
+use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::{render, render_status, request_lang};
 
@@ -95,7 +96,7 @@ struct UserRow {
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<UserFilter>,
+    query: Query<UserFilter>,
 ) -> Result<HttpResponse, AppError> {
     let filter = query.into_inner();
     let db_filter = filter.clone();

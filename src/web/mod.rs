@@ -1,5 +1,5 @@
 //! Shared plumbing for the HTML side and HTTP in general: templates and rendering, i18n, CSRF,
-//! flash messages, error pages, form and JSON body extraction (and the body size limits),
+//! flash messages, error pages, form, JSON body and query string extraction (and the body size limits),
 //! security headers, static files.
 
 pub mod body;
@@ -10,6 +10,7 @@ pub mod flash;
 pub mod forms;
 pub mod i18n;
 pub mod json;
+pub mod query;
 pub mod templates;
 
 use actix_web::http::header;

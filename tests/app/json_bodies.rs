@@ -164,4 +164,30 @@ async fn wrong_shaped_json_names_the_field_and_stores_nothing(app: TestApp) {
     assert_eq!(moved["status"], "acknowledged");
 }
 
-on_both!(wrong_shaped_json_names_the_field_and_stores_nothing);
+/// Query parameters of the wrong shape: a 422 naming the parameter, like a body's field.
+async fn bad_query_parameters_are_named(app: TestApp) {
+    let api = Api::new(&app, Role::Admin).await;
+    for (path, field) in [
+        ("/api/v1/incidents?team_id=abc", "team_id"),
+        ("/api/v1/incidents?view=all&without_problem=yes", "without_problem"),
+        ("/api/v1/incidents?limit=many", "limit"),
+        ("/api/v1/incidents?before=1.5", "before"),
+        ("/api/v1/problems?before=x", "before"),
+        ("/api/v1/tickets/deleted?before_id=x", "before_id"),
+    ] {
+        let (status, answer) = api.get(path).await;
+        assert_eq!(status, 422, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "validation_failed", "{path}: {answer}");
+        assert!(
+            answer["error"]["fields"][field].as_str().is_some_and(|m| !m.is_empty()),
+            "{path}: expected a message for {field}: {answer}"
+        );
+    }
+    let (status, answer) = api.get("/api/v1/incidents?view=all&without_problem=true").await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+on_both!(
+    wrong_shaped_json_names_the_field_and_stores_nothing,
+    bad_query_parameters_are_named
+);
