@@ -208,6 +208,7 @@ incidents-search = Search title, description or number
 incidents-any-status = Any status
 incidents-any-priority = Any priority
 incidents-any-team = Any team
+incidents-any-assignee = Anyone
 incidents-without-problem = Not covered by a problem
 incidents-empty = No incidents match.
 field-status = Status

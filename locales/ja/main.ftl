@@ -208,6 +208,7 @@ incidents-search = 件名・内容・番号で検索
 incidents-any-status = すべての状態
 incidents-any-priority = すべての優先度
 incidents-any-team = すべてのチーム
+incidents-any-assignee = すべての担当者
 incidents-without-problem = 問題に未紐付けのみ
 incidents-empty = 該当するインシデントはありません。
 field-status = 状態

@@ -108,6 +108,7 @@ struct ListQuery {
     status: String,
     priority: String,
     team_id: String,
+    assignee_id: String,
     category: String,
     service: String,
     /// A checkbox: "true" when ticked.
@@ -127,6 +128,7 @@ impl ListQuery {
             ("status", &self.status),
             ("priority", &self.priority),
             ("team_id", &self.team_id),
+            ("assignee_id", &self.assignee_id),
             ("category", &self.category),
             ("service", &self.service),
             ("without_problem", &self.without_problem),
@@ -161,7 +163,7 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
         status: opt(&query.status),
         priority: opt(&query.priority),
         team_id: opt_id(&query.team_id)?,
-        assignee_id: None,
+        assignee_id: opt_id(&query.assignee_id)?,
         category: opt(&query.category),
         service: opt(&query.service),
         without_problem: Some(query.without_problem.trim() == "true").filter(|ticked| *ticked),
@@ -230,7 +232,7 @@ async fn list(
     let (rows, next) = state
         .db(move |conn| service::list(conn, user_id, &tz, &db_filter, PAGE_SIZE, now))
         .await?;
-    let (teams, _) = choices(&state).await?;
+    let (teams, users) = choices(&state).await?;
     let export_url = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in query.filter_params() {
@@ -258,6 +260,7 @@ async fn list(
         &super::queries::ListSort::ALL.map(super::queries::ListSort::as_str),
     );
     context.insert("teams", &teams);
+    context.insert("users", &users);
     context.insert("next_url", &next_url);
     context.insert("export_url", &export_url);
     context.insert("is_first_page", &filter.before.is_none());
@@ -271,6 +274,7 @@ struct FilterView {
     status: String,
     priority: String,
     team_id: String,
+    assignee_id: String,
     category: String,
     service: String,
     without_problem: bool,
@@ -285,6 +289,7 @@ fn query_view(q: &ListQuery) -> FilterView {
         status: q.status.clone(),
         priority: q.priority.clone(),
         team_id: q.team_id.clone(),
+        assignee_id: q.assignee_id.clone(),
         category: q.category.clone(),
         service: q.service.clone(),
         without_problem: q.without_problem.trim() == "true",

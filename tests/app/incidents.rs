@@ -594,6 +594,50 @@ async fn csv_export_and_date_filters(app: TestApp) {
     assert_eq!(bad.status(), 422);
 }
 
+/// The list page filters by assignee and by affected service, and its export and next-page
+/// links keep those filters.
+async fn the_list_page_filters_by_assignee_and_service(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let (client, me) = app.login_as(Role::Engineer).await;
+    for (title, assignee, service) in [
+        ("担当者つきの障害", Some(me.id), "会計システム"),
+        ("担当者なしの障害", None, "人事システム"),
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "impact": "low", "urgency": "low", "assignee_id": assignee, "service": service}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let page = |path: String| {
+        let (app, client) = (&app, &client);
+        async move {
+            let response = app.get(client, &path).await;
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let mine = page(format!("/incidents?view=all&assignee_id={}", me.id)).await;
+    assert!(
+        mine.contains("担当者つきの障害") && !mine.contains("担当者なしの障害"),
+        "{mine}"
+    );
+    assert!(
+        mine.contains(&format!("<option value=\"{}\" selected>", me.id)),
+        "{mine}"
+    );
+    assert!(
+        mine.contains(&format!("export.csv?view=all&amp;assignee_id={}", me.id)),
+        "{mine}"
+    );
+    let by_service = page("/incidents?view=all&service=人事システム".to_string()).await;
+    assert!(by_service.contains("担当者なしの障害") && !by_service.contains("担当者つきの障害"));
+    let csv = page(format!("/incidents/export.csv?view=all&assignee_id={}", me.id)).await;
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+}
+
 /// Status updates start from ja/en templates filled from the incident; the API serves the
 /// text, the page prefills the form from a link.
 async fn status_updates_start_from_language_templates(app: TestApp) {
@@ -1066,6 +1110,7 @@ async fn text_search_ranks_best_matches_first(app: TestApp) {
 }
 
 on_both!(
+    the_list_page_filters_by_assignee_and_service,
     text_search_ranks_best_matches_first,
     assigning_keeps_what_is_not_named,
     comments_and_status_updates_count_as_updates,
