@@ -80,8 +80,7 @@ fn malformed(err: serde_json::Error) -> AppError {
     AppError::BadRequest(format!("malformed JSON: {err}"))
 }
 
-/// A shape error becomes a field error at its path. serde's messages are matched by their fixed
-/// beginnings (`serde::de::Error`'s provided methods) to pick the message shown.
+/// A shape error becomes a field error at its path.
 fn refused(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let path = err.path().iter().next().map(|_| err.path().to_string());
     let err = err.into_inner();
@@ -89,6 +88,15 @@ fn refused(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         return malformed(err);
     }
     let text = err.to_string();
+    // The body itself has the wrong shape (a list where an object belongs): no field to name.
+    field_error(path, &text).unwrap_or_else(|| AppError::BadRequest(format!("unexpected JSON body: {text}")))
+}
+
+/// The field error for serde's message `text` about the value at `path` (`None`: the whole
+/// input), shared with [`super::query`]. serde's messages are matched by their fixed beginnings
+/// (`serde::de::Error`'s provided methods) to pick the message shown. `None` when there is no
+/// field to name.
+pub(super) fn field_error(path: Option<String>, text: &str) -> Option<AppError> {
     let (field, key) = if let Some(rest) = text.strip_prefix("missing field `") {
         // serde reports the struct that lacks the field; name the field itself.
         let name = rest.split('`').next().unwrap_or_default();
@@ -103,14 +111,14 @@ fn refused(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         } else if text.starts_with("unknown variant `") {
             "error-json-choice"
         } else {
+            // A value of the right type that does not parse ("invalid digit found in string").
             "error-json-value"
         };
         (field, key)
     } else {
-        // The body itself has the wrong shape (a list where an object belongs): no field to name.
-        return AppError::BadRequest(format!("unexpected JSON body: {text}"));
+        return None;
     };
-    AppError::Validation(FieldErrors::single(field, FieldMessage::new(key)))
+    Some(AppError::Validation(FieldErrors::single(field, FieldMessage::new(key))))
 }
 
 /// A page of a keyset-paged API list: `{"items": [...], "next_before": id | null}`. Serialised

@@ -10,7 +10,7 @@ use std::ops::Deref;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::error::AppError;
 
 pub struct Query<T>(pub T);
 
@@ -41,24 +41,10 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let field = err.path().iter().next().map(|_| err.path().to_string());
+        let path = err.path().iter().next().map(|_| err.path().to_string());
         let text = err.into_inner().to_string();
-        let (field, key) = if let Some(rest) = text.strip_prefix("missing field `") {
-            (rest.split('`').next().unwrap_or_default().to_string(), "error-required")
-        } else if let Some(field) = field {
-            let key = if text.starts_with("unknown variant `") {
-                "error-json-choice"
-            } else if text.starts_with("invalid type: ") {
-                "error-json-type"
-            } else {
-                // A number or a flag that does not parse ("invalid digit found in string").
-                "error-json-value"
-            };
-            (field, key)
-        } else {
-            return AppError::BadRequest(format!("malformed query string: {text}"));
-        };
-        AppError::Validation(FieldErrors::single(field, FieldMessage::new(key)))
+        super::json::field_error(path, &text)
+            .unwrap_or_else(|| AppError::BadRequest(format!("malformed query string: {text}")))
     })
 }
 
