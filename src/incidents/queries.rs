@@ -638,16 +638,12 @@ pub fn similar(
     order.sort_by_key(|(_, field, text)| !(*field && *text));
     order.truncate(limit as usize);
     let ids: Vec<i64> = order.iter().map(|o| o.0).collect();
-    let rows: Vec<ticket_queries::LinkedTicket> = tickets::table
-        .filter(tickets::id.eq_any(&ids))
-        .select((
-            tickets::id,
-            tickets::reference,
-            tickets::title,
-            tickets::status,
-            tickets::priority,
-        ))
-        .load(conn)?;
+    let rows: Vec<ticket_queries::LinkedTicket> = crate::native!(conn, |c| {
+        tickets::table
+            .filter(tickets::id.eq_any(&ids))
+            .select(ticket_queries::LinkedTicket::as_select())
+            .load(c)
+    })?;
     Ok(order
         .into_iter()
         .filter_map(|(id, field, text)| rows.iter().find(|r| r.id == id).map(|r| (r.clone(), field, text)))

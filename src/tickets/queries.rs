@@ -233,9 +233,11 @@ pub fn link(
 }
 
 /// A linked ticket, for lists on ticket pages.
-#[derive(Debug, Clone, serde::Serialize, Queryable)]
+#[derive(Debug, Clone, serde::Serialize, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
 pub struct LinkedTicket {
     pub id: i64,
+    #[diesel(column_name = reference)]
     pub number: String,
     pub title: String,
     pub status: String,
@@ -253,13 +255,7 @@ pub fn linked_to(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Ve
             .filter(tickets::deleted_at.is_null())
             .order(tickets::id)
             .limit(500)
-            .select((
-                tickets::id,
-                tickets::reference,
-                tickets::title,
-                tickets::status,
-                tickets::priority,
-            ))
+            .select(LinkedTicket::as_select())
             .load(c)
     })
 }
@@ -267,21 +263,17 @@ pub fn linked_to(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Ve
 /// Tickets linking to `id` with `kind` (e.g. the incidents behind a problem).
 pub fn linked_from(conn: &mut DbConnection, id: i64, kind: &str) -> QueryResult<Vec<LinkedTicket>> {
     use crate::db::schema::ticket_links;
-    ticket_links::table
-        .inner_join(tickets::table.on(tickets::id.eq(ticket_links::from_ticket_id)))
-        .filter(ticket_links::to_ticket_id.eq(id))
-        .filter(ticket_links::kind.eq(kind))
-        .filter(tickets::deleted_at.is_null())
-        .order(tickets::id)
-        .limit(500)
-        .select((
-            tickets::id,
-            tickets::reference,
-            tickets::title,
-            tickets::status,
-            tickets::priority,
-        ))
-        .load(conn)
+    crate::native!(conn, |c| {
+        ticket_links::table
+            .inner_join(tickets::table.on(tickets::id.eq(ticket_links::from_ticket_id)))
+            .filter(ticket_links::to_ticket_id.eq(id))
+            .filter(ticket_links::kind.eq(kind))
+            .filter(tickets::deleted_at.is_null())
+            .order(tickets::id)
+            .limit(500)
+            .select(LinkedTicket::as_select())
+            .load(c)
+    })
 }
 
 /// A ticket whether or not it is deleted (only the deletion pages need this).
