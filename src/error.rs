@@ -102,6 +102,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: i64 },
+    /// No room left: the disk under the database or the data folder is full, or a configured
+    /// storage quota is used up. The message says which, in words a person can act on.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -120,6 +124,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -141,6 +146,7 @@ impl ResponseError for AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -239,6 +245,7 @@ mod tests {
                 429,
                 "too_many_requests",
             ),
+            (AppError::InsufficientStorage("full".into()), 507, "insufficient_storage"),
             (AppError::Unavailable(anyhow::anyhow!("down")), 503, "unavailable"),
         ];
         for (err, status, code) in cases {

@@ -190,6 +190,8 @@ error-page-title-500 = Something went wrong
 error-page-body-500 = An unexpected error occurred. It has been logged.
 error-page-title-503 = Temporarily unavailable
 error-page-body-503 = The database cannot be reached right now. Please try again shortly.
+error-page-title-507 = Out of storage space
+error-page-body-507 = There is no room left to store this. An administrator has to free space or raise the quota.
 
 ## Incidents
 nav-incidents = Incidents

@@ -190,6 +190,8 @@ error-page-title-500 = エラーが発生しました
 error-page-body-500 = 予期しないエラーが発生しました。記録済みです。
 error-page-title-503 = 一時的に利用できません
 error-page-body-503 = 現在データベースに接続できません。しばらくしてから再度お試しください。
+error-page-title-507 = 保存領域が不足しています
+error-page-body-507 = 保存する領域が残っていません。管理者が空き領域を確保するか、上限を引き上げる必要があります。
 
 ## インシデント
 nav-incidents = インシデント

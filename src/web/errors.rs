@@ -90,7 +90,7 @@ pub async fn handle(
 
 fn page_code(status: StatusCode) -> u16 {
     match status.as_u16() {
-        code @ (400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503) => code,
+        code @ (400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503 | 507) => code,
         code if code < 500 => 400,
         _ => 500,
     }
