@@ -8,6 +8,7 @@
 //! | `MAMORI_BASE_URL` | `http://<bind>` | public address, for links in mails; `https://` turns on `Secure` cookies and HSTS |
 //! | `MAMORI_SECRET_KEY` | generated into `<data dir>/secret_key` | session key, at least 32 bytes; share it between instances |
 //! | `MAMORI_SESSION_IDLE_MINUTES` | `120` | a session unused this long must log in again |
+//! | `MAMORI_SESSION_MAX_HOURS` | `12` | a session this old must log in again, however busy |
 //! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
 //! | `MAMORI_MAX_UPLOAD_MB` | `20` | largest attachment accepted |
 //! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings, breaches and due escalation levels (`0`: never, in this instance) |
@@ -30,6 +31,8 @@ pub struct Config {
     pub base_url: url::Url,
     pub secret_key: Vec<u8>,
     pub session_idle_minutes: i64,
+    /// Absolute session lifetime from sign-in.
+    pub session_max_hours: i64,
     pub db_pool_size: u32,
     pub max_upload_bytes: usize,
     /// Seconds between SLA job runs; 0 switches the job off in this instance.
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Config {
             .field("base_url", &self.base_url.as_str())
             .field("secret_key", &"<hidden>")
             .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_max_hours", &self.session_max_hours)
             .field("db_pool_size", &self.db_pool_size)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .finish()
@@ -115,6 +119,7 @@ impl Config {
         };
 
         let session_idle_minutes = parse_number(&get, "MAMORI_SESSION_IDLE_MINUTES", 120, 1, 60 * 24 * 30)?;
+        let session_max_hours = parse_number(&get, "MAMORI_SESSION_MAX_HOURS", 12, 1, 24 * 30)?;
         let db_pool_size = parse_number(&get, "MAMORI_DB_POOL_SIZE", 8, 1, 256)? as u32;
         let max_upload_bytes = parse_number(&get, "MAMORI_MAX_UPLOAD_MB", 20, 1, 1024)? as usize * 1024 * 1024;
         let sla_job_seconds = parse_number(&get, "MAMORI_SLA_JOB_SECONDS", 60, 0, 86_400)? as u64;
@@ -133,6 +138,7 @@ impl Config {
             base_url,
             secret_key,
             session_idle_minutes,
+            session_max_hours,
             db_pool_size,
             max_upload_bytes,
             sla_job_seconds,

@@ -93,6 +93,11 @@ home-stat-teams = Teams
 home-queues = Work queues
 home-queues-empty = Incident queues will appear here.
 
+## Sessions and sign-in security
+action-end-sessions = End all sessions
+hint-end-sessions = Signs this user out everywhere at once, for example after a lost laptop. They can sign in again with their password.
+flash-sessions-ended = All sessions of the user have been ended.
+
 ## Users
 users-new = New user
 users-search = Search name or email

@@ -93,6 +93,11 @@ home-stat-teams = チーム数
 home-queues = 対応キュー
 home-queues-empty = インシデントのキューはここに表示されます。
 
+## セッション・ログインの安全対策
+action-end-sessions = すべてのセッションを終了
+hint-end-sessions = このユーザーをすべての端末から一度にログアウトさせます（PC の紛失時など）。パスワードで再度ログインできます。
+flash-sessions-ended = ユーザーのすべてのセッションを終了しました。
+
 ## ユーザー
 users-new = ユーザーを追加
 users-search = 名前またはメールアドレスで検索

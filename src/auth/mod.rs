@@ -5,6 +5,7 @@ pub mod pages;
 pub mod password;
 pub mod permissions;
 pub mod service;
+pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 
@@ -25,9 +26,9 @@ use crate::web::errors::SessionExpired;
 use crate::web::i18n::Lang;
 use permissions::{Access, Role};
 
-/// Session keys.
-const SESSION_USER: &str = "uid";
-const SESSION_VERSION: &str = "sv";
+/// Session keys: the server-side session's id (see [`sessions`]) and when the cookie was last
+/// renewed (writing it keeps the cookie's idle expiry moving while the session is used).
+const SESSION_ID: &str = "sid";
 const SESSION_SEEN: &str = "seen";
 
 /// The signed-in user of this request, put into the request extensions by [`access`].
@@ -39,7 +40,8 @@ pub struct AuthUser {
     pub role: Role,
     pub locale: Lang,
     pub time_zone: String,
-    pub session_version: i32,
+    /// The server-side session of this request (`None` for a bearer token).
+    pub session_id: Option<i64>,
 }
 
 /// Extractor for handlers that need the user; the access middleware has already decided
@@ -83,29 +85,34 @@ pub fn request_ip(req: &HttpRequest) -> String {
     crate::web::client_ip(req, trust)
 }
 
-/// Starts a session for `user`: a fresh session id and CSRF token (no fixation).
-pub fn start_session(session: &Session, user: &crate::users::model::User, now_secs: i64) -> Result<(), AppError> {
+/// The client's `User-Agent`, kept with a session so its owner can tell sessions apart.
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Starts a session in the cookie for a session row just opened (see [`sessions::open`]): a
+/// fresh cookie session and CSRF token (no fixation).
+pub fn start_session(session: &Session, session_secret: &str, now_secs: i64) -> Result<(), AppError> {
     session.renew();
     session.clear();
-    let store = |key: &str, value: i64| {
-        session
-            .insert(key, value)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
-    };
-    store(SESSION_USER, user.id)?;
-    store(SESSION_VERSION, user.session_version as i64)?;
-    store(SESSION_SEEN, now_secs)?;
+    let internal = |e: actix_session::SessionInsertError| AppError::internal(anyhow::anyhow!("{e}"));
+    session.insert(SESSION_ID, session_secret).map_err(internal)?;
+    session.insert(SESSION_SEEN, now_secs).map_err(internal)?;
     crate::web::csrf::rotate(session);
     Ok(())
 }
 
-/// After the user's own password change: this session moves to the new generation while
-/// every other session of the user ends.
-pub fn keep_session_generation(session: &Session, session_version: i32) {
-    let _ = session.insert(SESSION_VERSION, session_version as i64);
+/// The server-side session id the cookie carries, if any.
+pub fn session_secret(session: &Session) -> Option<String> {
+    session.get::<String>(SESSION_ID).ok().flatten()
 }
 
-/// Ends the session but keeps a cookie for the flash message and a new CSRF token.
+/// Empties the cookie but keeps it for the flash message and a new CSRF token. The
+/// server-side row is ended by the caller (logout) or has already ended.
 pub fn end_session(session: &Session) {
     session.clear();
     session.renew();
@@ -204,31 +211,45 @@ fn in_process_connection(state: &AppState) -> Option<crate::db::PooledDb> {
 
 async fn session_user(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<Option<AuthUser>, AppError> {
     let session = req.get_session();
-    let Some(user_id) = session.get::<i64>(SESSION_USER).ok().flatten() else {
+    let Some(secret) = session_secret(&session) else {
         return Ok(None);
     };
-    let version = session.get::<i64>(SESSION_VERSION).ok().flatten().unwrap_or(0) as i32;
-    let seen = session.get::<i64>(SESSION_SEEN).ok().flatten().unwrap_or(0);
-    let now = state.clock.now().and_utc().timestamp();
-    if now - seen > state.config.session_idle_minutes * 60 {
+    if !sessions::looks_like_session_id(&secret) {
         end_session(&session);
-        req.extensions_mut().insert(SessionExpired);
         return Ok(None);
     }
-    let user = match in_process_connection(state) {
-        Some(mut conn) => service::session_user(&mut conn, user_id, version)?,
+    let now = state.clock.now();
+    let found = match in_process_connection(state) {
+        Some(mut conn) => sessions::find_with_user(&mut conn, &secret)?,
         None => {
             state
-                .db(move |conn| service::session_user(conn, user_id, version))
+                .db(move |conn| Ok(sessions::find_with_user(conn, &secret)?))
                 .await?
         }
     };
-    match &user {
-        Some(_) if now - seen >= 30 => {
-            let _ = session.insert(SESSION_SEEN, now);
+    let Some((row, user)) = found else {
+        end_session(&session);
+        return Ok(None);
+    };
+    match sessions::liveness(&row, now, sessions::Lifetimes::from_config(&state.config)) {
+        sessions::Liveness::Live if user.active => {}
+        sessions::Liveness::Expired => {
+            end_session(&session);
+            req.extensions_mut().insert(SessionExpired);
+            return Ok(None);
         }
-        Some(_) => {}
-        None => end_session(&session),
+        _ => {
+            end_session(&session);
+            return Ok(None);
+        }
     }
-    Ok(user)
+    if sessions::touch_is_due(&row, now) {
+        let id = row.id;
+        state.db(move |conn| Ok(sessions::touch(conn, id, now)?)).await?;
+        let _ = session.insert(SESSION_SEEN, now.and_utc().timestamp());
+    }
+    Ok(AuthUser::from_user(&user).map(|auth| AuthUser {
+        session_id: Some(row.id),
+        ..auth
+    }))
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::service::{self, LoginOutcome};
-use super::{end_session, request_ip, start_session, CurrentUser};
+use super::{end_session, request_ip, session_secret, start_session, user_agent, CurrentUser};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::model::UserInput;
@@ -73,16 +73,16 @@ async fn login_submit(
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = request_ip(&req);
+    let (ip, agent) = (request_ip(&req), user_agent(&req));
     let now = state.clock.now();
     let (email, password) = (form.email.clone(), form.password.clone());
     let outcome = state
-        .db(move |conn| service::login(conn, &email, &password, &ip, now))
+        .db(move |conn| service::login(conn, &email, &password, &ip, &agent, now))
         .await?;
     let lang = request_lang(&req);
     let (status, message) = match outcome {
-        LoginOutcome::Success(user) => {
-            start_session(&session, &user, now.and_utc().timestamp())?;
+        LoginOutcome::Success { session_secret, .. } => {
+            start_session(&session, &session_secret, now.and_utc().timestamp())?;
             return Ok(redirect(&safe_next(form.next.as_deref())));
         }
         LoginOutcome::Failed => (StatusCode::UNPROCESSABLE_ENTITY, translate(lang, "login-failed")),
@@ -98,10 +98,15 @@ async fn login_submit(
     render_status(&req, status, "auth/login.html", context)
 }
 
-async fn logout(session: Session) -> HttpResponse {
+/// Ends the session server-side (a copy of the cookie is worthless afterwards) and in the cookie.
+async fn logout(req: HttpRequest, state: web::Data<AppState>, session: Session) -> Result<HttpResponse, AppError> {
+    if let Some(secret) = session_secret(&session) {
+        let (ip, now) = (request_ip(&req), state.clock.now());
+        state.db(move |conn| service::logout(conn, &secret, &ip, now)).await?;
+    }
     end_session(&session);
     flash::push(&session, Kind::Success, "flash-logged-out");
-    redirect("/login")
+    Ok(redirect("/login"))
 }
 
 async fn setup_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -132,19 +137,19 @@ async fn setup_submit(
     if state.setup_done() {
         return Err(AppError::NotFound);
     }
-    let ip = request_ip(&req);
+    let (ip, agent) = (request_ip(&req), user_agent(&req));
     let now = state.clock.now();
     let input = form.clone();
     let created = state
         .db(move |conn| {
             let view = service::setup_first_admin(conn, &ip, now, input)?;
-            Ok(crate::users::queries::find(conn, view.id)?)
+            service::open_session(conn, view.id, &ip, &agent, now)
         })
         .await;
     match created {
-        Ok(user) => {
+        Ok(session_secret) => {
             state.mark_setup_done();
-            start_session(&session, &user, now.and_utc().timestamp())?;
+            start_session(&session, &session_secret, now.and_utc().timestamp())?;
             flash::push(&session, Kind::Success, "flash-setup-done");
             Ok(redirect("/"))
         }

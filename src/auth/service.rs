@@ -5,8 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::permissions::Role;
-use super::{password, throttle, tokens, AuthUser};
+use super::{password, sessions, throttle, tokens, AuthUser};
 use crate::audit::model::Actor;
+use crate::audit::service::record;
 use crate::db::schema::app_flags;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
@@ -18,7 +19,11 @@ const SETUP_FLAG: &str = "first_admin_created";
 
 #[derive(Debug)]
 pub enum LoginOutcome {
-    Success(User),
+    /// Signed in, with the new server-side session's id for the cookie.
+    Success {
+        user: User,
+        session_secret: String,
+    },
     /// Wrong password and unknown e-mail look the same.
     Failed,
     Locked {
@@ -32,6 +37,7 @@ pub fn login(
     email: &str,
     password_text: &str,
     ip: &str,
+    user_agent: &str,
     now: NaiveDateTime,
 ) -> Result<LoginOutcome, AppError> {
     let email = email.trim().to_lowercase();
@@ -52,11 +58,84 @@ pub fn login(
     write_transaction(conn, |conn| throttle::record(conn, &email, ip, verified, now))?;
     match user {
         Some(u) if verified => {
-            user_service::record_login(conn, &Actor::user(u.id, &u.email, Some(ip.to_string())), now, u.id)?;
-            Ok(LoginOutcome::Success(u))
+            let actor = Actor::user(u.id, &u.email, Some(ip.to_string()));
+            let session_secret = write_transaction(conn, |conn| -> Result<String, AppError> {
+                user_service::record_login(conn, &actor, now, u.id)?;
+                Ok(sessions::open(conn, u.id, ip, user_agent, now)?.1)
+            })?;
+            Ok(LoginOutcome::Success {
+                user: u,
+                session_secret,
+            })
         }
         _ => Ok(LoginOutcome::Failed),
     }
+}
+
+/// Opens a server-side session for `user_id` (after setup); the id is for the cookie.
+pub fn open_session(
+    conn: &mut DbConnection,
+    user_id: i64,
+    ip: &str,
+    user_agent: &str,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    write_transaction(conn, |conn| Ok(sessions::open(conn, user_id, ip, user_agent, now)?.1))
+}
+
+/// Ends the session behind a cookie's id (logout), with its audit row.
+pub fn logout(conn: &mut DbConnection, session_secret: &str, ip: &str, now: NaiveDateTime) -> Result<(), AppError> {
+    if !sessions::looks_like_session_id(session_secret) {
+        return Ok(());
+    }
+    write_transaction(conn, |conn| {
+        let Some(row) = sessions::find(conn, session_secret)? else {
+            return Ok(());
+        };
+        if !sessions::end(conn, row.id, now)? {
+            return Ok(());
+        }
+        let user = user_queries::find(conn, row.user_id)?;
+        let actor = Actor::user(user.id, &user.email, Some(ip.to_string()));
+        record(
+            conn,
+            &actor,
+            now,
+            "session.logout",
+            "user",
+            user.id,
+            None::<&()>,
+            None::<&()>,
+        )
+    })
+}
+
+/// An administrator ends every session of a user; returns how many were open.
+pub fn end_sessions_of(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    user_id: i64,
+) -> Result<usize, AppError> {
+    write_transaction(conn, |conn| {
+        user_queries::find(conn, user_id)?;
+        let ended = sessions::end_all_of(conn, user_id, None, now)?;
+        #[derive(serde::Serialize)]
+        struct Ended {
+            sessions_ended: usize,
+        }
+        record(
+            conn,
+            actor,
+            now,
+            "session.end_all",
+            "user",
+            user_id,
+            None::<&()>,
+            Some(&Ended { sessions_ended: ended }),
+        )?;
+        Ok(ended)
+    })
 }
 
 /// Whether the first administrator still has to be created.
@@ -156,15 +235,6 @@ pub fn authenticate_token(
     Ok(AuthUser::from_user(&user))
 }
 
-/// The user behind a session, if still active and the session is of the current generation.
-pub fn session_user(conn: &mut DbConnection, user_id: i64, session_version: i32) -> Result<Option<AuthUser>, AppError> {
-    match user_queries::find(conn, user_id) {
-        Ok(user) if user.active && user.session_version == session_version => Ok(AuthUser::from_user(&user)),
-        Ok(_) | Err(diesel::result::Error::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 impl AuthUser {
     pub fn from_user(user: &User) -> Option<Self> {
         Some(Self {
@@ -174,7 +244,7 @@ impl AuthUser {
             role: Role::parse(&user.role)?,
             locale: Lang::parse(&user.locale).unwrap_or(Lang::Ja),
             time_zone: user.time_zone.clone(),
-            session_version: user.session_version,
+            session_id: None,
         })
     }
 }

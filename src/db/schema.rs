@@ -21,7 +21,6 @@ diesel::table! {
         locale -> Text,
         time_zone -> Text,
         active -> Bool,
-        session_version -> Integer,
         last_login_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -45,6 +44,19 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ip -> Text,
+        user_agent -> Text,
     }
 }
 
@@ -343,6 +355,7 @@ diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(escalation_firings -> escalation_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -350,6 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     team_members,
     api_tokens,
+    sessions,
     login_attempts,
     app_flags,
     audit_log,

@@ -24,7 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/users/{id}")
                 .route(web::get().to(show))
                 .route(web::patch().to(update)),
-        );
+        )
+        .route("/users/{id}/sessions/end", web::post().to(end_sessions));
 }
 
 async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
@@ -110,4 +111,18 @@ async fn update(
         .db(move |conn| service::update(conn, &actor, now, id, &changes))
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Ends every session of a user (a lost laptop, a departure): `{"sessions_ended": n}`.
+async fn end_sessions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    let ended = state
+        .db(move |conn| crate::auth::service::end_sessions_of(conn, &actor, now, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions_ended": ended })))
 }

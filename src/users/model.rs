@@ -17,7 +17,6 @@ pub struct User {
     pub locale: String,
     pub time_zone: String,
     pub active: bool,
-    pub session_version: i32,
     pub last_login_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -33,7 +32,6 @@ pub struct NewUser<'a> {
     pub locale: &'a str,
     pub time_zone: &'a str,
     pub active: bool,
-    pub session_version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

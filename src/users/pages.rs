@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/new", web::get().to(new_form))
         .route("/admin/users/{id}/edit", web::get().to(edit_form))
         .route("/admin/users/{id}", web::post().to(update))
+        .route("/admin/users/{id}/sessions/end", web::post().to(end_sessions))
         .service(
             web::resource("/profile")
                 .route(web::get().to(profile))
@@ -333,6 +334,22 @@ async fn update(
     }
 }
 
+/// Ends every session of a user, from the admin edit page.
+async fn end_sessions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    state
+        .db(move |conn| crate::auth::service::end_sessions_of(conn, &actor, now, id))
+        .await?;
+    flash::push(&session, Kind::Success, "flash-sessions-ended");
+    Ok(redirect(&format!("/admin/users/{id}/edit")))
+}
+
 // ---- Profile -------------------------------------------------------------------------------
 
 #[derive(Default)]
@@ -434,14 +451,15 @@ async fn change_password(
     session: Session,
     Form(form): Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, id, now) = (user.actor(&req), user.id, state.clock.now());
+    let (actor, id, now, keep) = (user.actor(&req), user.id, state.clock.now(), user.session_id);
     match state
-        .db(move |conn| service::change_password(conn, &actor, now, id, &form.current_password, &form.new_password))
+        .db(move |conn| {
+            service::change_password(conn, &actor, now, id, &form.current_password, &form.new_password, keep)
+        })
         .await
     {
-        Ok(session_version) => {
-            // Other sessions of this user end; this one carries on with the new generation.
-            crate::auth::keep_session_generation(&session, session_version);
+        Ok(()) => {
+            // Other sessions of this user end; this one carries on.
             flash::push(&session, Kind::Success, "flash-password-changed");
             Ok(redirect("/profile"))
         }

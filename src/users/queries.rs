@@ -55,7 +55,6 @@ pub struct UserUpdate<'a> {
     pub locale: Option<&'a str>,
     pub time_zone: Option<&'a str>,
     pub active: Option<bool>,
-    pub session_version: Option<i32>,
     pub last_login_at: Option<NaiveDateTime>,
     pub updated_at: Option<NaiveDateTime>,
 }

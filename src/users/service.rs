@@ -8,7 +8,7 @@ use super::queries::{self, UserUpdate};
 use super::rules::{self, MAX_NAME};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
-use crate::auth::{password, tokens};
+use crate::auth::{password, sessions, tokens};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::teams::queries as team_queries;
@@ -85,7 +85,6 @@ pub fn create(
                 locale: valid.locale.code(),
                 time_zone: &valid.time_zone,
                 active: true,
-                session_version: 1,
                 created_at: now,
                 updated_at: now,
             },
@@ -198,12 +197,14 @@ pub fn update(
                 locale: locale.map(|l| l.code()),
                 time_zone: time_zone.as_deref(),
                 active: changes.active,
-                session_version: ends_sessions.then_some(before_user.session_version + 1),
                 updated_at: Some(now),
                 ..Default::default()
             },
         )
         .map_err(email_conflict)?;
+        if ends_sessions {
+            sessions::end_all_of(conn, id, None, now)?;
+        }
         if let Some(team_ids) = &team_ids {
             queries::set_teams(conn, id, team_ids)?;
         }
@@ -280,7 +281,9 @@ fn update_own(
     update(conn, actor, now, id, changes)
 }
 
-/// A user changes their own password, proving they know the current one. Other sessions end.
+/// A user changes their own password, proving they know the current one. Their other
+/// sessions end; `keep_session` (the one making the change) carries on.
+#[allow(clippy::too_many_arguments)]
 pub fn change_password(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -288,7 +291,8 @@ pub fn change_password(
     id: i64,
     current: &str,
     new_password: &str,
-) -> Result<i32, AppError> {
+    keep_session: Option<i64>,
+) -> Result<(), AppError> {
     let user = queries::find(conn, id)?;
     let mut errors = FieldErrors::new();
     if !password::verify(current, &user.password_hash) {
@@ -300,18 +304,16 @@ pub fn change_password(
     errors.into_result()?;
     let hash = password::hash(new_password).map_err(AppError::internal)?;
     write_transaction(conn, |conn| {
-        let user = queries::find(conn, id)?;
-        let session_version = user.session_version + 1;
         queries::update(
             conn,
             id,
             &UserUpdate {
                 password_hash: Some(&hash),
-                session_version: Some(session_version),
                 updated_at: Some(now),
                 ..Default::default()
             },
         )?;
+        sessions::end_all_of(conn, id, keep_session, now)?;
         record(
             conn,
             actor,
@@ -321,8 +323,7 @@ pub fn change_password(
             id,
             None::<&()>,
             None::<&()>,
-        )?;
-        Ok(session_version)
+        )
     })
 }
 

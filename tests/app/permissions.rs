@@ -27,6 +27,7 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             Some(ADMIN)
         }
         ("GET", "/api/v1/audit") => Some(ADMIN),
+        ("POST", "/api/v1/users/{id}/sessions/end") => Some(ADMIN),
         // Reports and the dashboard are for managers (and admins).
         ("GET", "/dashboard" | "/reports/sla" | "/reports/sla.csv") => Some(MANAGERS),
         ("GET", p) if p.starts_with("/api/v1/reports") || p == "/api/v1/dashboard" => Some(MANAGERS),

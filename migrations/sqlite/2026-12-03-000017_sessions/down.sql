@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1;
+DROP TABLE sessions;

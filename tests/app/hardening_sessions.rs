@@ -1,0 +1,184 @@
+//! Hardening of sessions and sign-in (issue 13): server-side sessions, throttling that cannot
+//! be reset or turned against the owner, safe redirects, the API decided on the decoded path,
+//! security events in the audit log, `Cache-Control` and the password list.
+
+use mamori::auth::permissions::Role;
+use mamori::web::i18n::{translate, Lang};
+
+use crate::on_both;
+use crate::support::api::Api;
+use crate::support::{TestApp, TestUser, PASSWORD};
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The `name=value` of the session cookie a response sets.
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("mamori_session="))
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .expect("a session cookie")
+}
+
+/// Signs `user` in with a fresh client; returns the client and a copy of its session cookie.
+async fn sign_in(app: &TestApp, user: &TestUser) -> (reqwest::Client, String) {
+    let client = app.client();
+    let response = app
+        .post_form(
+            &client,
+            "/login",
+            &[("email", &user.email), ("password", &user.password)],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "sign-in of {}", user.email);
+    let cookie = session_cookie(&response);
+    (client, cookie)
+}
+
+/// `GET path` with nothing but `cookie` (a copied cookie, replayed by another client).
+async fn replay(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+    app.api_client()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    app.with_db(|conn| {
+        use diesel::prelude::*;
+        use mamori::db::schema::audit_log;
+        audit_log::table
+            .order(audit_log::id)
+            .select(audit_log::action)
+            .load::<String>(conn)
+            .unwrap()
+    })
+    .await
+}
+
+// ---- 1. Sessions end server-side ---------------------------------------------------------
+
+async fn a_copied_session_cookie_is_dead_after_logout(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let (client, cookie) = sign_in(&app, &user).await;
+    assert_eq!(replay(&app, &cookie, "/profile").await.status(), 200);
+    let out = app.post_form(&client, "/logout", &[]).await;
+    assert_eq!(out.status(), 303);
+    let replayed = replay(&app, &cookie, "/profile").await;
+    assert_eq!(replayed.status(), 303, "the copied cookie must not outlive the logout");
+    assert!(location(&replayed).starts_with("/login"));
+}
+
+async fn a_busy_session_ends_after_its_absolute_lifetime(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let (client, _) = sign_in(&app, &user).await;
+    let max_hours = app.state.config.session_max_hours;
+    assert_eq!(max_hours, 12, "MAMORI_SESSION_MAX_HOURS defaults to 12");
+    // Used every hour, so never idle.
+    for _ in 0..max_hours - 1 {
+        app.state.clock.advance(chrono::Duration::hours(1));
+        assert_eq!(app.get(&client, "/profile").await.status(), 200);
+    }
+    app.state.clock.advance(chrono::Duration::minutes(59));
+    assert_eq!(app.get(&client, "/profile").await.status(), 200);
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    let ended = app.get(&client, "/profile").await;
+    assert_eq!(ended.status(), 303);
+    assert_eq!(location(&ended), "/login?next=%2Fprofile");
+    let login = app.get(&client, "/login?next=%2Fprofile").await.text().await.unwrap();
+    assert!(login.contains(&translate(Lang::Ja, "session-expired")));
+}
+
+async fn the_absolute_lifetime_is_configurable(default_app: TestApp) {
+    let backend = default_app.backend;
+    drop(default_app);
+    let app = TestApp::spawn_with(backend, &[("MAMORI_SESSION_MAX_HOURS", "2")])
+        .await
+        .unwrap();
+    let user = app.create_user(Role::Helpdesk).await;
+    let (client, _) = sign_in(&app, &user).await;
+    app.state.clock.advance(chrono::Duration::minutes(100));
+    assert_eq!(app.get(&client, "/profile").await.status(), 200);
+    app.state.clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(app.get(&client, "/profile").await.status(), 303);
+}
+
+async fn an_admin_ends_every_session_of_a_user(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let (laptop, _) = sign_in(&app, &user).await;
+    let (_, phone_cookie) = sign_in(&app, &user).await;
+    let (admin, _) = app.login_as(Role::Admin).await;
+
+    let edit = app
+        .get(&admin, &format!("/admin/users/{}/edit", user.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains(&format!("action=\"/admin/users/{}/sessions/end\"", user.id)));
+    let ended = app
+        .post_form(&admin, &format!("/admin/users/{}/sessions/end", user.id), &[])
+        .await;
+    assert_eq!(ended.status(), 303);
+    assert_eq!(location(&ended), format!("/admin/users/{}/edit", user.id));
+    assert_eq!(app.get(&laptop, "/profile").await.status(), 303);
+    assert_eq!(replay(&app, &phone_cookie, "/profile").await.status(), 303);
+    // The administrator's own session carries on.
+    assert_eq!(app.get(&admin, "/admin/users").await.status(), 200);
+    assert!(audit_actions(&app).await.contains(&"session.end_all".to_string()));
+
+    // The same through the API.
+    let (_, cookie) = sign_in(&app, &user).await;
+    let api = Api::new(&app, Role::Admin).await;
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/users/{}/sessions/end", user.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sessions_ended"], 1);
+    assert_eq!(replay(&app, &cookie, "/profile").await.status(), 303);
+    let (status, _) = api
+        .post("/api/v1/users/999999/sessions/end", serde_json::json!({}))
+        .await;
+    assert_eq!(status, 404);
+}
+
+async fn a_password_change_ends_the_other_sessions_only(app: TestApp) {
+    let user = app.create_user(Role::Manager).await;
+    let (here, _) = sign_in(&app, &user).await;
+    let (_, elsewhere) = sign_in(&app, &user).await;
+    let changed = app
+        .post_form(
+            &here,
+            "/profile/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a new and rather long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(app.get(&here, "/profile").await.status(), 200);
+    assert_eq!(replay(&app, &elsewhere, "/profile").await.status(), 303);
+}
+
+on_both!(
+    a_copied_session_cookie_is_dead_after_logout,
+    a_busy_session_ends_after_its_absolute_lifetime,
+    the_absolute_lifetime_is_configurable,
+    an_admin_ends_every_session_of_a_user,
+    a_password_change_ends_the_other_sessions_only,
+);
