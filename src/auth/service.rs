@@ -41,7 +41,7 @@ pub fn login(
     now: NaiveDateTime,
 ) -> Result<LoginOutcome, AppError> {
     let email = email.trim().to_lowercase();
-    if let Some(remaining) = throttle::check(conn, &email, ip, now)? {
+    if let Some((remaining, _)) = throttle::check(conn, &email, ip, now)? {
         let minutes = (remaining.num_seconds() + 59) / 60;
         return Ok(LoginOutcome::Locked {
             minutes: minutes.max(1),

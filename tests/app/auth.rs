@@ -179,7 +179,7 @@ async fn login_rotates_the_session_and_returns_to_the_page_asked_for(app: TestAp
 async fn repeated_failures_lock_the_account(app: TestApp) {
     let user = app.create_user(Role::Helpdesk).await;
     let client = app.client();
-    for _ in 0..mamori::auth::throttle::ACCOUNT_LIMIT {
+    for _ in 0..mamori::auth::throttle::PAIR_LIMIT {
         let r = app
             .post_form(
                 &client,

@@ -182,3 +182,90 @@ on_both!(
     an_admin_ends_every_session_of_a_user,
     a_password_change_ends_the_other_sessions_only,
 );
+
+// ---- 2 and 3. Throttling that cannot be reset, nor turned against the owner ---------------
+
+/// One sign-in attempt from `ip` (the app trusts `X-Forwarded-For` in these tests).
+async fn attempt(app: &TestApp, email: &str, password: &str, ip: &str) -> u16 {
+    let client = app.client();
+    let token = app.csrf_token(&client).await;
+    client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", ip)
+        .form(&[("email", email), ("password", password), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn behind_proxy(default_app: TestApp) -> TestApp {
+    let backend = default_app.backend;
+    drop(default_app);
+    TestApp::spawn_with(backend, &[("MAMORI_TRUST_PROXY_HEADERS", "true")])
+        .await
+        .unwrap()
+}
+
+async fn a_success_on_your_own_account_does_not_reset_the_address_limit(app: TestApp) {
+    let app = behind_proxy(app).await;
+    let own = app.create_user(Role::Helpdesk).await;
+    let ip = "203.0.113.20";
+    let limit = mamori::auth::throttle::IP_LIMIT;
+    for i in 0..limit - 1 {
+        let status = attempt(&app, &format!("victim{i}@example.jp"), "guess guess guess", ip).await;
+        assert_eq!(status, 422, "failure {i}");
+    }
+    assert_eq!(attempt(&app, &own.email, PASSWORD, ip).await, 303);
+    assert_eq!(
+        attempt(&app, "victim-last@example.jp", "guess guess guess", ip).await,
+        422
+    );
+    // Twenty failures from this address: the next attempt waits, whatever the account.
+    assert_eq!(
+        attempt(&app, "victim-next@example.jp", "guess guess guess", ip).await,
+        429
+    );
+    assert_eq!(attempt(&app, &own.email, PASSWORD, ip).await, 429);
+    // Another address is not affected.
+    assert_eq!(attempt(&app, &own.email, PASSWORD, "203.0.113.21").await, 303);
+}
+
+async fn guessing_from_one_address_does_not_lock_the_owner_out_elsewhere(app: TestApp) {
+    let app = behind_proxy(app).await;
+    let user = app.create_user(Role::Engineer).await;
+    for _ in 0..mamori::auth::throttle::PAIR_LIMIT {
+        assert_eq!(
+            attempt(&app, &user.email, "guess guess guess", "203.0.113.66").await,
+            422
+        );
+    }
+    // The guessing address is locked out of this account, even with the right password …
+    assert_eq!(attempt(&app, &user.email, PASSWORD, "203.0.113.66").await, 429);
+    // … but the owner, from anywhere else, signs in.
+    assert_eq!(attempt(&app, &user.email, PASSWORD, "198.51.100.2").await, 303);
+}
+
+async fn distributed_guessing_meets_the_account_cap_but_not_the_owners_usual_address(app: TestApp) {
+    let app = behind_proxy(app).await;
+    let user = app.create_user(Role::Manager).await;
+    let usual = "198.51.100.7";
+    assert_eq!(attempt(&app, &user.email, PASSWORD, usual).await, 303);
+    for i in 0..mamori::auth::throttle::ACCOUNT_CAP {
+        let ip = format!("10.0.{}.{}", i / 200, i % 200 + 1);
+        assert_eq!(attempt(&app, &user.email, "guess guess guess", &ip).await, 422, "{ip}");
+    }
+    // The account-wide cap: a new address waits, even with the right password …
+    assert_eq!(attempt(&app, &user.email, PASSWORD, "192.0.2.99").await, 429);
+    // … the owner's usual address does not.
+    assert_eq!(attempt(&app, &user.email, PASSWORD, usual).await, 303);
+    app.state.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(attempt(&app, &user.email, PASSWORD, "192.0.2.99").await, 303);
+}
+
+on_both!(
+    a_success_on_your_own_account_does_not_reset_the_address_limit,
+    guessing_from_one_address_does_not_lock_the_owner_out_elsewhere,
+    distributed_guessing_meets_the_account_cap_but_not_the_owners_usual_address,
+);
