@@ -97,6 +97,7 @@ home-queues-empty = Incident queues will appear here.
 action-end-sessions = End all sessions
 hint-end-sessions = Signs this user out everywhere at once, for example after a lost laptop. They can sign in again with their password.
 flash-sessions-ended = All sessions of the user have been ended.
+password-change-throttled = Too many wrong current passwords. Try again in { $minutes } minutes.
 
 ## Users
 users-new = New user

@@ -97,6 +97,7 @@ home-queues-empty = インシデントのキューはここに表示されます
 action-end-sessions = すべてのセッションを終了
 hint-end-sessions = このユーザーをすべての端末から一度にログアウトさせます（PC の紛失時など）。パスワードで再度ログインできます。
 flash-sessions-ended = ユーザーのすべてのセッションを終了しました。
+password-change-throttled = 現在のパスワードの誤りが続いたため、一時的に変更を受け付けていません。{ $minutes } 分後に再度お試しください。
 
 ## ユーザー
 users-new = ユーザーを追加

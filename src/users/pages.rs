@@ -463,6 +463,25 @@ async fn change_password(
             flash::push(&session, Kind::Success, "flash-password-changed");
             Ok(redirect("/profile"))
         }
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            let minutes = ((retry_after_secs + 59) / 60).max(1);
+            let message = crate::web::i18n::translate_with(
+                request_lang(&req),
+                "password-change-throttled",
+                &[("minutes", minutes)],
+            );
+            let errors = ProfileErrors {
+                password: BTreeMap::from([("current_password".to_string(), message)]),
+                ..Default::default()
+            };
+            let mut response =
+                render_profile(&req, &state, &user, StatusCode::TOO_MANY_REQUESTS, None, errors, None).await?;
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after_secs),
+            );
+            Ok(response)
+        }
         Err(AppError::Validation(errors)) => {
             let errors = ProfileErrors {
                 password: errors.translated(request_lang(&req)),

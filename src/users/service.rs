@@ -8,7 +8,7 @@ use super::queries::{self, UserUpdate};
 use super::rules::{self, MAX_NAME};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
-use crate::auth::{password, sessions, tokens};
+use crate::auth::{password, sessions, throttle, tokens};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::teams::queries as team_queries;
@@ -294,8 +294,17 @@ pub fn change_password(
     keep_session: Option<i64>,
 ) -> Result<(), AppError> {
     let user = queries::find(conn, id)?;
+    // Guesses at the current password (a session left open) are throttled like sign-in.
+    let ip = actor.ip.as_deref().unwrap_or("unknown");
+    if let Some((remaining, _)) = throttle::check(conn, &user.email, ip, now)? {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: remaining.num_seconds().max(1),
+        });
+    }
     let mut errors = FieldErrors::new();
-    if !password::verify(current, &user.password_hash) {
+    let current_ok = password::verify(current, &user.password_hash);
+    if !current_ok {
+        write_transaction(conn, |conn| throttle::record(conn, &user.email, ip, false, now))?;
         errors.add("current_password", FieldMessage::new("error-current-password-wrong"));
     }
     if let Err(e) = password::check_policy(new_password, &user.email) {
@@ -313,6 +322,7 @@ pub fn change_password(
                 ..Default::default()
             },
         )?;
+        throttle::record(conn, &user.email, ip, true, now)?;
         sessions::end_all_of(conn, id, keep_session, now)?;
         record(
             conn,

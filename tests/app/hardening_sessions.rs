@@ -269,3 +269,51 @@ on_both!(
     guessing_from_one_address_does_not_lock_the_owner_out_elsewhere,
     distributed_guessing_meets_the_account_cap_but_not_the_owners_usual_address,
 );
+
+// ---- 4. Current-password guesses on a password change are throttled ----------------------
+
+async fn current_password_guesses_are_throttled(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let (client, _) = sign_in(&app, &user).await;
+    let new_password = "a new and rather long passphrase";
+    for i in 0..mamori::auth::throttle::PAIR_LIMIT {
+        let wrong = app
+            .post_form(
+                &client,
+                "/profile/password",
+                &[
+                    ("current_password", &format!("guess number {i}")),
+                    ("new_password", new_password),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status(), 422, "guess {i}");
+    }
+    let locked = app
+        .post_form(
+            &client,
+            "/profile/password",
+            &[("current_password", PASSWORD), ("new_password", new_password)],
+        )
+        .await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    let html = locked.text().await.unwrap();
+    assert!(html.contains("id=\"error-current_password\""), "{html}");
+    let hash_unchanged = app
+        .with_db(move |conn| mamori::users::queries::find(conn, user.id).unwrap().password_hash)
+        .await;
+    assert!(mamori::auth::password::verify(PASSWORD, &hash_unchanged));
+    // The window passes.
+    app.state.clock.advance(chrono::Duration::minutes(16));
+    let changed = app
+        .post_form(
+            &client,
+            "/profile/password",
+            &[("current_password", PASSWORD), ("new_password", new_password)],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+}
+
+on_both!(current_password_guesses_are_throttled);
