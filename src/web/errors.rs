@@ -113,10 +113,31 @@ fn login_redirect(req: &HttpRequest) -> HttpResponse {
         .finish()
 }
 
-/// Only local paths are followed after login (no open redirect to another site).
+/// The page to go to after signing in or switching language, from user input: only a local
+/// path, one that starts with a single `/` and holds no control character (a tab or line
+/// break that browsers drop, turning `/\t/evil.example` into `//evil.example`) and no
+/// backslash (which browsers read as `/`). Anything else means `/`. Characters outside ASCII
+/// are percent-encoded so the value is always a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path.to_string(),
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            let mut out = String::with_capacity(path.len());
+            for c in path.chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    let mut buf = [0u8; 4];
+                    for byte in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("%{byte:02X}"));
+                    }
+                }
+            }
+            out
+        }
         _ => "/".to_string(),
     }
 }
@@ -132,5 +153,19 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\u{b}/evil.example",
+            "/\r\nSet-Cookie: a=b",
+            "/a\\b",
+            "/\u{7f}",
+            "/\u{85}/evil.example",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/incidents?q=障害")), "/incidents?q=%E9%9A%9C%E5%AE%B3");
     }
 }

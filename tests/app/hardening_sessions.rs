@@ -317,3 +317,45 @@ async fn current_password_guesses_are_throttled(app: TestApp) {
 }
 
 on_both!(current_password_guesses_are_throttled);
+
+// ---- 5. Redirects built from input stay on this site ---------------------------------------
+
+async fn sign_in_and_language_switch_redirect_only_to_local_paths(app: TestApp) {
+    let user = app.create_user(Role::Helpdesk).await;
+    for (next, expected) in [
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\u{b}/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/incidents?q=障害", "/incidents?q=%E9%9A%9C%E5%AE%B3"),
+        ("/profile", "/profile"),
+    ] {
+        let client = app.client();
+        let response = app
+            .post_form(
+                &client,
+                "/login",
+                &[("email", &user.email), ("password", PASSWORD), ("next", next)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "sign-in with next={next:?}");
+        assert_eq!(location(&response), expected, "sign-in with next={next:?}");
+
+        let switched = app
+            .post_form(&client, "/locale", &[("lang", "en"), ("next", next)])
+            .await;
+        assert_eq!(switched.status(), 303, "/locale with next={next:?}");
+        assert_eq!(location(&switched), expected, "/locale with next={next:?}");
+    }
+    // The login page carries only a safe value into its form.
+    let page = app
+        .get(&app.client(), "/login?next=%2F%09%2Fevil.example")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"next\" value=\"&#x2F;\">"), "{page}");
+}
+
+on_both!(sign_in_and_language_switch_redirect_only_to_local_paths);
