@@ -131,7 +131,12 @@ pub async fn access(
             .error_response(AppError::internal(anyhow::anyhow!("state missing")))
             .map_into_right_body());
     };
-    let pattern = req.match_pattern();
+    // Matched on the decoded path, as the router will: the raw path of `/%61dmin/users`
+    // matches no pattern and would pass as public.
+    let pattern = req
+        .request()
+        .resource_map()
+        .match_pattern(crate::web::routing_path(req.request()));
     let access = match &pattern {
         None => Access::Public, // unrouted: the default service answers 404
         Some(pattern) => match routes::access_for(req.method(), pattern) {
@@ -142,7 +147,7 @@ pub async fn access(
             }
         },
     };
-    let is_api = req.path().starts_with("/api/");
+    let is_api = crate::web::is_api(req.request());
     let user = if is_api {
         match bearer_user(&req, &state).await {
             Ok(user) => user,

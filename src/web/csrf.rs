@@ -45,7 +45,7 @@ pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if !is_unsafe(req.method()) || req.path().starts_with("/api/") {
+    if !is_unsafe(req.method()) || super::is_api(req.request()) {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     if !origin_allowed(req.request()) {

@@ -36,7 +36,7 @@ pub async fn handle(
         return Ok(res);
     };
     let app_error = error.as_error::<AppError>();
-    let is_api = request.path().starts_with("/api/");
+    let is_api = super::is_api(&request);
 
     if is_api {
         if app_error.is_some() {

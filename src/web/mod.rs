@@ -56,6 +56,20 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The request path as routing sees it: percent-decoded (except `%2F`, `%25` and `%2B`), so
+/// `/%61pi/v1/me` is `/api/v1/me`. Every decision about a path is made on this, never on the
+/// raw `req.path()`, or an encoded path would be routed one way and checked another.
+pub fn routing_path(req: &HttpRequest) -> &str {
+    req.match_info().as_str()
+}
+
+/// Whether the request is for the JSON API (bearer tokens, no cookies, no CSRF, JSON errors).
+/// The one place that decides it.
+pub fn is_api(req: &HttpRequest) -> bool {
+    let path = routing_path(req);
+    path == "/api" || path.starts_with("/api/")
+}
+
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))

@@ -359,3 +359,31 @@ async fn sign_in_and_language_switch_redirect_only_to_local_paths(app: TestApp) 
 }
 
 on_both!(sign_in_and_language_switch_redirect_only_to_local_paths);
+
+// ---- 6. "Is this the API?" is decided on the decoded path ----------------------------------
+
+async fn a_percent_encoded_path_is_checked_as_it_is_routed(app: TestApp) {
+    let (browser, user) = app.login_as(Role::Helpdesk).await;
+    for path in ["/api/v1/me", "/%61pi/v1/me", "/%61%70%69/v1/me"] {
+        let response = app.get(&browser, path).await;
+        assert_eq!(response.status(), 401, "a session cookie on {path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}: the API's error format"
+        );
+    }
+    let token = app.api_token(&user).await;
+    let api = Api::with_token(&app, &token);
+    assert_eq!(api.get("/%61pi/v1/me").await.0, 200);
+    // The route table applies to the decoded path: an encoded admin path is no way round it.
+    assert_eq!(app.get(&browser, "/%61dmin/users").await.status(), 403);
+    assert_eq!(app.get(&browser, "/admin/users").await.status(), 403);
+    // An encoded API path takes no form post without a token, and no CSRF token either.
+    let (status, _) = api.post("/%61pi/v1/teams", serde_json::json!({ "name": "x" })).await;
+    assert_eq!(status, 403, "a helpdesk token may not create teams");
+}
+
+on_both!(a_percent_encoded_path_is_checked_as_it_is_routed);
