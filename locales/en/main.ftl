@@ -98,6 +98,13 @@ action-end-sessions = End all sessions
 hint-end-sessions = Signs this user out everywhere at once, for example after a lost laptop. They can sign in again with their password.
 flash-sessions-ended = All sessions of the user have been ended.
 password-change-throttled = Too many wrong current passwords. Try again in { $minutes } minutes.
+audit-event-login-failed = Sign-in failed
+audit-event-login-lockout = Sign-in locked after repeated failures
+audit-event-user-login = Signed in
+audit-event-session-logout = Signed out
+audit-event-session-end-all = All sessions ended by an administrator
+audit-event-user-password-change = Password changed
+audit-event-user-password-reset = Password reset by an administrator
 
 ## Users
 users-new = New user

@@ -98,6 +98,13 @@ action-end-sessions = すべてのセッションを終了
 hint-end-sessions = このユーザーをすべての端末から一度にログアウトさせます（PC の紛失時など）。パスワードで再度ログインできます。
 flash-sessions-ended = ユーザーのすべてのセッションを終了しました。
 password-change-throttled = 現在のパスワードの誤りが続いたため、一時的に変更を受け付けていません。{ $minutes } 分後に再度お試しください。
+audit-event-login-failed = ログイン失敗
+audit-event-login-lockout = ログインの連続失敗によるロック
+audit-event-user-login = ログイン
+audit-event-session-logout = ログアウト
+audit-event-session-end-all = 管理者によるすべてのセッションの終了
+audit-event-user-password-change = パスワード変更
+audit-event-user-password-reset = 管理者によるパスワード再設定
 
 ## ユーザー
 users-new = ユーザーを追加

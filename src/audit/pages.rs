@@ -8,8 +8,15 @@ use super::model::{AuditEntry, AuditFilter};
 use super::service;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::i18n::{has_message, translate, Lang};
 use crate::web::query::Query;
-use crate::web::templates::render;
+use crate::web::templates::{render, request_lang};
+
+/// `login.failed` reads as the message `audit-event-login-failed`, when there is one.
+fn action_name(lang: Lang, action: &str) -> Option<String> {
+    let key = format!("audit-event-{}", action.replace(['.', '_'], "-"));
+    has_message(lang, &key).then(|| translate(lang, &key))
+}
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -24,6 +31,8 @@ struct EntryView {
     at: chrono::NaiveDateTime,
     actor_label: String,
     action: String,
+    /// The action's name in the reader's language where it has one (security events, sign-ins).
+    action_name: Option<String>,
     entity_type: String,
     entity_id: String,
     ip: Option<String>,
@@ -44,6 +53,7 @@ impl From<AuditEntry> for EntryView {
             id: e.id,
             at: e.at,
             actor_label: e.actor_label,
+            action_name: None,
             action: e.action,
             entity_type: e.entity_type,
             entity_id: e.entity_id,
@@ -79,9 +89,18 @@ async fn list(
         query.append_pair("before", &before.to_string());
         format!("/admin/audit?{}", query.finish())
     });
+    let lang = request_lang(&req);
+    let entries: Vec<EntryView> = entries
+        .into_iter()
+        .map(|entry| {
+            let mut view = EntryView::from(entry);
+            view.action_name = action_name(lang, &view.action);
+            view
+        })
+        .collect();
     let mut context = Context::new();
     context.insert("filters", &filter);
-    context.insert("entries", &entries.into_iter().map(EntryView::from).collect::<Vec<_>>());
+    context.insert("entries", &entries);
     context.insert("next_url", &next_url);
     context.insert("is_first_page", &filter.before.is_none());
     render(&req, "audit/list.html", context)

@@ -40,7 +40,15 @@ pub fn login(
     user_agent: &str,
     now: NaiveDateTime,
 ) -> Result<LoginOutcome, AppError> {
-    let email = email.trim().to_lowercase();
+    // What was typed, bounded (no address is longer) and printable: it keys the throttle and
+    // names the attempt in the audit log.
+    let email: String = email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(crate::users::rules::MAX_EMAIL)
+        .collect();
     if let Some((remaining, _)) = throttle::check(conn, &email, ip, now)? {
         let minutes = (remaining.num_seconds() + 59) / 60;
         return Ok(LoginOutcome::Locked {
@@ -55,7 +63,11 @@ pub fn login(
             false
         }
     };
-    write_transaction(conn, |conn| throttle::record(conn, &email, ip, verified, now))?;
+    if !verified {
+        write_transaction(conn, |conn| record_failure(conn, &email, user.as_ref(), ip, now))?;
+        return Ok(LoginOutcome::Failed);
+    }
+    write_transaction(conn, |conn| throttle::record(conn, &email, ip, true, now))?;
     match user {
         Some(u) if verified => {
             let actor = Actor::user(u.id, &u.email, Some(ip.to_string()));
@@ -70,6 +82,61 @@ pub fn login(
         }
         _ => Ok(LoginOutcome::Failed),
     }
+}
+
+/// A failed sign-in: the throttle's row, and audit rows for the failure and, when this failure
+/// starts a lock, for the lockout.
+fn record_failure(
+    conn: &mut DbConnection,
+    email: &str,
+    user: Option<&User>,
+    ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    #[derive(serde::Serialize)]
+    struct Lockout {
+        rule: throttle::LockKind,
+        minutes: i64,
+    }
+    throttle::record(conn, email, ip, false, now)?;
+    let actor = Actor {
+        user_id: None,
+        label: email.to_string(),
+        ip: Some(ip.to_string()),
+    };
+    // An unknown address has no user to point at; the attempt is filed under what was typed.
+    let (entity_type, entity_id) = match user {
+        Some(u) => ("user", u.id.to_string()),
+        None => ("login", email.to_string()),
+    };
+    record(
+        conn,
+        &actor,
+        now,
+        "login.failed",
+        entity_type,
+        &entity_id,
+        None::<&()>,
+        None::<&()>,
+    )?;
+    // Not locked before this attempt (checked first), so a lock now began with it.
+    if let Some((remaining, rule)) = throttle::check(conn, email, ip, now)? {
+        let lockout = Lockout {
+            rule,
+            minutes: ((remaining.num_seconds() + 59) / 60).max(1),
+        };
+        record(
+            conn,
+            &actor,
+            now,
+            "login.lockout",
+            entity_type,
+            &entity_id,
+            None::<&()>,
+            Some(&lockout),
+        )?;
+    }
+    Ok(())
 }
 
 /// Opens a server-side session for `user_id` (after setup); the id is for the cookie.

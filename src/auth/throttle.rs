@@ -24,7 +24,8 @@ pub const ACCOUNT_CAP: usize = 50;
 pub const WINDOW_MINUTES: i64 = 15;
 
 /// Which rule locked a sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LockKind {
     Pair,
     Address,

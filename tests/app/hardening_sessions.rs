@@ -387,3 +387,87 @@ async fn a_percent_encoded_path_is_checked_as_it_is_routed(app: TestApp) {
 }
 
 on_both!(a_percent_encoded_path_is_checked_as_it_is_routed);
+
+// ---- 7. Security events in the audit log ---------------------------------------------------
+
+async fn sign_in_failures_lockouts_logouts_and_session_ends_are_audited(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let client = app.client();
+    for _ in 0..mamori::auth::throttle::PAIR_LIMIT {
+        let r = app
+            .post_form(
+                &client,
+                "/login",
+                &[("email", &user.email), ("password", "guess guess guess")],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+    let unknown = app
+        .post_form(
+            &client,
+            "/login",
+            &[("email", "Nobody@Example.jp"), ("password", "guess guess guess")],
+        )
+        .await;
+    assert_eq!(unknown.status(), 422);
+    let (browser, _) = sign_in(&app, &app.create_user(Role::Helpdesk).await).await;
+    assert_eq!(app.post_form(&browser, "/logout", &[]).await.status(), 303);
+    let api = Api::new(&app, Role::Admin).await;
+    let (status, _) = api
+        .post(
+            &format!("/api/v1/users/{}/sessions/end", user.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let rows = app
+        .with_db(|conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::audit_log;
+            audit_log::table
+                .order(audit_log::id)
+                .select((
+                    audit_log::action,
+                    audit_log::entity_type,
+                    audit_log::entity_id,
+                    audit_log::actor_label,
+                    audit_log::after_json,
+                ))
+                .load::<(String, String, String, String, Option<String>)>(conn)
+                .unwrap()
+        })
+        .await;
+    let of = |action: &str| rows.iter().filter(|r| r.0 == action).collect::<Vec<_>>();
+    let failed = of("login.failed");
+    assert_eq!(failed.len(), mamori::auth::throttle::PAIR_LIMIT + 1);
+    assert_eq!(
+        (failed[0].1.as_str(), failed[0].2.clone()),
+        ("user", user.id.to_string())
+    );
+    assert_eq!(failed[0].3, user.email);
+    assert_eq!(
+        (failed[5].1.as_str(), failed[5].2.as_str()),
+        ("login", "nobody@example.jp")
+    );
+    let lockouts = of("login.lockout");
+    assert_eq!(lockouts.len(), 1, "one lockout, when the fifth failure locked the pair");
+    assert!(lockouts[0].4.as_deref().unwrap().contains("\"rule\":\"pair\""));
+    assert_eq!(of("session.logout").len(), 1);
+    assert_eq!(of("session.end_all").len(), 1);
+
+    // The audit page names them in the reader's language (English for this admin).
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let page = app.get(&admin, "/admin/audit").await.text().await.unwrap();
+    for key in [
+        "audit-event-login-failed",
+        "audit-event-login-lockout",
+        "audit-event-session-logout",
+        "audit-event-session-end-all",
+    ] {
+        assert!(page.contains(&translate(Lang::En, key)), "{key} on the audit page");
+    }
+}
+
+on_both!(sign_in_failures_lockouts_logouts_and_session_ends_are_audited);
