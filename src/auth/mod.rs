@@ -122,7 +122,27 @@ pub fn end_session(session: &Session) {
 /// Authenticates the request (bearer token on `/api`, session elsewhere) and applies the
 /// route's access rule from `routes::ROUTES`. A routed path missing from that table is
 /// refused: new routes are closed until someone decides who may use them.
+///
+/// Every API response and every response to a signed-in user (pages, the page showing a new
+/// token, CSV downloads) gets `Cache-Control: no-store` unless its handler chose a policy
+/// (static files keep their caching): nothing personal is left in a shared or browser cache.
 pub async fn access(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let mut res = authenticate_and_call(req, next).await?;
+    let private = crate::web::is_api(res.request()) || res.request().extensions().get::<AuthUser>().is_some();
+    let headers = res.headers_mut();
+    if private && !headers.contains_key(actix_web::http::header::CACHE_CONTROL) {
+        headers.insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
+async fn authenticate_and_call(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {

@@ -471,3 +471,46 @@ async fn sign_in_failures_lockouts_logouts_and_session_ends_are_audited(app: Tes
 }
 
 on_both!(sign_in_failures_lockouts_logouts_and_session_ends_are_audited);
+
+// ---- 13. Nothing personal is cached ----------------------------------------------------------
+
+fn cache_control(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn sensitive_responses_are_not_stored(app: TestApp) {
+    let (manager, user) = app.login_as(Role::Manager).await;
+    for path in ["/", "/profile", "/incidents/export.csv", "/reports/sla.csv"] {
+        let response = app.get(&manager, path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(cache_control(&response), "no-store", "{path}");
+    }
+    let token_page = app.post_form(&manager, "/profile/tokens", &[("name", "laptop")]).await;
+    assert_eq!(token_page.status(), 200);
+    assert_eq!(cache_control(&token_page), "no-store", "the page showing a new token");
+
+    let token = app.api_token(&user).await;
+    let me = app
+        .api_client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(cache_control(&me), "no-store");
+    let refused = app.api_client().get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(cache_control(&refused), "no-store");
+
+    // Static files keep their caching, also for a signed-in browser.
+    let css = app.get(&manager, "/static/app.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(cache_control(&css), "public, max-age=3600");
+}
+
+on_both!(sensitive_responses_are_not_stored);
