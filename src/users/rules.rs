@@ -117,8 +117,12 @@ pub fn validate_new_user(
     let role = parse_role(role).map_err(|e| errors.add("role", e)).ok();
     let locale = parse_locale(locale).map_err(|e| errors.add("locale", e)).ok();
     let time_zone = parse_time_zone(time_zone).map_err(|e| errors.add("time_zone", e)).ok();
-    let _ =
-        password::check_policy(password_text, email.as_deref().unwrap_or("")).map_err(|e| errors.add("password", e));
+    let _ = password::check_policy(
+        password_text,
+        email.as_deref().unwrap_or(""),
+        display_name.as_deref().unwrap_or(""),
+    )
+    .map_err(|e| errors.add("password", e));
     match (email, display_name, role, locale, time_zone) {
         (Some(email), Some(display_name), Some(role), Some(locale), Some(time_zone)) if errors.is_empty() => {
             Ok(ValidUser {

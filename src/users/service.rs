@@ -151,7 +151,8 @@ pub fn update(
     let new_password = changes.password.as_deref().filter(|p| !p.is_empty());
     if let Some(p) = new_password {
         let email_for_policy = email.clone().unwrap_or_else(|| before_user.email.clone());
-        if let Err(e) = password::check_policy(p, &email_for_policy) {
+        let name_for_policy = display_name.clone().unwrap_or_else(|| before_user.display_name.clone());
+        if let Err(e) = password::check_policy(p, &email_for_policy, &name_for_policy) {
             errors.add("password", e);
         }
     }
@@ -307,7 +308,7 @@ pub fn change_password(
         write_transaction(conn, |conn| throttle::record(conn, &user.email, ip, false, now))?;
         errors.add("current_password", FieldMessage::new("error-current-password-wrong"));
     }
-    if let Err(e) = password::check_policy(new_password, &user.email) {
+    if let Err(e) = password::check_policy(new_password, &user.email, &user.display_name) {
         errors.add("new_password", e);
     }
     errors.into_result()?;

@@ -514,3 +514,73 @@ async fn sensitive_responses_are_not_stored(app: TestApp) {
 }
 
 on_both!(sensitive_responses_are_not_stored);
+
+// ---- 15. Passwords are checked against a list of common and breached ones ----------------
+
+async fn common_breached_and_personal_passwords_are_refused_everywhere(app: TestApp) {
+    // First-run setup.
+    let client = app.client();
+    let setup = app
+        .post_form(
+            &client,
+            "/setup",
+            &[
+                ("email", "admin@example.jp"),
+                ("display_name", "Setup Admin"),
+                ("password", "Password1!"),
+                ("locale", "en"),
+                ("time_zone", "Asia/Tokyo"),
+            ],
+        )
+        .await;
+    assert_eq!(setup.status(), 422);
+    assert!(setup
+        .text()
+        .await
+        .unwrap()
+        .contains(&translate(Lang::Ja, "error-password-common")));
+
+    // Creation by an administrator (API and page).
+    let api = Api::new(&app, Role::Admin).await;
+    for (password, key) in [
+        ("Password1!", "common"),
+        ("P@ssw0rd2026", "common"),
+        ("sunshine12345", "common"),
+        ("Hanako-Sato-1990", "contains-name"),
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/users",
+                serde_json::json!({
+                    "email": "h.sato@example.jp",
+                    "display_name": "Hanako Sato",
+                    "role": "helpdesk",
+                    "password": password,
+                }),
+            )
+            .await;
+        assert_eq!(status, 422, "{password}: {body}");
+        assert!(body["error"]["fields"]["password"].is_string(), "{password}: {body}");
+        let message = body["error"]["fields"]["password"].as_str().unwrap().to_string();
+        let key = format!("error-password-{key}");
+        assert!(
+            [Lang::En, Lang::Ja]
+                .iter()
+                .any(|lang| message == translate(*lang, &key)),
+            "{password}: {message}"
+        );
+    }
+
+    // A change of one's own password.
+    let (browser, _) = app.login_as(Role::Engineer).await;
+    let refused = app
+        .post_form(
+            &browser,
+            "/profile/password",
+            &[("current_password", PASSWORD), ("new_password", "Password1!")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+}
+
+on_both!(common_breached_and_personal_passwords_are_refused_everywhere);
