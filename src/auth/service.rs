@@ -21,7 +21,7 @@ const SETUP_FLAG: &str = "first_admin_created";
 pub enum LoginOutcome {
     /// Signed in, with the new server-side session's id for the cookie.
     Success {
-        user: User,
+        user_id: i64,
         session_secret: String,
     },
     /// Wrong password and unknown e-mail look the same.
@@ -76,7 +76,7 @@ pub fn login(
                 Ok(sessions::open(conn, u.id, ip, user_agent, now)?.1)
             })?;
             Ok(LoginOutcome::Success {
-                user: u,
+                user_id: u.id,
                 session_secret,
             })
         }
