@@ -42,6 +42,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/profile/password", Authenticated),
     route(Method::POST, "/profile/tokens", Authenticated),
     route(Method::POST, "/profile/tokens/{id}/revoke", Authenticated),
+    route(Method::POST, "/profile/sessions/{id}/end", Authenticated),
     // Administration.
     route(Method::GET, "/admin/users", Requires(ManageUsers)),
     route(Method::GET, "/admin/users/new", Requires(ManageUsers)),

@@ -205,6 +205,35 @@ pub fn end_sessions_of(
     })
 }
 
+/// A user ends one of their own sessions (a browser elsewhere) from the profile page.
+pub fn end_own_session(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    user_id: i64,
+    session_id: i64,
+) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let row = sessions::find_by_id(conn, session_id)?.filter(|row| row.user_id == user_id);
+        let Some(row) = row else {
+            return Err(AppError::NotFound);
+        };
+        if sessions::end(conn, row.id, now)? {
+            record(
+                conn,
+                actor,
+                now,
+                "session.end",
+                "user",
+                user_id,
+                None::<&()>,
+                Some(&row),
+            )?;
+        }
+        Ok(())
+    })
+}
+
 /// Whether the first administrator still has to be created.
 pub fn needs_setup(conn: &mut DbConnection) -> Result<bool, AppError> {
     Ok(user_queries::count(conn)? == 0)

@@ -16,6 +16,9 @@ use crate::users::model::User;
 /// How often `last_seen_at` is written: browsing must not turn every page view into a write.
 pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 
+/// How long a session row is kept after it started.
+const KEEP_DAYS: i64 = 90;
+
 /// Longest user agent kept (it is shown on the profile page, never trusted).
 const MAX_USER_AGENT: usize = 300;
 
@@ -108,6 +111,14 @@ pub fn open(
         ))
         .returning(sessions::id)
         .get_result(conn)?;
+    // Sessions long over serve only as "signed in from here before" for the throttle; keep
+    // this user's last 90 days.
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::created_at.lt(now - Duration::days(KEEP_DAYS))),
+    )
+    .execute(conn)?;
     Ok((id, secret))
 }
 
@@ -125,6 +136,14 @@ pub fn find_with_user(conn: &mut DbConnection, secret: &str) -> QueryResult<Opti
 pub fn find(conn: &mut DbConnection, secret: &str) -> QueryResult<Option<SessionRow>> {
     sessions::table
         .filter(sessions::token_hash.eq(tokens::hash_token(secret)))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(id)
         .select(SessionRow::as_select())
         .first(conn)
         .optional()

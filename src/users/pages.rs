@@ -42,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/profile/password", web::post().to(change_password))
         .route("/profile/tokens", web::post().to(create_token))
-        .route("/profile/tokens/{id}/revoke", web::post().to(revoke_token));
+        .route("/profile/tokens/{id}/revoke", web::post().to(revoke_token))
+        .route("/profile/sessions/{id}/end", web::post().to(end_own_session));
 }
 
 #[derive(Serialize)]
@@ -369,8 +370,18 @@ async fn render_profile(
     new_token: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
-    let (current, tokens) = state
-        .db(move |conn| Ok((queries::find(conn, user_id)?, queries::tokens_of(conn, user_id)?)))
+    let (now, lifetimes) = (
+        state.clock.now(),
+        crate::auth::sessions::Lifetimes::from_config(&state.config),
+    );
+    let (current, tokens, sessions) = state
+        .db(move |conn| {
+            Ok((
+                queries::find(conn, user_id)?,
+                queries::tokens_of(conn, user_id)?,
+                crate::auth::sessions::live_of(conn, user_id, now, lifetimes)?,
+            ))
+        })
         .await?;
     let form = form.unwrap_or(PreferencesInput {
         display_name: current.display_name.clone(),
@@ -384,6 +395,8 @@ async fn render_profile(
     context.insert("token_errors", &errors.token);
     context.insert("tokens", &tokens);
     context.insert("new_token", &new_token);
+    context.insert("sessions", &sessions);
+    context.insert("current_session_id", &user.session_id);
     render_status(req, status, "profile/show.html", context)
 }
 
@@ -564,5 +577,21 @@ async fn revoke_token(
         .db(move |conn| service::revoke_token(conn, &actor, now, id, token_id))
         .await?;
     flash::push(&session, Kind::Success, "flash-token-revoked");
+    Ok(redirect("/profile"))
+}
+
+/// Ends one of the user's own sessions (another browser), from the profile page.
+async fn end_own_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, id, now, session_id) = (user.actor(&req), user.id, state.clock.now(), path.into_inner());
+    state
+        .db(move |conn| crate::auth::service::end_own_session(conn, &actor, now, id, session_id))
+        .await?;
+    flash::push(&session, Kind::Success, "flash-session-ended");
     Ok(redirect("/profile"))
 }

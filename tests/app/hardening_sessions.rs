@@ -584,3 +584,45 @@ async fn common_breached_and_personal_passwords_are_refused_everywhere(app: Test
 }
 
 on_both!(common_breached_and_personal_passwords_are_refused_everywhere);
+
+async fn users_see_and_end_their_own_sessions(app: TestApp) {
+    let user = app.create_user(Role::Helpdesk).await;
+    let (here, _) = sign_in(&app, &user).await;
+    let (_, elsewhere) = sign_in(&app, &user).await;
+    let other = app.create_user(Role::Helpdesk).await;
+    let (_, others_cookie) = sign_in(&app, &other).await;
+    let ids = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use mamori::db::schema::sessions;
+            sessions::table
+                .order(sessions::id)
+                .select((sessions::id, sessions::user_id))
+                .load::<(i64, i64)>(conn)
+                .unwrap()
+        })
+        .await;
+    let (elsewhere_id, others_id) = (ids[1].0, ids[2].0);
+    let page = app.get(&here, "/profile").await.text().await.unwrap();
+    assert!(page.contains(&format!("action=\"/profile/sessions/{elsewhere_id}/end\"")));
+    assert!(
+        !page.contains(&format!("action=\"/profile/sessions/{}/end\"", ids[0].0)),
+        "not this one"
+    );
+    assert!(!page.contains(&format!("/profile/sessions/{others_id}/end")));
+    // Someone else's session is not yours to end.
+    let refused = app
+        .post_form(&here, &format!("/profile/sessions/{others_id}/end"), &[])
+        .await;
+    assert_eq!(refused.status(), 404);
+    assert_eq!(replay(&app, &others_cookie, "/profile").await.status(), 200);
+    let ended = app
+        .post_form(&here, &format!("/profile/sessions/{elsewhere_id}/end"), &[])
+        .await;
+    assert_eq!(ended.status(), 303);
+    assert_eq!(replay(&app, &elsewhere, "/profile").await.status(), 303);
+    assert_eq!(app.get(&here, "/profile").await.status(), 200);
+    assert!(audit_actions(&app).await.contains(&"session.end".to_string()));
+}
+
+on_both!(users_see_and_end_their_own_sessions);

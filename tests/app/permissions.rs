@@ -16,9 +16,15 @@ const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
     match (method, path) {
         (_, "/healthz" | "/readyz" | "/static/{path:.*}" | "/login" | "/logout" | "/setup" | "/locale") => None,
-        ("GET", "/") | (_, "/profile" | "/profile/password" | "/profile/tokens" | "/profile/tokens/{id}/revoke") => {
-            Some(ALL)
-        }
+        ("GET", "/")
+        | (
+            _,
+            "/profile"
+            | "/profile/password"
+            | "/profile/tokens"
+            | "/profile/tokens/{id}/revoke"
+            | "/profile/sessions/{id}/end",
+        ) => Some(ALL),
         // A team's escalation policy page: admins, like the rules' API.
         (_, "/admin/teams/{id}/escalation" | "/admin/escalation-rules/{id}/delete") => Some(ADMIN),
         (_, p) if p.starts_with("/admin/") => Some(ADMIN),
