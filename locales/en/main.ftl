@@ -411,6 +411,10 @@ flash-postmortem-updated = Post-mortem saved.
 flash-action-item-done = Action item done.
 error-problem-unknown = No such problem.
 
+## Input safety
+
+error-control-character = Contains a control character (such as NUL) that cannot be stored. Remove it and try again.
+
 ## Attachments
 incident-attachments = Attachments
 attachment-upload = Upload

@@ -411,6 +411,10 @@ flash-postmortem-updated = 事後報告を保存しました。
 flash-action-item-done = 対策項目を完了にしました。
 error-problem-unknown = 該当する問題がありません。
 
+## 入力の安全性
+
+error-control-character = 保存できない制御文字（NUL など）が含まれています。取り除いてから、もう一度お試しください。
+
 ## 添付ファイル
 incident-attachments = 添付ファイル
 attachment-upload = アップロード

@@ -3,7 +3,8 @@
 //! user), but JSON of the wrong shape — a value
 //! of the wrong type, an unknown choice, a missing field — is an [`AppError::Validation`] naming
 //! the field by its path (`team_id`, `closures[1].starts_on`), the same `error.fields` the
-//! services answer with. Malformed JSON stays a 400.
+//! services answer with, and so is a string holding a control character ([`super::text`]).
+//! Malformed JSON stays a 400.
 //!
 //! [`PageBefore`] is the answer of a keyset-paged list.
 //!
@@ -49,6 +50,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "the body must be JSON (Content-Type: application/json)".into(),
                 ));
             }
+            super::text::check_json(&bytes)?;
             from_slice(&bytes).map(Json)
         })
     }
