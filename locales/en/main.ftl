@@ -414,6 +414,9 @@ error-problem-unknown = No such problem.
 ## Input safety
 
 error-control-character = Contains a control character (such as NUL) that cannot be stored. Remove it and try again.
+event-edited = Text corrected
+event-postmortem_edited = Post-mortem edited
+list-separator = {", "}
 
 ## Attachments
 incident-attachments = Attachments

@@ -414,6 +414,9 @@ error-problem-unknown = 該当する問題がありません。
 ## 入力の安全性
 
 error-control-character = 保存できない制御文字（NUL など）が含まれています。取り除いてから、もう一度お試しください。
+event-edited = 記載内容の修正
+event-postmortem_edited = 事後報告の編集
+list-separator = 、
 
 ## 添付ファイル
 incident-attachments = 添付ファイル

@@ -221,6 +221,45 @@ pub fn close_blockers(
 pub const MIN_LEVEL: i32 = 1;
 pub const MAX_LEVEL: i32 = 3;
 
+/// What an edit did to a record's text fields: for the audit log the text before and after of
+/// each changed field, for the timeline only the names (`{"fields": [...]}`). Shared by
+/// incidents, problems and post-mortems, whose pages show the names in the reader's language.
+#[derive(Debug, Default, PartialEq)]
+pub struct TextChanges {
+    pub fields: Vec<&'static str>,
+    pub before: serde_json::Map<String, serde_json::Value>,
+    pub after: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TextChanges {
+    /// Notes `field` when a new value was given and differs from the stored one.
+    pub fn compare(&mut self, field: &'static str, before: &str, after: Option<&str>) {
+        if let Some(after) = after.filter(|after| *after != before) {
+            self.fields.push(field);
+            self.before.insert(field.into(), before.into());
+            self.after.insert(field.into(), after.into());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Adds the changed texts to the audit row's `before` and `after` objects.
+    pub fn add_to(&self, before: &mut serde_json::Value, after: &mut serde_json::Value) {
+        for (target, texts) in [(before, &self.before), (after, &self.after)] {
+            if let Some(object) = target.as_object_mut() {
+                object.extend(texts.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+    }
+
+    /// The timeline event's data: which fields changed, not the text.
+    pub fn event_data(&self) -> serde_json::Value {
+        serde_json::json!({ "fields": self.fields })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,5 +367,31 @@ mod tests {
         for p in Priority::ALL {
             assert_eq!(Priority::parse(p.as_str()), Some(p));
         }
+    }
+
+    #[test]
+    fn text_changes_note_only_what_differs() {
+        let mut changes = TextChanges::default();
+        changes.compare("title", "VPN 障害", Some("VPN 接続障害"));
+        changes.compare("description", "same", Some("same"));
+        changes.compare("category", "network", None);
+        changes.compare("service", "", Some("VPN"));
+        assert_eq!(changes.fields, vec!["title", "service"]);
+        let mut before = serde_json::json!({"version": 1});
+        let mut after = serde_json::json!({"version": 2});
+        changes.add_to(&mut before, &mut after);
+        assert_eq!(
+            before,
+            serde_json::json!({"version": 1, "title": "VPN 障害", "service": ""})
+        );
+        assert_eq!(
+            after,
+            serde_json::json!({"version": 2, "title": "VPN 接続障害", "service": "VPN"})
+        );
+        assert_eq!(
+            changes.event_data(),
+            serde_json::json!({"fields": ["title", "service"]})
+        );
+        assert!(TextChanges::default().is_empty());
     }
 }

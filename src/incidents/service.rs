@@ -634,7 +634,12 @@ pub fn edit(
 
     write_transaction(conn, |conn| {
         let loaded = load_for_change(conn, id, input.version)?;
-        let before = snapshot(&loaded);
+        let mut before = snapshot(&loaded);
+        let mut texts = rules::TextChanges::default();
+        texts.compare("title", &loaded.0.title, title.as_deref());
+        texts.compare("description", &loaded.0.description, description.as_deref());
+        texts.compare("category", &loaded.1.category, category.as_deref());
+        texts.compare("service", &loaded.1.service, service.as_deref());
         let impact = impact
             .flatten()
             .or_else(|| Level::parse(&loaded.1.impact))
@@ -679,7 +684,20 @@ pub fn edit(
                 Some(json!({ "from": loaded.0.priority, "to": priority.as_str() })),
             )?;
         }
-        let after = snapshot(&queries::load(conn, id)?);
+        if !texts.is_empty() {
+            add_event(
+                conn,
+                id,
+                now,
+                actor.user_id,
+                "edited",
+                "internal",
+                "",
+                Some(texts.event_data()),
+            )?;
+        }
+        let mut after = snapshot(&queries::load(conn, id)?);
+        texts.add_to(&mut before, &mut after);
         record(
             conn,
             actor,

@@ -178,3 +178,164 @@ async fn a_nul_is_refused_on_every_route_that_takes_text(app: TestApp) {
 }
 
 on_both!(a_nul_is_refused_on_every_route_that_takes_text);
+
+/// Item 9: an edit of an incident's text leaves before and after in the audit log and an event
+/// naming the fields on the timeline (ja and en); problems and post-mortems alike.
+async fn text_edits_are_audited_and_on_the_timeline(app: TestApp) {
+    let (client, user) = app.login_as(Role::Engineer).await;
+    let api = Api::with_token(&app, &app.api_token(&user).await);
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "VPN 障害", "description": "接続できない", "impact": "low", "urgency": "low"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, edited) = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": created["version"], "title": "VPN 接続障害", "description": "本社から接続できない", "category": created["category"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    let event = edited["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "edited")
+        .unwrap_or_else(|| panic!("no edit on the timeline: {edited}"))
+        .clone();
+    assert_eq!(event["data"]["fields"], json!(["title", "description"]));
+    assert_eq!(event["body"], "", "the text itself stays in the audit log");
+
+    let entity = id.to_string();
+    let audit = app
+        .with_db(move |conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_id: Some(entity),
+                action: Some("incident.edit".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    assert_eq!(audit.len(), 1);
+    let before: Value = serde_json::from_str(audit[0].before_json.as_deref().unwrap()).unwrap();
+    let after: Value = serde_json::from_str(audit[0].after_json.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (&before["title"], &after["title"]),
+        (&json!("VPN 障害"), &json!("VPN 接続障害"))
+    );
+    assert_eq!(
+        (&before["description"], &after["description"]),
+        (&json!("接続できない"), &json!("本社から接続できない"))
+    );
+    assert!(
+        before.get("category").is_none(),
+        "unchanged fields are left out: {before}"
+    );
+
+    let page = app
+        .get(&client, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Text corrected") && page.contains("Title, Description"),
+        "{page}"
+    );
+    app.post_form(&client, "/locale", &[("lang", "ja"), ("next", "/profile")])
+        .await;
+    let page = app
+        .get(&client, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("記載内容の修正") && page.contains("件名、説明"), "{page}");
+
+    // Problems: the analysis texts a step changes.
+    let (status, problem) = api
+        .post(
+            "/api/v1/problems",
+            json!({"title": "VPN 断の再発", "incident_ids": [id]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{problem}");
+    let pid = problem["id"].as_i64().unwrap();
+    let (status, problem) = api
+        .post(
+            &format!("/api/v1/problems/{pid}/investigate"),
+            json!({"root_cause": "証明書の期限切れ"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{problem}");
+    let event = problem["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "edited")
+        .cloned();
+    assert_eq!(
+        event.unwrap_or_default()["data"]["fields"],
+        json!(["root_cause"]),
+        "{problem}"
+    );
+    let page = app
+        .get(&client, &format!("/problems/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("記載内容の修正"), "{page}");
+
+    // Post-mortems: the sections an edit changes.
+    let (status, pm) = api.post(&format!("/api/v1/incidents/{id}/postmortem"), json!({})).await;
+    assert_eq!(status, 201, "{pm}");
+    let (status, pm) = api
+        .patch(
+            &format!("/api/v1/incidents/{id}/postmortem"),
+            json!({"version": pm["version"], "summary": "証明書の期限切れで VPN が 2時間 停止"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pm}");
+    let (_, incident) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let event = incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "postmortem_edited")
+        .cloned();
+    assert_eq!(
+        event.unwrap_or_default()["data"]["fields"],
+        json!(["summary"]),
+        "{incident}"
+    );
+    let entity = pm["id"].to_string();
+    let audit = app
+        .with_db(move |conn| {
+            let filter = mamori::audit::model::AuditFilter {
+                entity_type: Some("postmortem".into()),
+                entity_id: Some(entity),
+                action: Some("postmortem.edit".into()),
+                ..Default::default()
+            };
+            mamori::audit::service::browse(conn, &filter, 10).unwrap().0
+        })
+        .await;
+    assert_eq!(audit.len(), 1);
+    assert!(
+        audit[0].before_json.as_deref().unwrap().contains("\"summary\""),
+        "{audit:?}"
+    );
+    let page = app
+        .get(&client, &format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("事後報告の編集") && page.contains("概要"), "{page}");
+}
+
+on_both!(text_edits_are_audited_and_on_the_timeline);
