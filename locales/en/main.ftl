@@ -417,6 +417,7 @@ error-control-character = Contains a control character (such as NUL) that cannot
 event-edited = Text corrected
 event-postmortem_edited = Post-mortem edited
 list-separator = {", "}
+error-assignee-not-member = This person is not a member of the team that holds the incident.
 
 ## Attachments
 incident-attachments = Attachments

@@ -417,6 +417,7 @@ error-control-character = 保存できない制御文字（NUL など）が含�
 event-edited = 記載内容の修正
 event-postmortem_edited = 事後報告の編集
 list-separator = 、
+error-assignee-not-member = この担当者は、インシデントを担当するチームのメンバーではありません。
 
 ## 添付ファイル
 incident-attachments = 添付ファイル

@@ -366,6 +366,7 @@ async fn create(
         assignee_id: None,
         reported_at: form.reported_at.clone(),
     };
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     match state
         .db(move |conn| service::create(conn, &actor, now, &tz, &input))
         .await
@@ -684,6 +685,7 @@ async fn escalate(
         reason: form.reason,
         tried: form.tried,
     };
+    service::check_people_fields(user.role, input.to_team.is_some(), false)?;
     act(
         req,
         state,
@@ -722,6 +724,7 @@ async fn assign(
         team_id: Some(opt_id(&form.team_id)?),
         assignee_id: Some(opt_id(&form.assignee_id)?),
     };
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     act(
         req,
         state,

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::permissions::{Permission, Role};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -221,6 +223,24 @@ pub fn close_blockers(
 pub const MIN_LEVEL: i32 = 1;
 pub const MAX_LEVEL: i32 = 3;
 
+/// Who may set each people field of an incident, wherever the field comes in (creation through
+/// the page or the API, assignment, escalation): choosing the team is first-line work (the
+/// helpdesk files an incident to a team and escalates it to another), choosing the assignee is
+/// second-line work, as `/assign` is.
+pub const PEOPLE_FIELDS: [(&str, Permission); 2] = [
+    ("team_id", Permission::WorkIncidents),
+    ("assignee_id", Permission::ManageIncidents),
+];
+
+/// The first of the people fields being set that `role` may not set.
+pub fn refused_people_field(role: Role, sets_team: bool, sets_assignee: bool) -> Option<&'static str> {
+    PEOPLE_FIELDS
+        .iter()
+        .zip([sets_team, sets_assignee])
+        .find(|((_, permission), set)| *set && !crate::auth::permissions::allows(role, *permission))
+        .map(|((field, _), _)| *field)
+}
+
 /// What an edit did to a record's text fields: for the audit log the text before and after of
 /// each changed field, for the timeline only the names (`{"fields": [...]}`). Shared by
 /// incidents, problems and post-mortems, whose pages show the names in the reader's language.
@@ -393,5 +413,22 @@ mod tests {
             serde_json::json!({"fields": ["title", "service"]})
         );
         assert!(TextChanges::default().is_empty());
+    }
+
+    #[test]
+    fn only_second_line_chooses_the_assignee() {
+        for role in Role::ALL {
+            assert_eq!(
+                refused_people_field(role, true, false),
+                None,
+                "{role:?} files to a team"
+            );
+            assert_eq!(refused_people_field(role, false, false), None);
+        }
+        assert_eq!(refused_people_field(Role::Helpdesk, true, true), Some("assignee_id"));
+        assert_eq!(refused_people_field(Role::Helpdesk, false, true), Some("assignee_id"));
+        for role in [Role::Engineer, Role::Manager, Role::Admin] {
+            assert_eq!(refused_people_field(role, true, true), None);
+        }
     }
 }

@@ -339,3 +339,65 @@ async fn text_edits_are_audited_and_on_the_timeline(app: TestApp) {
 }
 
 on_both!(text_edits_are_audited_and_on_the_timeline);
+
+/// Item 10: choosing the assignee is second-line work wherever the field comes in, and the
+/// assignee must belong to the team that holds the incident.
+async fn the_assignee_is_checked_wherever_it_comes_in(app: TestApp) {
+    let admin = Api::new(&app, Role::Admin).await;
+    let helpdesk = Api::new(&app, Role::Helpdesk).await;
+    let engineer = Api::new(&app, Role::Engineer).await;
+    let (_, team) = admin.post("/api/v1/teams", json!({"name": "ネットワーク"})).await;
+    let team = team["id"].as_i64().unwrap();
+    let member = app.create_user(Role::Engineer).await;
+    let outsider = app.create_user(Role::Engineer).await;
+    let (status, body) = admin
+        .patch(&format!("/api/v1/users/{}", member.id), json!({"team_ids": [team]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let incident = |assignee: i64| json!({"title": "VPN 障害", "impact": "low", "urgency": "low", "team_id": team, "assignee_id": assignee});
+
+    // The helpdesk files to a team but may not choose the assignee: refused as `/assign` is.
+    let (status, body) = helpdesk.post("/api/v1/incidents", incident(member.id)).await;
+    assert_eq!(status, 403, "{body}");
+    let (_, list) = admin.get("/api/v1/incidents").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing created: {list}");
+    let (status, filed) = helpdesk
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "VPN 障害", "impact": "low", "urgency": "low", "team_id": team}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let (status, body) = helpdesk
+        .post(
+            &format!("/api/v1/incidents/{}/assign", filed["id"]),
+            json!({"assignee_id": member.id}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+
+    // Second line chooses, but only a member of the team.
+    let (status, body) = engineer.post("/api/v1/incidents", incident(outsider.id)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"]["assignee_id"].is_string(), "{body}");
+    let (status, created) = engineer.post("/api/v1/incidents", incident(member.id)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["assignee_id"], member.id);
+    let (status, body) = engineer
+        .post(
+            &format!("/api/v1/incidents/{}/assign", filed["id"]),
+            json!({"version": filed["version"], "assignee_id": outsider.id}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"]["assignee_id"].is_string(), "{body}");
+    let (status, body) = engineer
+        .post(
+            &format!("/api/v1/incidents/{}/assign", filed["id"]),
+            json!({"version": filed["version"], "assignee_id": member.id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+on_both!(the_assignee_is_checked_wherever_it_comes_in);
