@@ -418,6 +418,8 @@ event-edited = Text corrected
 event-postmortem_edited = Post-mortem edited
 list-separator = {", "}
 error-assignee-not-member = This person is not a member of the team that holds the incident.
+error-upload-rate = You can upload { $max } files a minute. Try again in { $seconds } seconds.
+error-storage-full = The storage for attachments is full. Ask an administrator to free space or raise the quota.
 
 ## Attachments
 incident-attachments = Attachments

@@ -61,7 +61,7 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
         crate::web::text::check(&name, &String::from_utf8_lossy(&text))?;
         if is_file && !too_large {
             let filename = service::clean_filename(filename.as_deref().unwrap_or(""));
-            let content_type = content_type
+            let claimed = content_type
                 .filter(|t| t != "application/octet-stream")
                 .unwrap_or_else(|| {
                     mime_guess::from_path(&filename)
@@ -69,6 +69,8 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
                         .essence_str()
                         .to_string()
                 });
+            // Only an allow-listed type is kept; anything else is served as bytes to save.
+            let content_type = super::rules::stored_content_type(&claimed).to_string();
             upload = Some(Upload {
                 filename,
                 content_type,
@@ -119,5 +121,6 @@ pub async fn download(state: web::Data<AppState>, path: web::Path<i64>) -> Resul
         .content_type(attachment.content_type.as_str())
         .insert_header(disposition)
         .insert_header(("Cache-Control", "private, no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
 }

@@ -223,8 +223,9 @@ async fn attach(
         path.into_inner(),
         state.config.data_dir.clone(),
     );
+    let limits = crate::attachments::service::Limits::of(&state.config);
     let stored = state
-        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload, limits))
         .await?;
     Ok(HttpResponse::Created().json(stored))
 }

@@ -16,7 +16,7 @@ use super::service::{
 };
 use crate::auth::permissions::{allows, Permission};
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
@@ -768,9 +768,37 @@ async fn attach(
         Err(e) => return Err(e),
     };
     let (actor, now, data_dir) = (user.actor(&req), state.clock.now(), state.config.data_dir.clone());
-    state
-        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
-        .await?;
-    flash::push(&session, Kind::Success, "flash-attachment-added");
-    Ok(redirect(&format!("/incidents/{id}")))
+    let limits = crate::attachments::service::Limits::of(&state.config);
+    let stored = state
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload, limits))
+        .await;
+    // Over the rate or the quota: the incident page again, the reason beside the file field.
+    let (status, message, retry_after) = match stored {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-attachment-added");
+            return Ok(redirect(&format!("/incidents/{id}")));
+        }
+        Err(AppError::TooManyRequests { retry_after_secs }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldMessage::new("error-upload-rate")
+                .with("max", limits.per_minute)
+                .with("seconds", retry_after_secs),
+            Some(retry_after_secs),
+        ),
+        Err(AppError::InsufficientStorage(_)) => (
+            StatusCode::INSUFFICIENT_STORAGE,
+            FieldMessage::new("error-storage-full"),
+            None,
+        ),
+        Err(e) => return Err(e),
+    };
+    let errors = FieldErrors::single("file", message).translated(request_lang(&req));
+    let mut page = render_show(&req, &state, &user, id, status, "attach", errors, None).await?;
+    if let Some(seconds) = retry_after {
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds),
+        );
+    }
+    Ok(page)
 }

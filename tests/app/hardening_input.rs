@@ -563,3 +563,166 @@ async fn every_patch_leaves_what_it_does_not_name(app: TestApp) {
 }
 
 on_both!(every_patch_leaves_what_it_does_not_name);
+
+fn upload(name: &str, bytes: Vec<u8>, mime: &str) -> Form {
+    Form::new().part(
+        "file",
+        Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap(),
+    )
+}
+
+/// Item 12: a burst of uploads meets the per-person rate (429 with Retry-After, on the page a
+/// message beside the file field), the storage quota answers 507, and only allow-listed content
+/// types are kept; downloads stay attachments with nosniff.
+async fn uploads_have_a_rate_and_a_quota(app: TestApp) {
+    let (client, user) = app.login_as(Role::Engineer).await;
+    let token = app.api_token(&user).await;
+    let api = Api::with_token(&app, &token);
+    let (_, incident) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "ログ添付", "impact": "low", "urgency": "low"}),
+        )
+        .await;
+    let id = incident["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/incidents/{id}/attachments"));
+
+    // 12 at once against a limit of 3 a minute: exactly 3 get through, on both backends.
+    let burst = (0..12).map(|i| {
+        let request = app.api_client().post(&url).bearer_auth(&token).multipart(upload(
+            &format!("log{i}.txt"),
+            format!("line {i}\n").into_bytes(),
+            "text/plain",
+        ));
+        async move { request.send().await.unwrap() }
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [vec![201; 3], vec![429; 9]].concat());
+    let refused = answers.into_iter().find(|r| r.status() == 429).unwrap();
+    let retry: i64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After: {retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+
+    // On the page: the incident again, the reason beside the file field, in the reader's language.
+    app.post_form(&client, "/locale", &[("lang", "ja"), ("next", "/profile")])
+        .await;
+    let csrf = app.csrf_token(&client).await;
+    let page = client
+        .post(app.url(&format!("/incidents/{id}/attachments?csrf_token={csrf}")))
+        .multipart(upload("more.txt", b"more".to_vec(), "text/plain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 429);
+    assert!(page.headers().contains_key("retry-after"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("アップロードは1分間に3件までです。"), "{html}");
+
+    // A minute later the person may upload again.
+    app.state.clock.advance(chrono::Duration::seconds(61));
+    let stored = app
+        .api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .multipart(upload("page.html", b"<script>alert(1)</script>".to_vec(), "text/html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 201);
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(
+        stored["content_type"], "application/octet-stream",
+        "HTML is not kept as HTML"
+    );
+    let download = app
+        .api_client()
+        .get(app.url(&format!("/api/v1/attachments/{}", stored["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.headers()["content-type"], "application/octet-stream");
+    assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let png = app
+        .api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .multipart(upload("screen.png", vec![0x89, b'P', b'N', b'G'], "image/png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.json::<Value>().await.unwrap()["content_type"], "image/png");
+
+    // The quota (1 MB here) counts every stored byte; past it a 507, and nothing recorded.
+    app.state.clock.advance(chrono::Duration::seconds(61));
+    let big = |n: u8| upload(&format!("dump{n}.log"), vec![b'a' + n; 600 * 1024], "text/plain");
+    let first = app
+        .api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .multipart(big(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let second = app
+        .api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .multipart(big(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 507);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "insufficient_storage");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAMORI_STORAGE_QUOTA_MB"),
+        "{body}"
+    );
+    let (_, listed) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    let attachments = listed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "attachment")
+        .count();
+    assert_eq!(attachments, 6, "3 of the burst, HTML, PNG and the first dump");
+    let used = app
+        .with_db(|conn| mamori::attachments::queries::storage_used(conn).unwrap())
+        .await;
+    let expected: i64 = (0..3).map(|i| format!("line {i}\n").len() as i64).sum::<i64>() + 25 + 4 + 600 * 1024;
+    assert_eq!(used, expected, "the running total is what was recorded");
+}
+
+mod uploads_have_a_rate_and_a_quota {
+    use mamori::db::Backend;
+
+    use crate::support::TestApp;
+
+    const LIMITS: &[(&str, &str)] = &[("MAMORI_UPLOADS_PER_MINUTE", "3"), ("MAMORI_STORAGE_QUOTA_MB", "1")];
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        if let Some(app) = TestApp::spawn_with(Backend::Sqlite, LIMITS).await {
+            super::uploads_have_a_rate_and_a_quota(app).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = TestApp::spawn_with(Backend::Postgres, LIMITS).await {
+            super::uploads_have_a_rate_and_a_quota(app).await;
+        }
+    }
+}
