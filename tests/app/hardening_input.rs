@@ -726,3 +726,35 @@ mod uploads_have_a_rate_and_a_quota {
         }
     }
 }
+
+/// Item 14: a cell that starts with a full-width `＝ ＋ － ＠` is defused like its ASCII form.
+async fn full_width_formulas_are_defused_in_csv(app: TestApp) {
+    let (client, user) = app.login_as(Role::Engineer).await;
+    let api = Api::with_token(&app, &app.api_token(&user).await);
+    for title in [
+        "＝HYPERLINK(\"http://evil.example\")",
+        "＠SUM(A1)",
+        "=1+1",
+        "通常の件名",
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "impact": "low", "urgency": "low"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let csv = app
+        .get(&client, "/incidents/export.csv?view=all")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("'＝HYPERLINK"), "{csv}");
+    assert!(csv.contains("'＠SUM(A1)"), "{csv}");
+    assert!(csv.contains("'=1+1"), "{csv}");
+    assert!(csv.contains(",通常の件名,") && !csv.contains("'通常の件名"), "{csv}");
+}
+
+on_both!(full_width_formulas_are_defused_in_csv);
