@@ -10,6 +10,7 @@ pub mod errors;
 pub mod flash;
 pub mod forms;
 pub mod i18n;
+pub mod idempotency;
 pub mod json;
 pub mod query;
 pub mod templates;

@@ -600,7 +600,16 @@ async fn uploads_have_a_rate_and_a_quota(app: TestApp) {
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
     statuses.sort();
     assert_eq!(statuses, [vec![201; 3], vec![429; 9]].concat());
-    let refused = answers.into_iter().find(|r| r.status() == 429).unwrap();
+    let mut accepted_bytes = 0;
+    let mut refused = None;
+    for answer in answers {
+        if answer.status() == 201 {
+            accepted_bytes += answer.json::<Value>().await.unwrap()["size_bytes"].as_i64().unwrap();
+        } else if refused.is_none() {
+            refused = Some(answer);
+        }
+    }
+    let refused = refused.unwrap();
     let retry: i64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After: {retry}");
     let body: Value = refused.json().await.unwrap();
@@ -701,7 +710,7 @@ async fn uploads_have_a_rate_and_a_quota(app: TestApp) {
     let used = app
         .with_db(|conn| mamori::attachments::queries::storage_used(conn).unwrap())
         .await;
-    let expected: i64 = (0..3).map(|i| format!("line {i}\n").len() as i64).sum::<i64>() + 25 + 4 + 600 * 1024;
+    let expected = accepted_bytes + 25 + 4 + 600 * 1024;
     assert_eq!(used, expected, "the running total is what was recorded");
 }
 
@@ -758,3 +767,127 @@ async fn full_width_formulas_are_defused_in_csv(app: TestApp) {
 }
 
 on_both!(full_width_formulas_are_defused_in_csv);
+
+/// Item 20: a creation retried with the same `Idempotency-Key` is answered from the first
+/// answer, per user, for 24 hours; another body is a 422 naming the header; a retry while the
+/// first is still running is a 409.
+async fn a_retried_creation_with_its_key_creates_once(app: TestApp) {
+    let user = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&user).await;
+    let other = Api::new(&app, Role::Engineer).await;
+    let post = |token: &str, key: &str, body: Value| {
+        let request = app
+            .api_client()
+            .post(app.url("/api/v1/incidents"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            let location = response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, replayed, location, response.json::<Value>().await.unwrap())
+        }
+    };
+    let body = json!({"title": "VPN 障害", "impact": "low", "urgency": "low"});
+    let key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+    let (status, replayed, location, first) = post(&token, key, body.clone()).await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    let (status, replayed, location_again, again) = post(&token, key, body.clone()).await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again, first, "the first answer, whole");
+    assert_eq!(location_again, location);
+    let count = || async {
+        let (_, list) = Api::with_token(&app, &token).get("/api/v1/incidents").await;
+        list["items"].as_array().unwrap().len()
+    };
+    assert_eq!(count().await, 1, "created once");
+
+    // The same key with another body: refused, naming the header.
+    let (status, _, _, refused) = post(&token, key, json!({"title": "別件", "impact": "low", "urgency": "low"})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"]["fields"]["Idempotency-Key"].is_string(), "{refused}");
+    // Keys belong to their user: another user's same key is their own.
+    let (status, replayed, _, theirs) = post(&other.token, key, body.clone()).await;
+    assert_eq!((status, replayed), (201, false), "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+
+    // A refusal is not kept: the client may correct nothing and retry after the cause is gone.
+    let (status, _, _, invalid) = post(
+        &token,
+        "k-invalid",
+        json!({"title": "", "impact": "low", "urgency": "low"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{invalid}");
+    let (status, replayed, _, _) = post(
+        &token,
+        "k-invalid",
+        json!({"title": "", "impact": "low", "urgency": "low"}),
+    )
+    .await;
+    assert_eq!((status, replayed), (422, false));
+
+    // While the first request with a key runs, a second gets 409 (the first's claim is made
+    // here as the middleware makes it).
+    let user_id = user.id;
+    let now = app.state.clock.now();
+    let fingerprint = mamori::web::idempotency::fingerprint(
+        &actix_web::http::Method::POST,
+        "/api/v1/incidents",
+        serde_json::to_vec(&body).unwrap().as_slice(),
+    );
+    let claim = app
+        .with_db(move |conn| mamori::web::idempotency::claim(conn, user_id, "k-running", &fingerprint, now).unwrap())
+        .await;
+    assert_eq!(claim, mamori::web::idempotency::Claim::Run);
+    let (status, _, _, busy) = post(&token, "k-running", body.clone()).await;
+    assert_eq!(status, 409, "{busy}");
+    assert_eq!(
+        count().await,
+        2,
+        "nothing created while the first runs (the other user's one)"
+    );
+
+    // After 24 hours the key is forgotten (and pruned): the same request creates again.
+    app.state.clock.advance(chrono::Duration::hours(25));
+    let (status, replayed, _, later) = post(&token, key, body.clone()).await;
+    assert_eq!((status, replayed), (201, false), "{later}");
+    assert_ne!(later["id"], first["id"]);
+    let kept = app
+        .with_db(|conn| {
+            use diesel::prelude::*;
+            mamori::db::schema::idempotency_keys::table
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(kept, 1, "expired keys pruned, only the new one kept");
+
+    // Uploads (multipart) are creations too: the same file sent again is stored once.
+    let id = first["id"].as_i64().unwrap();
+    let multipart = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.log\"\r\n\
+                     Content-Type: text/plain\r\n\r\nERROR 接続断\r\n--XyZ--\r\n";
+    let upload = || {
+        app.api_client()
+            .post(app.url(&format!("/api/v1/incidents/{id}/attachments")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "upload-1")
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(multipart)
+            .send()
+    };
+    let first_upload = upload().await.unwrap();
+    assert_eq!(first_upload.status(), 201);
+    let first_upload: Value = first_upload.json().await.unwrap();
+    let second_upload = upload().await.unwrap();
+    assert_eq!(second_upload.status(), 201);
+    assert_eq!(second_upload.json::<Value>().await.unwrap()["id"], first_upload["id"]);
+}
+
+on_both!(a_retried_creation_with_its_key_creates_once);
