@@ -11,6 +11,8 @@
 //! | `MAMORI_SESSION_MAX_HOURS` | `12` | a session this old must log in again, however busy |
 //! | `MAMORI_DB_POOL_SIZE` | `8` | connections per instance |
 //! | `MAMORI_MAX_UPLOAD_MB` | `20` | largest attachment accepted |
+//! | `MAMORI_UPLOADS_PER_MINUTE` | `30` | attachments one person may upload in any minute (then 429 with `Retry-After`) |
+//! | `MAMORI_STORAGE_QUOTA_MB` | `10240` | total size of all attachments (then 507); `0`: no quota |
 //! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings, breaches and due escalation levels (`0`: never, in this instance) |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
@@ -35,6 +37,10 @@ pub struct Config {
     pub session_max_hours: i64,
     pub db_pool_size: u32,
     pub max_upload_bytes: usize,
+    /// Uploads one user may make in any 60 seconds.
+    pub uploads_per_minute: i64,
+    /// Total bytes of all attachments; `None`: no quota.
+    pub storage_quota_bytes: Option<i64>,
     /// Seconds between SLA job runs; 0 switches the job off in this instance.
     pub sla_job_seconds: u64,
     pub trust_proxy_headers: bool,
@@ -122,6 +128,11 @@ impl Config {
         let session_max_hours = parse_number(&get, "MAMORI_SESSION_MAX_HOURS", 12, 1, 24 * 30)?;
         let db_pool_size = parse_number(&get, "MAMORI_DB_POOL_SIZE", 8, 1, 256)? as u32;
         let max_upload_bytes = parse_number(&get, "MAMORI_MAX_UPLOAD_MB", 20, 1, 1024)? as usize * 1024 * 1024;
+        let uploads_per_minute = parse_number(&get, "MAMORI_UPLOADS_PER_MINUTE", 30, 1, 100_000)?;
+        let storage_quota_bytes = match parse_number(&get, "MAMORI_STORAGE_QUOTA_MB", 10_240, 0, 1 << 30)? {
+            0 => None,
+            mb => Some(mb * 1024 * 1024),
+        };
         let sla_job_seconds = parse_number(&get, "MAMORI_SLA_JOB_SECONDS", 60, 0, 86_400)? as u64;
         let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
@@ -141,6 +152,8 @@ impl Config {
             session_max_hours,
             db_pool_size,
             max_upload_bytes,
+            uploads_per_minute,
+            storage_quota_bytes,
             sla_job_seconds,
             trust_proxy_headers,
             log_filter,

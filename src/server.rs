@@ -60,6 +60,7 @@ pub fn serve(listener: TcpListener, state: web::Data<AppState>, workers: Option<
             .app_data(web::PayloadConfig::default().limit(crate::web::body::LIMIT))
             .configure(crate::routes::configure)
             .default_service(web::to(crate::web::not_found))
+            .wrap(from_fn(crate::web::idempotency::guard))
             .wrap(from_fn(crate::web::csrf::protect))
             .wrap(from_fn(crate::auth::access))
             .wrap(from_fn(crate::web::errors::handle))

@@ -434,6 +434,18 @@ flash-postmortem-updated = Post-mortem saved.
 flash-action-item-done = Action item done.
 error-problem-unknown = No such problem.
 
+## Input safety
+
+error-control-character = Contains a control character (such as NUL) that cannot be stored. Remove it and try again.
+event-edited = Text corrected
+event-postmortem_edited = Post-mortem edited
+list-separator = {", "}
+error-assignee-not-member = This person is not a member of the team that holds the incident.
+error-upload-rate = You can upload { $max } files a minute. Try again in { $seconds } seconds.
+error-storage-full = The storage for attachments is full. Ask an administrator to free space or raise the quota.
+error-idempotency-key-invalid = Give a key of 1 to 255 visible characters.
+error-idempotency-key-reused = This key was already used for a different request.
+
 ## Attachments
 incident-attachments = Attachments
 attachment-upload = Upload

@@ -434,6 +434,18 @@ flash-postmortem-updated = 事後報告を保存しました。
 flash-action-item-done = 対策項目を完了にしました。
 error-problem-unknown = 該当する問題がありません。
 
+## 入力の安全性
+
+error-control-character = 保存できない制御文字（NUL など）が含まれています。取り除いてから、もう一度お試しください。
+event-edited = 記載内容の修正
+event-postmortem_edited = 事後報告の編集
+list-separator = 、
+error-assignee-not-member = この担当者は、インシデントを担当するチームのメンバーではありません。
+error-upload-rate = アップロードは1分間に{ $max }件までです。{ $seconds }秒後にもう一度お試しください。
+error-storage-full = 添付ファイルの保存容量が上限に達しています。管理者に、不要な添付の削除か上限の引き上げを依頼してください。
+error-idempotency-key-invalid = キーは1〜255文字の表示可能な文字で指定してください。
+error-idempotency-key-reused = このキーは別のリクエストですでに使われています。
+
 ## 添付ファイル
 incident-attachments = 添付ファイル
 attachment-upload = アップロード

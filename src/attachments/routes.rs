@@ -18,7 +18,8 @@ fn field_error(key: &'static str, max_mb: Option<i64>) -> AppError {
     AppError::Validation(FieldErrors::single("file", message))
 }
 
-/// Reads the `file` field of a multipart body, refusing empty files and files over `limit`.
+/// Reads the `file` field of a multipart body, refusing empty files and files over `limit`, and
+/// other (text) fields holding a control character (`web::text`).
 /// Past the limit the rest is read and dropped (up to twice the limit) so the client gets the
 /// answer instead of a reset connection; anything larger is cut off.
 pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload, AppError> {
@@ -28,7 +29,8 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
     let mut seen = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| AppError::BadRequest(format!("malformed upload: {e}")))?;
-        let is_file = field.name() == Some("file");
+        let name = field.name().unwrap_or_default().to_string();
+        let is_file = name == "file";
         // RFC 5987 `filename*` when sent, else the plain `filename` (raw UTF-8 from browsers).
         let filename = field.content_disposition().and_then(|cd| {
             cd.get_filename_ext()
@@ -37,13 +39,17 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
         });
         let content_type = field.content_type().map(|m| m.essence_str().to_string());
         let mut bytes = Vec::new();
+        // The other fields are text: read (within the bound above) to refuse control characters.
+        let mut text = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| AppError::BadRequest(format!("malformed upload: {e}")))?;
             seen += chunk.len();
             if seen > limit * 2 {
                 return Err(field_error("error-file-too-large", Some(max_mb)));
             }
-            if is_file && !too_large {
+            if !is_file {
+                text.extend_from_slice(&chunk);
+            } else if !too_large {
                 if bytes.len() + chunk.len() > limit {
                     too_large = true;
                     bytes = Vec::new();
@@ -52,9 +58,10 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
                 }
             }
         }
+        crate::web::text::check(&name, &String::from_utf8_lossy(&text))?;
         if is_file && !too_large {
             let filename = service::clean_filename(filename.as_deref().unwrap_or(""));
-            let content_type = content_type
+            let claimed = content_type
                 .filter(|t| t != "application/octet-stream")
                 .unwrap_or_else(|| {
                     mime_guess::from_path(&filename)
@@ -62,6 +69,8 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
                         .essence_str()
                         .to_string()
                 });
+            // Only an allow-listed type is kept; anything else is served as bytes to save.
+            let content_type = super::rules::stored_content_type(&claimed).to_string();
             upload = Some(Upload {
                 filename,
                 content_type,
@@ -112,5 +121,6 @@ pub async fn download(state: web::Data<AppState>, path: web::Path<i64>) -> Resul
         .content_type(attachment.content_type.as_str())
         .insert_header(disposition)
         .insert_header(("Cache-Control", "private, no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
 }

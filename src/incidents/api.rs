@@ -66,6 +66,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, tz) = (user.actor(&req), state.clock.now(), user.time_zone.clone());
     let mut input = body.into_inner();
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     if input.channel.trim().is_empty() {
         input.channel = "api".into();
     }
@@ -181,6 +182,7 @@ async fn escalate(
         path.into_inner(),
         body.into_inner(),
     );
+    service::check_people_fields(user.role, input.to_team.is_some(), false)?;
     let view = state
         .db(move |conn| service::escalate(conn, &actor, now, id, &input))
         .await?;
@@ -200,6 +202,7 @@ async fn assign(
         path.into_inner(),
         body.into_inner(),
     );
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     let view = state
         .db(move |conn| service::assign(conn, &actor, now, id, &input))
         .await?;
@@ -220,8 +223,9 @@ async fn attach(
         path.into_inner(),
         state.config.data_dir.clone(),
     );
+    let limits = crate::attachments::service::Limits::of(&state.config);
     let stored = state
-        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload, limits))
         .await?;
     Ok(HttpResponse::Created().json(stored))
 }

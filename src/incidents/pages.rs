@@ -16,7 +16,7 @@ use super::service::{
 };
 use crate::auth::permissions::{allows, Permission};
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
 use crate::web::forms::Form;
@@ -366,6 +366,7 @@ async fn create(
         assignee_id: None,
         reported_at: form.reported_at.clone(),
     };
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     match state
         .db(move |conn| service::create(conn, &actor, now, &tz, &input))
         .await
@@ -684,6 +685,7 @@ async fn escalate(
         reason: form.reason,
         tried: form.tried,
     };
+    service::check_people_fields(user.role, input.to_team.is_some(), false)?;
     act(
         req,
         state,
@@ -722,6 +724,7 @@ async fn assign(
         team_id: Some(opt_id(&form.team_id)?),
         assignee_id: Some(opt_id(&form.assignee_id)?),
     };
+    service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     act(
         req,
         state,
@@ -765,9 +768,37 @@ async fn attach(
         Err(e) => return Err(e),
     };
     let (actor, now, data_dir) = (user.actor(&req), state.clock.now(), state.config.data_dir.clone());
-    state
-        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload))
-        .await?;
-    flash::push(&session, Kind::Success, "flash-attachment-added");
-    Ok(redirect(&format!("/incidents/{id}")))
+    let limits = crate::attachments::service::Limits::of(&state.config);
+    let stored = state
+        .db(move |conn| crate::attachments::service::store(conn, &data_dir, &actor, now, id, &upload, limits))
+        .await;
+    // Over the rate or the quota: the incident page again, the reason beside the file field.
+    let (status, message, retry_after) = match stored {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-attachment-added");
+            return Ok(redirect(&format!("/incidents/{id}")));
+        }
+        Err(AppError::TooManyRequests { retry_after_secs }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldMessage::new("error-upload-rate")
+                .with("max", limits.per_minute)
+                .with("seconds", retry_after_secs),
+            Some(retry_after_secs),
+        ),
+        Err(AppError::InsufficientStorage(_)) => (
+            StatusCode::INSUFFICIENT_STORAGE,
+            FieldMessage::new("error-storage-full"),
+            None,
+        ),
+        Err(e) => return Err(e),
+    };
+    let errors = FieldErrors::single("file", message).translated(request_lang(&req));
+    let mut page = render_show(&req, &state, &user, id, status, "attach", errors, None).await?;
+    if let Some(seconds) = retry_after {
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds),
+        );
+    }
+    Ok(page)
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::permissions::{Permission, Role};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -221,6 +223,63 @@ pub fn close_blockers(
 pub const MIN_LEVEL: i32 = 1;
 pub const MAX_LEVEL: i32 = 3;
 
+/// Who may set each people field of an incident, wherever the field comes in (creation through
+/// the page or the API, assignment, escalation): choosing the team is first-line work (the
+/// helpdesk files an incident to a team and escalates it to another), choosing the assignee is
+/// second-line work, as `/assign` is.
+pub const PEOPLE_FIELDS: [(&str, Permission); 2] = [
+    ("team_id", Permission::WorkIncidents),
+    ("assignee_id", Permission::ManageIncidents),
+];
+
+/// The first of the people fields being set that `role` may not set.
+pub fn refused_people_field(role: Role, sets_team: bool, sets_assignee: bool) -> Option<&'static str> {
+    PEOPLE_FIELDS
+        .iter()
+        .zip([sets_team, sets_assignee])
+        .find(|((_, permission), set)| *set && !crate::auth::permissions::allows(role, *permission))
+        .map(|((field, _), _)| *field)
+}
+
+/// What an edit did to a record's text fields: for the audit log the text before and after of
+/// each changed field, for the timeline only the names (`{"fields": [...]}`). Shared by
+/// incidents, problems and post-mortems, whose pages show the names in the reader's language.
+#[derive(Debug, Default, PartialEq)]
+pub struct TextChanges {
+    pub fields: Vec<&'static str>,
+    pub before: serde_json::Map<String, serde_json::Value>,
+    pub after: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TextChanges {
+    /// Notes `field` when a new value was given and differs from the stored one.
+    pub fn compare(&mut self, field: &'static str, before: &str, after: Option<&str>) {
+        if let Some(after) = after.filter(|after| *after != before) {
+            self.fields.push(field);
+            self.before.insert(field.into(), before.into());
+            self.after.insert(field.into(), after.into());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Adds the changed texts to the audit row's `before` and `after` objects.
+    pub fn add_to(&self, before: &mut serde_json::Value, after: &mut serde_json::Value) {
+        for (target, texts) in [(before, &self.before), (after, &self.after)] {
+            if let Some(object) = target.as_object_mut() {
+                object.extend(texts.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+    }
+
+    /// The timeline event's data: which fields changed, not the text.
+    pub fn event_data(&self) -> serde_json::Value {
+        serde_json::json!({ "fields": self.fields })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +386,49 @@ mod tests {
         }
         for p in Priority::ALL {
             assert_eq!(Priority::parse(p.as_str()), Some(p));
+        }
+    }
+
+    #[test]
+    fn text_changes_note_only_what_differs() {
+        let mut changes = TextChanges::default();
+        changes.compare("title", "VPN 障害", Some("VPN 接続障害"));
+        changes.compare("description", "same", Some("same"));
+        changes.compare("category", "network", None);
+        changes.compare("service", "", Some("VPN"));
+        assert_eq!(changes.fields, vec!["title", "service"]);
+        let mut before = serde_json::json!({"version": 1});
+        let mut after = serde_json::json!({"version": 2});
+        changes.add_to(&mut before, &mut after);
+        assert_eq!(
+            before,
+            serde_json::json!({"version": 1, "title": "VPN 障害", "service": ""})
+        );
+        assert_eq!(
+            after,
+            serde_json::json!({"version": 2, "title": "VPN 接続障害", "service": "VPN"})
+        );
+        assert_eq!(
+            changes.event_data(),
+            serde_json::json!({"fields": ["title", "service"]})
+        );
+        assert!(TextChanges::default().is_empty());
+    }
+
+    #[test]
+    fn only_second_line_chooses_the_assignee() {
+        for role in Role::ALL {
+            assert_eq!(
+                refused_people_field(role, true, false),
+                None,
+                "{role:?} files to a team"
+            );
+            assert_eq!(refused_people_field(role, false, false), None);
+        }
+        assert_eq!(refused_people_field(Role::Helpdesk, true, true), Some("assignee_id"));
+        assert_eq!(refused_people_field(Role::Helpdesk, false, true), Some("assignee_id"));
+        for role in [Role::Engineer, Role::Manager, Role::Admin] {
+            assert_eq!(refused_people_field(role, true, true), None);
         }
     }
 }

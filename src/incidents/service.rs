@@ -10,6 +10,7 @@ use super::queries::{self, IncidentUpdate, ListScope};
 use super::rules::{self, Action, CloseBlocker, Level, Priority, Status};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
+use crate::auth::permissions::Role;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::tickets::model::{Kind, NewTicket};
@@ -95,7 +96,35 @@ fn check_people(
             Err(e) => return Err(e.into()),
         }
     }
+    if names.0.is_some() && names.1.is_some() {
+        check_member(conn, team_id, assignee_id, errors)?;
+    }
     Ok(names)
+}
+
+/// The assignee must be a member of the team that holds the incident (when it has one).
+fn check_member(
+    conn: &mut DbConnection,
+    team_id: Option<i64>,
+    assignee_id: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if let (Some(team), Some(user)) = (team_id, assignee_id) {
+        if !crate::users::queries::team_ids(conn, user)?.contains(&team) {
+            errors.add("assignee_id", FieldMessage::new("error-assignee-not-member"));
+        }
+    }
+    Ok(())
+}
+
+/// The one permission check of the people fields (`rules::PEOPLE_FIELDS`), made by every
+/// handler that takes them: a role that may not set a field it sent is refused, as the route
+/// that sets only that field would refuse it.
+pub fn check_people_fields(role: Role, sets_team: bool, sets_assignee: bool) -> Result<(), AppError> {
+    match rules::refused_people_field(role, sets_team, sets_assignee) {
+        Some(_) => Err(AppError::Forbidden),
+        None => Ok(()),
+    }
 }
 
 /// A compact snapshot for the audit log.
@@ -634,7 +663,12 @@ pub fn edit(
 
     write_transaction(conn, |conn| {
         let loaded = load_for_change(conn, id, input.version)?;
-        let before = snapshot(&loaded);
+        let mut before = snapshot(&loaded);
+        let mut texts = rules::TextChanges::default();
+        texts.compare("title", &loaded.0.title, title.as_deref());
+        texts.compare("description", &loaded.0.description, description.as_deref());
+        texts.compare("category", &loaded.1.category, category.as_deref());
+        texts.compare("service", &loaded.1.service, service.as_deref());
         let impact = impact
             .flatten()
             .or_else(|| Level::parse(&loaded.1.impact))
@@ -679,7 +713,20 @@ pub fn edit(
                 Some(json!({ "from": loaded.0.priority, "to": priority.as_str() })),
             )?;
         }
-        let after = snapshot(&queries::load(conn, id)?);
+        if !texts.is_empty() {
+            add_event(
+                conn,
+                id,
+                now,
+                actor.user_id,
+                "edited",
+                "internal",
+                "",
+                Some(texts.event_data()),
+            )?;
+        }
+        let mut after = snapshot(&queries::load(conn, id)?);
+        texts.add_to(&mut before, &mut after);
         record(
             conn,
             actor,
@@ -1245,6 +1292,9 @@ pub fn assign(
             None if team_id != loaded.0.team_id => None,
             None => loaded.0.assignee_id,
         };
+        let mut errors = FieldErrors::new();
+        check_member(conn, team_id, assignee_id, &mut errors)?;
+        errors.into_result()?;
         bump(
             conn,
             &loaded,

@@ -222,6 +222,7 @@ pub fn change(
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("post-mortem {} has status {:?}", pm.id, pm.status)))?;
         let to = rules::next(from, step).ok_or_else(|| AppError::Conflict(rules::refusal(from, step)))?;
         let mut sections: Sections = serde_json::from_str(&pm.sections).unwrap_or_default();
+        let stored = serde_json::to_value(&sections).map_err(AppError::internal)?;
         let mut errors = FieldErrors::new();
         apply(&mut sections, patch, &mut errors);
         let published_at = if to == Status::Published {
@@ -254,6 +255,28 @@ pub fn change(
             )?;
             crate::tickets::queries::touch(conn, incident_id, now)?;
         }
+        // Each changed section before and after in the audit log; its name on the timeline.
+        let edited = serde_json::to_value(&sections).map_err(AppError::internal)?;
+        let mut texts = crate::incidents::rules::TextChanges::default();
+        for name in Sections::NAMES {
+            let text = |value: &serde_json::Value| value[name].as_str().unwrap_or_default().to_string();
+            texts.compare(name, &text(&stored), Some(&text(&edited)));
+        }
+        if !texts.is_empty() {
+            add_event(
+                conn,
+                incident_id,
+                now,
+                actor.user_id,
+                "postmortem_edited",
+                "internal",
+                "",
+                Some(texts.event_data()),
+            )?;
+        }
+        let mut before = json!({ "status": pm.status });
+        let mut after = json!({ "status": status, "sections": sections });
+        texts.add_to(&mut before, &mut after);
         record(
             conn,
             actor,
@@ -261,8 +284,8 @@ pub fn change(
             &format!("postmortem.{}", step.as_str()),
             "postmortem",
             pm.id,
-            Some(&json!({ "status": pm.status })),
-            Some(&json!({ "status": status, "sections": sections })),
+            Some(&before),
+            Some(&after),
         )
     })?;
     get(conn, incident_id, now)

@@ -350,6 +350,11 @@ pub fn transition(
             keep(&factors, &problem.contributing_factors),
             keep(&whys, &problem.five_whys),
         );
+        let mut texts = crate::incidents::rules::TextChanges::default();
+        texts.compare("root_cause", &problem.root_cause, Some(&rc));
+        texts.compare("workaround", &problem.workaround, Some(&wa));
+        texts.compare("contributing_factors", &problem.contributing_factors, Some(&cf));
+        texts.compare("five_whys", &problem.five_whys, Some(&fw));
         queries::update(
             conn,
             id,
@@ -378,6 +383,21 @@ pub fn transition(
             resolution.as_deref().unwrap_or(&rc),
             Some(json!({ "from": from.as_str(), "to": to.as_str(), "action": action.as_str() })),
         )?;
+        if !texts.is_empty() {
+            add_event(
+                conn,
+                id,
+                now,
+                actor.user_id,
+                "edited",
+                "internal",
+                "",
+                Some(texts.event_data()),
+            )?;
+        }
+        let mut before = json!({ "status": from.as_str() });
+        let mut after = json!({ "status": to.as_str(), "root_cause": rc, "workaround": wa });
+        texts.add_to(&mut before, &mut after);
         record(
             conn,
             actor,
@@ -385,8 +405,8 @@ pub fn transition(
             &format!("problem.{}", action.as_str().replace('-', "_")),
             "problem",
             id,
-            Some(&json!({ "status": from.as_str() })),
-            Some(&json!({ "status": to.as_str(), "root_cause": rc, "workaround": wa })),
+            Some(&before),
+            Some(&after),
         )
     })?;
     get(conn, id)

@@ -10,7 +10,7 @@ use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::Json;
+use crate::web::json::{patched, Json};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -42,28 +42,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update_policy))
             .route(web::delete().to(delete_policy)),
     );
-}
-
-/// Applies a JSON merge patch (RFC 7396) to `target`.
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    target.remove(&key);
-                } else {
-                    merge(target.entry(key).or_insert(Value::Null), value);
-                }
-            }
-        }
-        (target, patch) => *target = patch,
-    }
-}
-
-/// Reads a patched input; a value of the wrong shape is a field error, as in any body.
-fn patched<T: serde::de::DeserializeOwned>(mut current: Value, patch: Value) -> Result<T, AppError> {
-    merge(&mut current, patch);
-    crate::web::json::from_value(current)
 }
 
 async fn list_calendars(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -8,6 +8,9 @@ use chrono::{Duration, NaiveDate};
 pub enum IcsError {
     Unparsable,
     NoEvents,
+    /// A control character other than tab, CR and LF (`web::text`): a NUL in a SUMMARY would
+    /// reach the database.
+    ControlCharacter,
 }
 
 fn date_of(value: &str) -> Option<NaiveDate> {
@@ -16,6 +19,9 @@ fn date_of(value: &str) -> Option<NaiveDate> {
 
 /// `(first day, last day, summary)` of every event; a date-only DTEND is exclusive (RFC 5545).
 pub fn all_day_events(text: &str) -> Result<Vec<(NaiveDate, NaiveDate, String)>, IcsError> {
+    if crate::web::text::has_refused(text) {
+        return Err(IcsError::ControlCharacter);
+    }
     let mut found = Vec::new();
     let mut calendars = 0;
     for calendar in ical::IcalParser::new(text.as_bytes()) {
@@ -75,6 +81,10 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_calendar() {
         assert_eq!(all_day_events("hello"), Err(IcsError::Unparsable));
+        assert_eq!(
+            all_day_events("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261229\r\nSUMMARY:a\0b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+            Err(IcsError::ControlCharacter)
+        );
         assert!(
             all_day_events("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").is_err()
         );

@@ -348,8 +348,10 @@ pub fn import_ics(
     id: i64,
     ics: &str,
 ) -> Result<CalendarView, AppError> {
-    let days = super::ics::all_day_events(ics)
-        .map_err(|_| AppError::Validation(FieldErrors::single("file", FieldMessage::new("error-ics-invalid"))))?;
+    let days = super::ics::all_day_events(ics).map_err(|e| match e {
+        super::ics::IcsError::ControlCharacter => crate::web::text::refused("file"),
+        _ => AppError::Validation(FieldErrors::single("file", FieldMessage::new("error-ics-invalid"))),
+    })?;
     write_transaction(conn, |conn| {
         let before = calendar_view(conn, id)?;
         let mut closures: Vec<(String, String, String)> = before

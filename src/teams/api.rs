@@ -7,7 +7,7 @@ use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::Json;
+use crate::web::json::{patched, Json};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -52,16 +52,22 @@ async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    body: Json<TeamInput>,
+    body: Json<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, now, id, input) = (
+    let (actor, now, id, patch) = (
         user.actor(&req),
         state.clock.now(),
         path.into_inner(),
         body.into_inner(),
     );
     let team = state
-        .db(move |conn| service::update(conn, &actor, now, id, &input))
+        .db(move |conn| {
+            // A merge: the fields the body leaves out keep their stored values.
+            let current = queries::find(conn, id)?;
+            let base = serde_json::json!({ "name": current.name, "description": current.description });
+            let input: TeamInput = patched(base, patch)?;
+            service::update(conn, &actor, now, id, &input)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(team))
 }

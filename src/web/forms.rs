@@ -1,5 +1,6 @@
 //! Form extraction with repeated keys (`team_ids=1&team_ids=2`), which `web::Form` cannot read,
-//! up to [`body::form_limit`] (long post-mortems exceed the 1 MB of everything else).
+//! up to [`body::form_limit`] (long post-mortems exceed the 1 MB of everything else). A value
+//! holding a control character is a field error ([`super::text`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +21,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
         let bytes = body::read(req, payload, body::form_limit(req));
         Box::pin(async move {
             let bytes = bytes.await?;
+            super::text::check_urlencoded(&bytes)?;
             serde_html_form::from_bytes::<T>(&bytes)
                 .map(Form)
                 .map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))

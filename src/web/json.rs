@@ -3,9 +3,11 @@
 //! user), but JSON of the wrong shape — a value
 //! of the wrong type, an unknown choice, a missing field — is an [`AppError::Validation`] naming
 //! the field by its path (`team_id`, `closures[1].starts_on`), the same `error.fields` the
-//! services answer with. Malformed JSON stays a 400.
+//! services answer with, and so is a string holding a control character ([`super::text`]).
+//! Malformed JSON stays a 400.
 //!
-//! [`PageBefore`] is the answer of a keyset-paged list.
+//! [`PageBefore`] is the answer of a keyset-paged list; [`patched`] reads a PATCH body merged
+//! into the stored record (RFC 7396), so absent fields stay as they are.
 //!
 //! `Json<Option<T>>` is an optional body: an empty one is `None`. (actix's `Option<Json<T>>`
 //! would also turn a body that fails to parse into `None` and go on without it.)
@@ -49,6 +51,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "the body must be JSON (Content-Type: application/json)".into(),
                 ));
             }
+            super::text::check_json(&bytes)?;
             from_slice(&bytes).map(Json)
         })
     }
@@ -74,6 +77,30 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 /// the stored record read the result through this).
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
     serde_path_to_error::deserialize(value).map_err(refused)
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `target`: absent fields stay as they are, `null`
+/// removes a field (an input with `#[serde(default)]` then reads it as empty or `None`).
+pub fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(&key);
+                } else {
+                    merge(target.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+/// The input of every PATCH that replaces a whole record: the stored record `current` (as the
+/// input reads it) with the `patch` merged in, read with the same errors as a body.
+pub fn patched<T: DeserializeOwned>(mut current: Value, patch: Value) -> Result<T, AppError> {
+    merge(&mut current, patch);
+    from_value(current)
 }
 
 fn malformed(err: serde_json::Error) -> AppError {

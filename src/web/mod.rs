@@ -1,5 +1,6 @@
 //! Shared plumbing for the HTML side and HTTP in general: templates and rendering, i18n, CSRF,
-//! flash messages, error pages, form, JSON body and query string extraction (and the body size limits),
+//! flash messages, error pages, form, JSON body and query string extraction (and the body size limits,
+//! and the refusal of control characters in text input),
 //! security headers, static files.
 
 pub mod body;
@@ -9,9 +10,11 @@ pub mod errors;
 pub mod flash;
 pub mod forms;
 pub mod i18n;
+pub mod idempotency;
 pub mod json;
 pub mod query;
 pub mod templates;
+pub mod text;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;

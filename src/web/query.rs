@@ -2,7 +2,8 @@
 //! of the wrong shape (`team_id=abc`, `without_problem=yes`) is an [`AppError::Validation`]
 //! naming the parameter: on the API a 422 with `error.fields.team_id`, the answer a JSON body
 //! of the wrong shape gets ([`super::json`]). Read with `serde_html_form`, as forms are, so
-//! repeated keys (`team_ids=1&team_ids=2`) work the same in both.
+//! repeated keys (`team_ids=1&team_ids=2`) work the same in both. A parameter holding a control
+//! character is a field error too, except the search text `q` ([`super::text`]).
 
 use std::future::{ready, Ready};
 use std::ops::Deref;
@@ -39,6 +40,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
 /// Reads a query string into `T`; a bad parameter is a field error under its name.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    super::text::check_urlencoded(query.as_bytes())?;
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().iter().next().map(|_| err.path().to_string());

@@ -323,6 +323,12 @@ async fn queues_filters_and_paging(app: TestApp) {
         .with_db(|conn| mamori::users::queries::list(conn, &Default::default(), 10).unwrap()[0].id)
         .await;
     let team = create_team(&app, "DB").await;
+    // An assignee belongs to the team that holds the incident.
+    let (status, body) = Api::new(&app, Role::Admin)
+        .await
+        .patch(&format!("/api/v1/users/{me}"), json!({"team_ids": [team]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (_, major) = api
         .post("/api/v1/incidents", incident("データベース応答なし", "high", "high"))
         .await;
@@ -960,6 +966,12 @@ async fn assigning_keeps_what_is_not_named(app: TestApp) {
         create_team(&app, "ネットワーク").await,
     );
     let person = app.create_user(Role::Engineer).await.id;
+    // An assignee belongs to the team that holds the incident.
+    let admin = Api::new(&app, Role::Admin).await;
+    let (status, body) = admin
+        .patch(&format!("/api/v1/users/{person}"), json!({"team_ids": [desk, network]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (_, created) = api
         .post(
             "/api/v1/incidents",

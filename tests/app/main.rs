@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod database;
 mod escalation;
+mod hardening_input;
 mod hardening_sessions;
 mod i18n;
 mod incidents;

@@ -1,0 +1,6 @@
+DROP TRIGGER attachments_storage_released ON attachments;
+DROP FUNCTION attachments_storage_released();
+DROP INDEX attachments_uploader_idx;
+DROP TABLE storage_usage;
+DROP INDEX idempotency_keys_created_idx;
+DROP TABLE idempotency_keys;
