@@ -51,7 +51,7 @@ pub fn check(field: &str, value: &str) -> Result<(), AppError> {
 pub fn check_urlencoded(bytes: &[u8]) -> Result<(), AppError> {
     // Control characters arrive percent-encoded (`%00`, `%7F`, `%C2%80`) or, from a careless
     // client, raw: without either there is nothing to decode.
-    let suspicious = bytes.iter().any(|&b| b == b'%' || b < 0x20 || b >= 0x7F);
+    let suspicious = bytes.iter().any(|&b| b == b'%' || !(0x20..0x7F).contains(&b));
     if !suspicious {
         return Ok(());
     }
