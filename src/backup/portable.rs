@@ -144,6 +144,21 @@ pub fn holds_data(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
 
 /// A table's rows in portable form, ordered by every column.
 pub fn rows(conn: &mut DbConnection, table: &str) -> anyhow::Result<Vec<Row>> {
+    let mut all = Vec::new();
+    each_row(conn, table, |row| {
+        all.push(row);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Hands a table's rows to `f` one at a time in portable form, ordered by every column,
+/// without collecting the table in memory.
+pub fn each_row(
+    conn: &mut DbConnection,
+    table: &str,
+    mut f: impl FnMut(Row) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let cols = columns(conn, table)?;
     let order = cols.iter().map(|(c, _)| quote(c)).collect::<Vec<_>>().join(", ");
     let sql = match backend_of(conn) {
@@ -164,19 +179,20 @@ pub fn rows(conn: &mut DbConnection, table: &str) -> anyhow::Result<Vec<Row>> {
         ),
     };
     let kinds: BTreeMap<&str, ColumnKind> = cols.iter().map(|(c, k)| (c.as_str(), *k)).collect();
-    texts(conn, &sql)?
-        .into_iter()
-        .map(|text| {
-            let raw: Row = serde_json::from_str(&text)?;
-            raw.into_iter()
-                .map(|(c, v)| {
-                    let kind = kinds.get(c.as_str()).copied().unwrap_or(ColumnKind::Other);
-                    let v = portable_value(kind, v).map_err(|e| anyhow!("{table}.{c}: {e}"))?;
-                    Ok((c, v))
-                })
-                .collect()
-        })
-        .collect()
+    let found = diesel::sql_query(sql).load_iter::<TextRow, diesel::connection::DefaultLoadingMode>(conn)?;
+    for text in found {
+        let raw: Row = serde_json::from_str(&text?.v)?;
+        let row = raw
+            .into_iter()
+            .map(|(c, v)| {
+                let kind = kinds.get(c.as_str()).copied().unwrap_or(ColumnKind::Other);
+                let v = portable_value(kind, v).map_err(|e| anyhow!("{table}.{c}: {e}"))?;
+                Ok((c, v))
+            })
+            .collect::<anyhow::Result<Row>>()?;
+        f(row)?;
+    }
+    Ok(())
 }
 
 /// Runs `f` in one read snapshot of the database (PostgreSQL: repeatable read; SQLite: one read
@@ -217,7 +233,7 @@ pub fn write_export(
         out.write_all(b"\n")?;
         let mut shas = BTreeSet::new();
         for table in TABLES {
-            for row in rows(conn, table)? {
+            each_row(conn, table, |row| {
                 if *table == "attachments" {
                     if let Some(Value::String(sha)) = row.get("sha256") {
                         shas.insert(sha.clone());
@@ -231,7 +247,8 @@ pub fn write_export(
                     },
                 )?;
                 out.write_all(b"\n")?;
-            }
+                Ok(())
+            })?;
         }
         if let Some(data_dir) = blobs_from {
             for sha in &shas {
@@ -449,9 +466,7 @@ pub fn copy_rows(from: &mut DbConnection, to: &mut DbConnection) -> anyhow::Resu
     check_table_list(from)?;
     let mut loader = Loader::new();
     for table in TABLES {
-        for row in rows(from, table)? {
-            loader.push(to, table, row)?;
-        }
+        each_row(from, table, |row| loader.push(to, table, row))?;
     }
     loader.flush(to)
 }
