@@ -5,6 +5,7 @@ mod support;
 
 mod attachments;
 mod auth;
+mod backups;
 mod browser;
 mod cli;
 mod database;
