@@ -38,15 +38,19 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// The text a ticket is searched by: its normalised title and description on separate lines
-/// (a query never holds a line break, so no phrase spans the two).
-pub fn indexed_text(title: &str, description: &str) -> String {
-    let (title, description) = (normalize(title), normalize(description));
-    if description.is_empty() {
-        title
-    } else {
-        format!("{title}\n{description}")
+/// The text a ticket is searched by: its normalised number, title and description on separate
+/// lines (a query never holds a line break, so no phrase spans two). With the number in it, a
+/// number typed into a search box (「INC-000123」, or 「000123」) finds its ticket like any text.
+pub fn indexed_text(reference: &str, title: &str, description: &str) -> String {
+    let mut text = normalize(reference);
+    for part in [title, description] {
+        let part = normalize(part);
+        if !part.is_empty() {
+            text.push('\n');
+            text.push_str(&part);
+        }
     }
+    text
 }
 
 /// The distinct one- and two-character grams of normalised text, space-separated: every letter or
@@ -136,6 +140,26 @@ pub fn parse(raw: &str) -> Result<Query, QueryError> {
     if raw.chars().count() > MAX_QUERY_CHARS {
         return Err(QueryError::TooLong);
     }
+    let query = parse_unchecked(raw);
+    if query.terms.is_empty() {
+        return Err(QueryError::Empty);
+    }
+    if query.terms.len() > MAX_TERMS {
+        return Err(QueryError::TooManyTerms);
+    }
+    Ok(query)
+}
+
+/// [`parse`] for a list's filter box, which never refuses: nothing to look for is no search
+/// (`None`), and a query past the limits keeps what fits in them.
+pub fn parse_lenient(raw: &str) -> Option<Query> {
+    let raw: String = raw.chars().take(MAX_QUERY_CHARS).collect();
+    let mut query = parse_unchecked(&raw);
+    query.terms.truncate(MAX_TERMS);
+    (!query.terms.is_empty()).then_some(query)
+}
+
+fn parse_unchecked(raw: &str) -> Query {
     let normalized = normalize(raw);
     let mut terms: Vec<Term> = Vec::new();
     let mut push = |text: &str| {
@@ -151,14 +175,8 @@ pub fn parse(raw: &str) -> Result<Query, QueryError> {
             part.split(' ').for_each(&mut push);
         }
     }
-    if terms.is_empty() {
-        return Err(QueryError::Empty);
-    }
-    if terms.len() > MAX_TERMS {
-        return Err(QueryError::TooManyTerms);
-    }
     let normalized = normalized.replace(is_quote, "").trim().to_string();
-    Ok(Query { terms, normalized })
+    Query { terms, normalized }
 }
 
 /// Characters of context a snippet shows before the first match, and its whole length.
@@ -255,8 +273,11 @@ mod tests {
 
     #[test]
     fn indexed_text_keeps_title_and_description_apart() {
-        assert_eq!(indexed_text("ＶＰＮ 障害", "接続\nできない"), "vpn 障害\n接続 できない");
-        assert_eq!(indexed_text("題", ""), "題");
+        assert_eq!(
+            indexed_text("INC-000001", "ＶＰＮ 障害", "接続\nできない"),
+            "inc-000001\nvpn 障害\n接続 できない"
+        );
+        assert_eq!(indexed_text("PRB-000002", "題", ""), "prb-000002\n題");
     }
 
     #[test]
@@ -288,6 +309,9 @@ mod tests {
         assert_eq!(parse(&"あ".repeat(MAX_QUERY_CHARS + 1)), Err(QueryError::TooLong));
         let words: Vec<String> = (0..=MAX_TERMS).map(|i| format!("w{i}")).collect();
         assert_eq!(parse(&words.join(" ")), Err(QueryError::TooManyTerms));
+        assert_eq!(parse_lenient(&words.join(" ")).unwrap().terms.len(), MAX_TERMS);
+        assert_eq!(parse_lenient(" \0 "), None);
+        assert!(parse_lenient(&"あ".repeat(MAX_QUERY_CHARS + 1)).is_some());
     }
 
     #[test]
