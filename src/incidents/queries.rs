@@ -608,7 +608,9 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
     let title = case_of(8, &SEED_TITLES, &|t| t.to_string());
     let details = case_of(4, &SEED_DETAILS, &|t| t.to_string());
     // Normalised, each title keeps the space before the number.
-    let normal_title = case_of(8, &SEED_TITLES, &|t| search::normalize(t) + &" ".repeat(t.ends_with(' ') as usize));
+    let normal_title = case_of(8, &SEED_TITLES, &|t| {
+        search::normalize(t) + &" ".repeat(t.ends_with(' ') as usize)
+    });
     let normal_details = case_of(4, &SEED_DETAILS, &|t| search::normalize(t));
     let title_grams = case_of(8, &SEED_TITLES, &|t| search::grams(&search::normalize(t)));
     let detail_grams = case_of(4, &SEED_DETAILS, &|t| search::grams(&search::normalize(t)));

@@ -62,7 +62,14 @@ pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticke
         // The columns in `Ticket`'s field order (a multi-backend connection cannot return `as_select`).
         .returning(tickets::all_columns)
         .get_result(conn)?;
-    write_search_entry(conn, ticket.id, &ticket.reference, &ticket.title, &ticket.description, false)?;
+    write_search_entry(
+        conn,
+        ticket.id,
+        &ticket.reference,
+        &ticket.title,
+        &ticket.description,
+        false,
+    )?;
     Ok(ticket)
 }
 
@@ -263,7 +270,11 @@ pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
 
 /// A condition on `tickets`, for the text search filters (boxed: its shape depends on the query).
 pub type BoxedCondition = Box<
-    dyn BoxableExpression<tickets::table, <DbConnection as diesel::Connection>::Backend, SqlType = diesel::sql_types::Bool>,
+    dyn BoxableExpression<
+        tickets::table,
+        <DbConnection as diesel::Connection>::Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
 >;
 
 /// A string as an SQL literal. Only for normalised text: it holds no control character (NUL
@@ -298,8 +309,11 @@ fn postgres_text_condition(query: &super::search::Query) -> String {
 /// normalised text).
 fn matching_entries(
     query: &super::search::Query,
-) -> crate::db::schema::ticket_search::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend, diesel::sql_types::BigInt>
-{
+) -> crate::db::schema::ticket_search::BoxedQuery<
+    'static,
+    <DbConnection as diesel::Connection>::Backend,
+    diesel::sql_types::BigInt,
+> {
     use crate::db::schema::ticket_search;
     let mut entries = ticket_search::table.select(ticket_search::ticket_id).into_boxed();
     for term in &query.terms {
@@ -394,7 +408,11 @@ pub fn search_ids(
             .filter(ticket_search::ticket_id.eq_any(batch))
             .load(conn)?;
         if !confirmed.is_empty() {
-            ids.extend(page(conn, Box::new(tickets::id.eq_any(confirmed)), limit - ids.len() as i64)?);
+            ids.extend(page(
+                conn,
+                Box::new(tickets::id.eq_any(confirmed)),
+                limit - ids.len() as i64,
+            )?);
         }
         if ids.len() as i64 >= limit || (hits.len() as i64) < FTS_BATCH {
             break;

@@ -201,9 +201,9 @@ async fn seeded_incidents_behave_like_real_ones(app: TestApp) {
                     "SELECT (SELECT count(DISTINCT segid) FROM ticket_search_fts_text_idx) \
                      * (SELECT count(DISTINCT segid) FROM ticket_search_fts_grams_idx) AS n",
                 )
-                    .get_result::<Count>(conn)
-                    .unwrap()
-                    .n
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n
             }
             mamori::db::DbConnection::Postgres(_) => 1,
         })

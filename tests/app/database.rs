@@ -337,14 +337,12 @@ async fn text_search_uses_the_trigram_index(app: TestApp) {
             .collect::<Vec<_>>(),
             DbConnection::Postgres(_) => {
                 conn.batch_execute("SET enable_seqscan = off").unwrap();
-                diesel::sql_query(
-                    "EXPLAIN SELECT ticket_id FROM ticket_search WHERE body LIKE '%データベース%'",
-                )
-                .load::<PgPlan>(conn)
-                .unwrap()
-                .into_iter()
-                .map(|p| p.line)
-                .collect()
+                diesel::sql_query("EXPLAIN SELECT ticket_id FROM ticket_search WHERE body LIKE '%データベース%'")
+                    .load::<PgPlan>(conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.line)
+                    .collect()
             }
         })
         .await;

@@ -16,5 +16,6 @@ mod permissions;
 mod postmortems;
 mod problems;
 mod reports;
+mod search;
 mod sla;
 mod users;
