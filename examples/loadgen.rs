@@ -3,7 +3,7 @@
 //! percentiles. Loopback only; bounded in time and requests.
 //!
 //! cargo run --release --example loadgen -- BASE_URL TOKEN SCENARIO CONCURRENCY SECONDS MAX_ID
-//! SCENARIO: create | read | list | search | search-ranked | report | me | health
+//! SCENARIO: create | read | list | search | search-ranked | unified-search | report | me | health
 
 use std::time::{Duration, Instant};
 
@@ -52,11 +52,24 @@ async fn main() {
                         client.get(format!("{base}/api/v1/incidents?view=all&status={status}&priority={priority}&limit=50"))
                     }
                     "search" | "search-ranked" => {
-                        let q = ["データベース", "VPN", "バッチ", "Backup job", "ファイルサーバ", "503"][((n >> 40) % 6) as usize];
+                        // Two-character Japanese words are the most common searches (and the hard
+                        // case: 障害 is in half of the seeded incidents).
+                        let q = [
+                            "データベース", "VPN", "バッチ", "Backup job", "ファイルサーバ", "503", "障害", "復旧", "ＤＢ",
+                        ][((n >> 40) % 9) as usize];
                         let sort = if scenario == "search" { "newest" } else { "relevance" };
                         client
                             .get(format!("{base}/api/v1/incidents"))
                             .query(&[("view", "all"), ("q", q), ("limit", "50"), ("sort", sort)])
+                    }
+                    // One search over every kind (incidents and problems), best match first and newest
+                    // first in turn, as the header's search box asks.
+                    "unified-search" => {
+                        let q = ["障害", "復旧", "ＤＢ", "VPN 障害", "データベース", "503", "接続", "遅延"][((n >> 40) % 8) as usize];
+                        let sort = ["relevance", "newest"][((n >> 44) % 2) as usize];
+                        client
+                            .get(format!("{base}/api/v1/search"))
+                            .query(&[("q", q), ("limit", "20"), ("sort", sort)])
                     }
                     // A year's SLA report by month (and one by priority): one aggregate each.
                     "report" => {

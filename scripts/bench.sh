@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark on a release build with N incidents (default 1,000,000), on SQLite and PostgreSQL:
 # create via API (8 clients), read one, filtered list, text search (newest first and best match
-# first), a year's SLA report, and the
+# first, two-character Japanese words included), one search over every kind, a year's SLA report, and the
 # server's peak RSS.
 # Everything runs on loopback; each scenario is bounded in time. Results go to stdout as
 # Markdown lines; docs/PERFORMANCE.md records a run.
@@ -53,7 +53,7 @@ for backend in $BACKENDS; do
   MAMORI_BIND="127.0.0.1:$PORT" $BIN serve &
   SERVER=$!; PIDS+=("$SERVER")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-  for scenario in read list search search-ranked report create; do
+  for scenario in read list search search-ranked unified-search report create; do
     result=$($LOADGEN "http://127.0.0.1:$PORT" "$TOKEN" "$scenario" 8 "$SECS" "$N")
     echo "| $backend | $scenario | ${result#*: } |"
   done

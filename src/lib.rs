@@ -18,6 +18,7 @@ pub mod postmortems;
 pub mod problems;
 pub mod reports;
 pub mod routes;
+pub mod search;
 pub mod server;
 pub mod sla;
 pub mod state;

@@ -38,6 +38,8 @@ pub const ROUTES: &[RouteSpec] = &[
     // Everyone signed in.
     route(Method::GET, "/", Authenticated),
     route(Method::GET, "/profile", Authenticated),
+    // One search over every kind; each kind's hits need that kind's view permission.
+    route(Method::GET, "/search", Authenticated),
     route(Method::POST, "/profile", Authenticated),
     route(Method::POST, "/profile/password", Authenticated),
     route(Method::POST, "/profile/tokens", Authenticated),
@@ -256,6 +258,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/incidents/{id}/postmortem/action-items",
         Requires(WritePostmortems),
     ),
+    route(Method::GET, "/api/v1/search", Authenticated),
     route(Method::GET, "/api/v1/action-items", Authenticated),
     route(Method::POST, "/api/v1/action-items/{id}/done", Authenticated),
     route(Method::GET, "/api/v1/problems", Requires(ViewProblems)),
@@ -304,6 +307,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::problems::api::routes)
             .configure(crate::postmortems::api::routes)
             .configure(crate::tickets::routes::api)
+            .configure(crate::search::routes::api)
             .configure(crate::sla::api::routes)
             .configure(crate::notifications::routes::api)
             .configure(crate::reports::routes::api),
@@ -319,6 +323,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::problems::pages::routes(cfg);
     crate::postmortems::pages::routes(cfg);
     crate::tickets::routes::pages(cfg);
+    crate::search::routes::pages(cfg);
     crate::notifications::routes::pages(cfg);
     crate::reports::routes::pages(cfg);
     crate::sla::pages::routes(cfg);

@@ -32,6 +32,7 @@ pub fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<web::Data<A
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         crate::db::check_postgres_locale(&mut conn);
+        crate::tickets::queries::backfill_search(&mut conn)?;
     }
     let templates = crate::web::templates::load().map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
     Ok(web::Data::new(AppState::new(Arc::new(config), pool, templates, clock)))

@@ -393,6 +393,28 @@ flash-problem-updated = Problem updated.
 error-date-invalid = Not a valid date (YYYY-MM-DD).
 error-incident-unknown = No such incident.
 
+## Search
+search-title = Search
+search-label = Search every ticket
+search-placeholder = Search incidents and problems
+search-submit = Search
+search-kind = Kind
+search-kind-any = All kinds
+search-kind-incident = Incident
+search-kind-problem = Problem
+search-status-all = Open and closed
+search-status-open = Open only
+search-updated = Updated
+search-empty = Nothing matches. Try fewer words, or another spelling.
+search-error-q-empty = Enter something to search for.
+search-error-q-too-long = Search for at most 1,000 characters.
+search-error-q-too-many-words = Search for at most 32 words.
+search-error-kinds-invalid = Choose kinds from incident and problem, separated by commas.
+search-error-status-invalid = Choose open or all.
+search-error-sort-invalid = Choose relevance or newest.
+search-error-limit-invalid = Ask for 1 to { $max } results per page.
+search-error-cursor-invalid = This page link is no longer valid; start the search again.
+
 ## Post-mortems
 nav-action-items = My action items
 postmortem = Post-mortem

@@ -393,6 +393,28 @@ flash-problem-updated = 問題を更新しました。
 error-date-invalid = 日付の形式が正しくありません（YYYY-MM-DD）。
 error-incident-unknown = 該当するインシデントがありません。
 
+## 検索
+search-title = 検索
+search-label = すべてのチケットを検索
+search-placeholder = インシデント・問題を検索
+search-submit = 検索
+search-kind = 種別
+search-kind-any = すべての種別
+search-kind-incident = インシデント
+search-kind-problem = 問題
+search-status-all = 未完了と完了済み
+search-status-open = 未完了のみ
+search-updated = 更新
+search-empty = 該当するものはありません。語を減らすか、別の表記でお試しください。
+search-error-q-empty = 検索する語を入力してください。
+search-error-q-too-long = 検索語は1,000文字以内で入力してください。
+search-error-q-too-many-words = 検索語は32語以内で入力してください。
+search-error-kinds-invalid = 種別は「incident」「problem」からカンマ区切りで指定してください。
+search-error-status-invalid = 「open」か「all」を指定してください。
+search-error-sort-invalid = 「relevance」か「newest」を指定してください。
+search-error-limit-invalid = 1ページの件数は1～{ $max }件で指定してください。
+search-error-cursor-invalid = このページのリンクは使えなくなりました。もう一度検索してください。
+
 ## 事後対応
 nav-action-items = 自分の対策項目
 postmortem = 事後報告（ポストモーテム）

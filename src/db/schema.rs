@@ -120,6 +120,15 @@ diesel::table! {
     }
 }
 
+// A ticket's normalised text and its one- and two-character grams (`tickets::search`).
+diesel::table! {
+    ticket_search (ticket_id) {
+        ticket_id -> BigInt,
+        body -> Text,
+        grams -> Text,
+    }
+}
+
 diesel::table! {
     incidents (ticket_id) {
         ticket_id -> BigInt,
@@ -371,6 +380,7 @@ diesel::joinable!(ticket_sla -> sla_policies (policy_id));
 diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
+diesel::joinable!(ticket_search -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -388,6 +398,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     ticket_sequences,
     tickets,
+    ticket_search,
     incidents,
     ticket_events,
     problems,

@@ -10,7 +10,7 @@ use crate::db::schema::{incidents, teams, tickets, users};
 use crate::db::{Backend, DbConnection};
 use crate::tickets::model::Ticket;
 use crate::tickets::queries as ticket_queries;
-use crate::users::queries::{like_pattern, lower};
+use crate::tickets::search;
 
 /// Inserts an incident's row and returns it as stored.
 pub fn insert(conn: &mut DbConnection, new: &NewIncident<'_>) -> QueryResult<Incident> {
@@ -280,44 +280,42 @@ fn rows_for(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<IncidentRow
     Ok(rows)
 }
 
-/// At most `limit` incidents in the scope's order, after the keyset cursor.
+/// At most `limit` incidents in the scope's order, after the keyset cursor. A text search
+/// (`filter.q`) matches as every search does (`tickets::search`): normalised, all words and
+/// phrases required.
 pub fn list(
     conn: &mut DbConnection,
     filter: &IncidentFilter,
     scope: &ListScope,
     limit: i64,
 ) -> QueryResult<Vec<IncidentRow>> {
-    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if let Some(q) = q.filter(|_| scope.sort == ListSort::Relevance) {
-        return list_by_relevance(conn, filter, scope, limit, q);
+    let query = filter.q.as_deref().and_then(search::parse_lenient);
+    if let Some(query) = query.as_ref().filter(|_| scope.sort == ListSort::Relevance) {
+        return list_by_relevance(conn, filter, scope, limit, query);
     }
-    let ids = list_ids(conn, filter, scope, limit)?;
+    let ids = list_ids(conn, filter, scope, limit, query.as_ref())?;
     rows_for(conn, &ids)
 }
 
 /// The ids of [`list`]'s page (text search newest first, or no text search).
-fn list_ids(conn: &mut DbConnection, filter: &IncidentFilter, scope: &ListScope, limit: i64) -> QueryResult<Vec<i64>> {
-    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if let Some(q) = q {
-        if ticket_queries::uses_trigram_index(q) && crate::db::backend_of(conn) == Backend::Sqlite {
-            return ids_by_fts(conn, filter, scope, limit, q);
-        }
+fn list_ids(
+    conn: &mut DbConnection,
+    filter: &IncidentFilter,
+    scope: &ListScope,
+    limit: i64,
+    query: Option<&search::Query>,
+) -> QueryResult<Vec<i64>> {
+    if let Some(query) = query {
+        let before = scope.cursor.as_ref().map(|c| c.id);
+        return ticket_queries::search_ids(conn, query, before, limit, |conn, text, limit| {
+            filtered_ids!(filter, scope)
+                .filter(text)
+                .order(tickets::id.desc())
+                .limit(limit)
+                .load::<i64>(conn)
+        });
     }
     let mut query = filtered_ids!(filter, scope);
-    if let Some(q) = q {
-        if ticket_queries::uses_trigram_index(q) {
-            query = query.filter(trigram_match(q));
-        } else {
-            let pattern = like_pattern(&q.to_lowercase());
-            query = query.filter(
-                lower(tickets::title)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(tickets::description).like(pattern).escape('\\'))
-                    .or(tickets::reference.eq(q.to_uppercase())),
-            );
-        }
-    }
     // Row-value comparisons, so both backends seek the sort's index to the cursor.
     if let Some(c) = &scope.cursor {
         query = match scope.sort {
@@ -348,80 +346,6 @@ fn list_ids(conn: &mut DbConnection, filter: &IncidentFilter, scope: &ListScope,
     query.limit(limit).load::<i64>(conn)
 }
 
-type BoxedCondition = Box<dyn BoxableExpression<tickets::table, <DbConnection as Connection>::Backend, SqlType = Bool>>;
-
-/// A text search of three characters or more on PostgreSQL: the text contains `q`, or `q` is
-/// the incident's reference. The pg_trgm GIN index of the search migration serves LIKE and ILIKE
-/// alike. ILIKE only when `q` has letters with case: it lower-cases every text it checks, and a
-/// search for 「データベース」 took 3.7 ms with it against 1.4 ms with LIKE (200,000 incidents,
-/// its 200 newest hits). A text containing no such letter matches the same either way.
-fn trigram_match(q: &str) -> BoxedCondition {
-    let has_case = q.to_lowercase() != q.to_uppercase();
-    let operator = if has_case { " ILIKE " } else { " LIKE " };
-    let text = sql::<Bool>(&format!("(tickets.title || ' ' || tickets.description){operator}"))
-        .bind::<Text, _>(like_pattern(q))
-        .sql("");
-    Box::new(text.or(tickets::reference.eq(q.to_uppercase())))
-}
-
-/// Matches the FTS index hands over per batch, and how many batches one page may read.
-const FTS_BATCH: i64 = 1000;
-const FTS_BATCHES: usize = 40;
-
-/// SQLite text search, newest first: FTS5 serves `ORDER BY rowid DESC` under a rowid bound
-/// without reading every match, so the index is walked in batches from the cursor and each
-/// batch gets the other filters, until the page is full. A page whose filters reject more than
-/// FTS_BATCH × FTS_BATCHES matches in a row ends early (documented in docs/PERFORMANCE.md).
-fn ids_by_fts(
-    conn: &mut DbConnection,
-    filter: &IncidentFilter,
-    scope: &ListScope,
-    limit: i64,
-    q: &str,
-) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Hit {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let phrase = ticket_queries::fts_phrase(q);
-    let mut ids: Vec<i64> = Vec::new();
-    let mut cursor = filter.before.unwrap_or(i64::MAX);
-    for _ in 0..FTS_BATCHES {
-        let hits: Vec<Hit> = diesel::sql_query(
-            "SELECT rowid AS id FROM tickets_fts WHERE tickets_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
-        )
-        .bind::<Text, _>(&phrase)
-        .bind::<diesel::sql_types::BigInt, _>(cursor)
-        .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
-        .load(conn)?;
-        let Some(last) = hits.last().map(|h| h.id) else { break };
-        let batch = filtered_ids!(filter, scope)
-            .filter(tickets::id.eq_any(hits.iter().map(|h| h.id).collect::<Vec<_>>()))
-            .order(tickets::id.desc())
-            .limit(limit - ids.len() as i64)
-            .load::<i64>(conn)?;
-        ids.extend(batch);
-        if ids.len() as i64 >= limit || (hits.len() as i64) < FTS_BATCH {
-            break;
-        }
-        cursor = last;
-    }
-    // A reference typed into the search box ("INC-000123") finds that incident too.
-    let mut by_number = filtered_ids!(filter, scope).filter(tickets::reference.eq(q.to_uppercase()));
-    if let Some(before) = filter.before {
-        by_number = by_number.filter(tickets::id.lt(before));
-    }
-    for id in by_number.load::<i64>(conn)? {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    ids.sort_by_key(|id| std::cmp::Reverse(*id));
-    ids.truncate(limit as usize);
-    Ok(ids)
-}
-
 /// How many of the newest matches a text search ranks: its best matches are chosen among them.
 /// A common word matches a large share of a million incidents, and scoring them all would take
 /// seconds; the recent cases are the useful ones (as for similar incidents).
@@ -429,7 +353,8 @@ pub const RANK_WINDOW: i64 = 200;
 
 /// A text search's hits, best match first, `limit` of them after the row `filter.before` (the
 /// last of the previous page). The newest [`RANK_WINDOW`] hits of the filters are scored by the
-/// trigram similarity (pg_trgm's measure on both backends, see [`relevance`]) and ranked, the
+/// trigram similarity (pg_trgm's measure on both backends, see
+/// [`crate::tickets::similarity::rank`]) and ranked, the
 /// title weighing double. Equal scores are newest first; a reference typed in ("INC-000123")
 /// is the best match. Only the page's rows are read in full.
 fn list_by_relevance(
@@ -437,7 +362,7 @@ fn list_by_relevance(
     filter: &IncidentFilter,
     scope: &ListScope,
     limit: i64,
-    q: &str,
+    q: &search::Query,
 ) -> QueryResult<Vec<IncidentRow>> {
     let newest = ListScope {
         sort: ListSort::Newest,
@@ -449,7 +374,7 @@ fn list_by_relevance(
         ..filter.clone()
     };
     let window = ranking_window(conn, &from_start, &newest, q)?;
-    let ranked = relevance(q, window);
+    let ranked = crate::tickets::similarity::rank(q, window);
     let start = match filter.before {
         None => 0,
         // A cursor that fell out of the window (many newer hits since) ends the list.
@@ -473,54 +398,15 @@ fn ranking_window(
     conn: &mut DbConnection,
     filter: &IncidentFilter,
     newest: &ListScope,
-    q: &str,
+    q: &search::Query,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
-    // PostgreSQL: the window's query reads every candidate's texts anyway to check the match,
-    // so it returns them; reading them again by key afterwards cost 200 index look-ups and a
-    // round trip per search.
-    if crate::db::backend_of(conn) == Backend::Postgres && ticket_queries::uses_trigram_index(q) {
-        return filtered_ids!(
-            filter,
-            newest,
-            (tickets::id, tickets::reference, tickets::title, tickets::description)
-        )
-        .filter(trigram_match(q))
-        .order(tickets::id.desc())
-        .limit(RANK_WINDOW)
-        .load(conn);
-    }
-    // FTS5 (and the short-query LIKE) hand over ids; the texts are read by key afterwards.
-    let ids = list_ids(conn, filter, newest, RANK_WINDOW)?;
+    let ids = list_ids(conn, filter, newest, RANK_WINDOW, Some(q))?;
     crate::native!(conn, |c| {
         tickets::table
             .filter(tickets::id.eq_any(&ids))
             .select((tickets::id, tickets::reference, tickets::title, tickets::description))
             .load(c)
     })
-}
-
-/// The `window`'s incidents as (score, id), best first, equal scores newest first. The score is
-/// twice the trigram similarity to the title plus that to the whole text: pg_trgm's measure,
-/// computed here on both backends ([`crate::tickets::similarity`]). In PostgreSQL,
-/// `similarity()` over a window of 200 hits cost 5 ms of the database's CPU per search (it takes
-/// the query's trigrams again for every call); here the query's are taken once. A reference
-/// typed in ("INC-000123") is the best match.
-fn relevance(q: &str, window: Vec<(i64, String, String, String)>) -> Vec<(f64, i64)> {
-    let reference = q.to_uppercase();
-    let scorer = crate::tickets::similarity::Scorer::new(q);
-    let mut ranked: Vec<(f64, i64)> = window
-        .into_iter()
-        .map(|(id, number, title, description)| {
-            let score = if number == reference {
-                f64::INFINITY
-            } else {
-                scorer.title_and_text(&title, &description)
-            };
-            (score, id)
-        })
-        .collect();
-    ranked.sort_by(|(a, x), (b, y)| b.total_cmp(a).then(y.cmp(x)));
-    ranked
 }
 
 /// Display names of a team and a user, for views.
@@ -548,7 +434,8 @@ pub fn names(
 pub const SIMILAR_WINDOW: i64 = 20_000;
 
 /// Past incidents like this one: the same category or service, or a similar text through the
-/// backend's trigram index (FTS5 bm25 on SQLite, pg_trgm word similarity on PostgreSQL).
+/// backend's trigram index over the normalised texts (FTS5 bm25 on SQLite, pg_trgm word
+/// similarity on PostgreSQL).
 /// Returns (ticket, same_category_or_service, similar_text), best first, at most `limit`.
 /// The text search looks at the last [`SIMILAR_WINDOW`] incidents only: common trigrams match
 /// hundreds of thousands of rows at a million incidents, and recent cases are the useful ones.
@@ -561,8 +448,9 @@ pub fn similar(
     limit: i64,
 ) -> QueryResult<Vec<(ticket_queries::LinkedTicket, bool, bool)>> {
     let mut by_text: Vec<i64> = Vec::new();
-    let title = title.trim();
-    if ticket_queries::uses_trigram_index(title) {
+    // The normalised title against the normalised texts (`ticket_search`), as every search.
+    let title = search::normalize(title);
+    if title.chars().count() >= 3 {
         #[derive(QueryableByName)]
         struct Hit {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -581,9 +469,9 @@ pub fn similar(
                     .collect::<Vec<_>>()
                     .join(" OR ");
                 diesel::sql_query(
-                    "SELECT t.id AS id FROM tickets_fts f JOIN tickets t ON t.id = f.rowid \
-                     WHERE tickets_fts MATCH ? AND f.rowid >= ? AND t.kind = 'incident' AND t.id < ? \
-                     AND t.deleted_at IS NULL ORDER BY bm25(tickets_fts) LIMIT ?",
+                    "SELECT t.id AS id FROM ticket_search_fts_text f JOIN tickets t ON t.id = f.rowid \
+                     WHERE ticket_search_fts_text MATCH ? AND f.rowid >= ? AND t.kind = 'incident' AND t.id < ? \
+                     AND t.deleted_at IS NULL ORDER BY bm25(ticket_search_fts_text) LIMIT ?",
                 )
                 .bind::<Text, _>(query)
                 .bind::<diesel::sql_types::BigInt, _>(id - SIMILAR_WINDOW)
@@ -592,11 +480,11 @@ pub fn similar(
                 .load(conn)?
             }
             Backend::Postgres => diesel::sql_query(
-                "SELECT id FROM tickets WHERE id >= $4 AND $1 <% (title || ' ' || description) \
-                 AND kind = 'incident' AND id < $2 AND deleted_at IS NULL \
-                 ORDER BY word_similarity($1, title || ' ' || description) DESC, id DESC LIMIT $3",
+                "SELECT t.id FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id \
+                 WHERE t.id >= $4 AND $1 <% s.body AND t.kind = 'incident' AND t.id < $2 AND t.deleted_at IS NULL \
+                 ORDER BY word_similarity($1, s.body) DESC, t.id DESC LIMIT $3",
             )
-            .bind::<Text, _>(title)
+            .bind::<Text, _>(&title)
             .bind::<diesel::sql_types::BigInt, _>(id)
             .bind::<diesel::sql_types::BigInt, _>(limit * 2)
             .bind::<diesel::sql_types::BigInt, _>(id - SIMILAR_WINDOW)
@@ -650,6 +538,27 @@ pub fn similar(
         .collect())
 }
 
+/// The titles of generated incidents (the number follows), by the number modulo 8.
+const SEED_TITLES: [&str; 8] = [
+    "データベース応答遅延 ",
+    "VPN に接続できない ",
+    "Mail delivery delayed ",
+    "ファイルサーバ容量逼迫 ",
+    "Login page returns 503 ",
+    "夜間バッチ異常終了 ",
+    "プリンタ印刷不可 ",
+    "Backup job failed on nas",
+];
+
+/// How generated descriptions end, by the number modulo 4: the words Japanese teams search for
+/// most (障害 in half of them, 復旧 and ＤＢ in a quarter), so a benchmark's searches have hits.
+const SEED_DETAILS: [&str; 4] = [
+    "サーバ障害 利用者から連絡あり",
+    "障害復旧済み ＤＢ 確認",
+    "接続遅延 利用者から連絡あり",
+    "停止なし 利用者から連絡あり",
+];
+
 /// Bulk-generates `count` incidents numbered after the current sequence, in one statement per
 /// table (for benchmarks: no per-row round trips, no audit rows; the CLI audits the run). Titles,
 /// priorities (with matching impact/urgency), states and categories vary with the row number so
@@ -687,16 +596,53 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
         Backend::Sqlite => "0",
         Backend::Postgres => "FALSE",
     };
+    // The search entries in the shape `tickets::queries::write_search_entry` writes: the texts'
+    // fixed parts normalised and split into grams here, the number's grams in SQL.
+    let case_of = |modulo: i64, parts: &[&str], f: &dyn Fn(&str) -> String| {
+        let mut case = format!("(CASE n % {modulo}");
+        for (i, part) in parts.iter().enumerate() {
+            case.push_str(&format!(" WHEN {i} THEN '{}'", f(part)));
+        }
+        case + " END)"
+    };
+    let title = case_of(8, &SEED_TITLES, &|t| t.to_string());
+    let details = case_of(4, &SEED_DETAILS, &|t| t.to_string());
+    // Normalised, each title keeps the space before the number.
+    let normal_title = case_of(8, &SEED_TITLES, &|t| {
+        search::normalize(t) + &" ".repeat(t.ends_with(' ') as usize)
+    });
+    let normal_details = case_of(4, &SEED_DETAILS, &|t| search::normalize(t));
+    let title_grams = case_of(8, &SEED_TITLES, &|t| search::grams(&search::normalize(t)));
+    let detail_grams = case_of(4, &SEED_DETAILS, &|t| search::grams(&search::normalize(t)));
+    let fixed_grams = search::grams("inc generated incident");
+    let digit_grams = |digits: &str| {
+        (1..=8)
+            .map(|i| format!("substr({digits}, {i}, 1) || ' ' || substr({digits}, {i}, 2)"))
+            .collect::<Vec<_>>()
+            .join(" || ' ' || ")
+    };
+    let (pad_grams, number_grams) = (digit_grams(pad), digit_grams(text_of));
+    let newline = match crate::db::backend_of(conn) {
+        Backend::Sqlite => "char(10)",
+        Backend::Postgres => "chr(10)",
+    };
+    // The last title runs into the number ("nas12"): one more pair.
+    let joined = search::normalize(SEED_TITLES[7]).chars().last().unwrap_or(' ');
     let sql = format!(
         "INSERT INTO tickets (kind, number, reference, title, description, status, priority, team_id, assignee_id, reporter_id, version, created_at, updated_at)
          SELECT 'incident', n, 'INC-' || {pad},
-           (CASE n % 8 WHEN 0 THEN 'データベース応答遅延 ' WHEN 1 THEN 'VPN に接続できない ' WHEN 2 THEN 'Mail delivery delayed ' WHEN 3 THEN 'ファイルサーバ容量逼迫 '
-              WHEN 4 THEN 'Login page returns 503 ' WHEN 5 THEN '夜間バッチ異常終了 ' WHEN 6 THEN 'プリンタ印刷不可 ' ELSE 'Backup job failed on nas' END) || {text_of},
-           'generated incident ' || {text_of} || ' 利用者から連絡あり',
+           {title} || {text_of},
+           'generated incident ' || {text_of} || ' ' || {details},
            CASE WHEN n % 50 = 0 THEN 'mitigated' WHEN n % 10 < 7 THEN 'closed' WHEN n % 10 = 7 THEN 'in_progress' WHEN n % 10 = 8 THEN 'new' ELSE 'acknowledged' END,
            CASE WHEN n % 50 = 0 THEN 'P1' WHEN n % 7 = 0 THEN 'P2' WHEN n % 3 = 0 THEN 'P3' ELSE 'P4' END,
            NULL, CASE WHEN n % 4 = 0 THEN {reporter} ELSE NULL END, {reporter}, 1, {seconds}, {seconds}
          FROM ({rows}) AS src;
+         INSERT INTO ticket_search (ticket_id, body, grams)
+         SELECT id, 'inc-' || {pad} || {newline} || {normal_title} || {text_of} || {newline}
+             || 'generated incident ' || {text_of} || ' ' || {normal_details},
+           {title_grams} || ' ' || {detail_grams} || ' {fixed_grams} ' || {pad_grams} || ' ' || {number_grams}
+             || CASE WHEN n % 8 = 7 THEN ' {joined}' || substr({text_of}, 1, 1) ELSE '' END
+         FROM (SELECT id, number AS n FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last}) AS src;
          INSERT INTO incidents (ticket_id, impact, urgency, channel, category, service, reported_at, escalation_level)
          SELECT id,
            CASE priority WHEN 'P1' THEN 'high' WHEN 'P2' THEN 'high' WHEN 'P3' THEN 'medium' ELSE 'low' END,

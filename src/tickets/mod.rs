@@ -6,5 +6,6 @@
 pub mod model;
 pub mod queries;
 pub mod routes;
+pub mod search;
 pub mod service;
 pub mod similarity;

@@ -55,12 +55,22 @@ pub fn set_last_number_sql(conn: &DbConnection, kind: Kind, last: i64) -> String
 }
 
 /// Inserts a ticket and returns it as stored.
+/// Inserts a ticket and returns it as stored; its search entry is written with it.
 pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
-    diesel::insert_into(tickets::table)
+    let ticket: Ticket = diesel::insert_into(tickets::table)
         .values(new)
         // The columns in `Ticket`'s field order (a multi-backend connection cannot return `as_select`).
         .returning(tickets::all_columns)
-        .get_result(conn)
+        .get_result(conn)?;
+    write_search_entry(
+        conn,
+        ticket.id,
+        &ticket.reference,
+        &ticket.title,
+        &ticket.description,
+        false,
+    )?;
+    Ok(ticket)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
@@ -122,6 +132,14 @@ pub fn update_versioned(
             tickets::updated_at.eq(at),
         ))
         .execute(conn)?;
+    // The search entry follows the text in the same transaction.
+    if updated == 1 && (changes.title.is_some() || changes.description.is_some()) {
+        let (reference, title, description): (String, String, String) = tickets::table
+            .find(id)
+            .select((tickets::reference, tickets::title, tickets::description))
+            .first(conn)?;
+        write_search_entry(conn, id, &reference, &title, &description, true)?;
+    }
     Ok(updated == 1)
 }
 
@@ -174,10 +192,10 @@ pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Even
         .collect())
 }
 
-/// Whether a search text is long enough for the trigram indexes (FTS5 trigram, pg_trgm).
-/// Shorter queries fall back to LIKE.
+/// Whether the list may rank a text search by relevance: any search the indexes serve, which
+/// since the gram index is every non-empty one.
 pub fn uses_trigram_index(q: &str) -> bool {
-    q.chars().count() >= 3
+    !q.trim().is_empty()
 }
 
 /// An FTS5 phrase matching `q` as a substring (trigram tokenizer), quotes escaped.
@@ -185,16 +203,239 @@ pub fn fts_phrase(q: &str) -> String {
     format!("\"{}\"", q.replace('"', "\"\""))
 }
 
-/// Merges the SQLite text index into one segment after a bulk load (`mamori seed`). Each
+/// Writes a ticket's search entry (`ticket_search`: normalised text and grams), inside the
+/// transaction that writes its title or description. SQLite's triggers carry it into the FTS5
+/// tables; PostgreSQL's GIN indexes follow by themselves.
+pub fn write_search_entry(
+    conn: &mut DbConnection,
+    id: i64,
+    reference: &str,
+    title: &str,
+    description: &str,
+    replace: bool,
+) -> QueryResult<()> {
+    use crate::db::schema::ticket_search;
+    let body = super::search::indexed_text(reference, title, description);
+    let grams = super::search::grams(&body);
+    if replace {
+        let changed = diesel::update(ticket_search::table.find(id))
+            .set((ticket_search::body.eq(&body), ticket_search::grams.eq(&grams)))
+            .execute(conn)?;
+        if changed == 1 {
+            return Ok(());
+        }
+    }
+    diesel::insert_into(ticket_search::table)
+        .values((
+            ticket_search::ticket_id.eq(id),
+            ticket_search::body.eq(&body),
+            ticket_search::grams.eq(&grams),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Tickets whose search entry [`backfill_search`] writes per transaction.
+const BACKFILL_BATCH: i64 = 1000;
+
+/// Writes the search entries of tickets that have none (those stored before the search
+/// migration), in batches of [`BACKFILL_BATCH`], each its own transaction. Run at start-up; a
+/// database where every ticket has its entry costs one index look-up. Returns how many it wrote.
+pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
+    use crate::db::schema::ticket_search;
+    let mut written = 0;
+    loop {
+        let missing: Vec<(i64, String, String, String)> = crate::native!(conn, |c| {
+            tickets::table
+                .left_join(ticket_search::table)
+                .filter(ticket_search::ticket_id.nullable().is_null())
+                .order(tickets::id)
+                .limit(BACKFILL_BATCH)
+                .select((tickets::id, tickets::reference, tickets::title, tickets::description))
+                .load(c)
+        })?;
+        if missing.is_empty() {
+            return Ok(written);
+        }
+        crate::db::write_transaction(conn, |conn| {
+            for (id, reference, title, description) in &missing {
+                write_search_entry(conn, *id, reference, title, description, false)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        written += missing.len();
+        tracing::info!(written, "search index: entries written for earlier tickets");
+    }
+}
+
+/// A condition on `tickets`, for the text search filters (boxed: its shape depends on the query).
+pub type BoxedCondition = Box<
+    dyn BoxableExpression<
+        tickets::table,
+        <DbConnection as diesel::Connection>::Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+>;
+
+/// A string as an SQL literal. Only for normalised text: it holds no control character (NUL
+/// included), and both backends take backslashes in literals as they are.
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// PostgreSQL: the condition on `ticket_search` that its text contains every term, short terms
+/// also through the gram index. The words are written into the SQL, not bound: PostgreSQL then
+/// plans each search for its own words, walking the tickets newest first for a frequent word
+/// (障害 is in half of them) and reading a GIN index for a rare one, from the words' statistics.
+/// Bound, every search would share one generic plan.
+fn postgres_text_condition(query: &super::search::Query) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for term in &query.terms {
+        parts.push(format!(
+            "ticket_search.body LIKE {} ESCAPE '\\'",
+            sql_literal(&crate::users::queries::like_pattern(&term.text))
+        ));
+        if term.is_gram() {
+            parts.push(format!(
+                "string_to_array(ticket_search.grams, ' ') @> ARRAY[{}]",
+                sql_literal(&term.text)
+            ));
+        }
+    }
+    parts.join(" AND ")
+}
+
+/// The search entries containing every term of `query` (each term a substring of the
+/// normalised text).
+fn matching_entries(
+    query: &super::search::Query,
+) -> crate::db::schema::ticket_search::BoxedQuery<
+    'static,
+    <DbConnection as diesel::Connection>::Backend,
+    diesel::sql_types::BigInt,
+> {
+    use crate::db::schema::ticket_search;
+    let mut entries = ticket_search::table.select(ticket_search::ticket_id).into_boxed();
+    for term in &query.terms {
+        entries = entries.filter(
+            ticket_search::body
+                .like(crate::users::queries::like_pattern(&term.text))
+                .escape('\\'),
+        );
+    }
+    entries
+}
+
+/// Matches the SQLite text index hands over per batch, and how many batches one page may read.
+const FTS_BATCH: i64 = 1000;
+const FTS_BATCHES: usize = 40;
+
+/// The ids of up to `limit` tickets matching `query`, newest first, below `before`, that also pass
+/// the caller's filters: `page(conn, condition, limit)` runs the caller's query (its filters,
+/// ordered by id descending) with `condition` added and returns its ids.
+///
+/// PostgreSQL: one query; the planner chooses between walking the tickets newest first and
+/// checking each (cheap for a frequent word such as 障害) and the trigram or gram GIN index (a
+/// rare word). SQLite: FTS5 serves `ORDER BY rowid DESC` under a rowid bound without reading
+/// every match, so the index is walked newest first in batches of [`FTS_BATCH`]; each batch is
+/// confirmed against the normalised text and handed to `page` with the caller's filters, until
+/// the page is full or [`FTS_BATCHES`] batches were read. The trigram table drives when the query
+/// has a word of three characters or more, the gram table when it has a shorter word of letters
+/// or digits; a query of symbols only (「#」) walks the entries themselves, newest first.
+pub fn search_ids(
+    conn: &mut DbConnection,
+    query: &super::search::Query,
+    before: Option<i64>,
+    limit: i64,
+    mut page: impl FnMut(&mut DbConnection, BoxedCondition, i64) -> QueryResult<Vec<i64>>,
+) -> QueryResult<Vec<i64>> {
+    use crate::db::schema::ticket_search;
+    if crate::db::backend_of(conn) == crate::db::Backend::Postgres {
+        let mut condition: BoxedCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "tickets.id IN (SELECT ticket_id FROM ticket_search WHERE {})",
+            postgres_text_condition(query)
+        )));
+        if let Some(before) = before {
+            condition = Box::new(condition.and(tickets::id.lt(before)));
+        }
+        return page(conn, condition, limit);
+    }
+    #[derive(QueryableByName)]
+    struct Hit {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let long: Vec<String> = query
+        .terms
+        .iter()
+        .filter(|t| !t.is_short())
+        .map(|t| fts_phrase(&t.text))
+        .collect();
+    let short: Vec<String> = query
+        .terms
+        .iter()
+        .filter(|t| t.is_gram())
+        .map(|t| fts_phrase(&t.text))
+        .collect();
+    let driver = if !long.is_empty() {
+        Some(("ticket_search_fts_text", long.join(" AND ")))
+    } else if !short.is_empty() {
+        Some(("ticket_search_fts_grams", short.join(" AND ")))
+    } else {
+        None
+    };
+    let mut ids: Vec<i64> = Vec::new();
+    let mut cursor = before.unwrap_or(i64::MAX);
+    for _ in 0..FTS_BATCHES {
+        let hits: Vec<Hit> = match &driver {
+            Some((table, matching)) => diesel::sql_query(format!(
+                "SELECT rowid AS id FROM {table} WHERE {table} MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
+            ))
+            .bind::<diesel::sql_types::Text, _>(matching)
+            .bind::<diesel::sql_types::BigInt, _>(cursor)
+            .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
+            .load(conn)?,
+            None => diesel::sql_query(
+                "SELECT ticket_id AS id FROM ticket_search WHERE ticket_id < ? ORDER BY ticket_id DESC LIMIT ?",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(cursor)
+            .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
+            .load(conn)?,
+        };
+        let Some(last) = hits.last().map(|h| h.id) else { break };
+        let batch: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        let confirmed: Vec<i64> = matching_entries(query)
+            .filter(ticket_search::ticket_id.eq_any(batch))
+            .load(conn)?;
+        if !confirmed.is_empty() {
+            ids.extend(page(
+                conn,
+                Box::new(tickets::id.eq_any(confirmed)),
+                limit - ids.len() as i64,
+            )?);
+        }
+        if ids.len() as i64 >= limit || (hits.len() as i64) < FTS_BATCH {
+            break;
+        }
+        cursor = last;
+    }
+    ids.truncate(limit.max(0) as usize);
+    Ok(ids)
+}
+
+/// Merges the SQLite text indexes into one segment each after a bulk load (`mamori seed`). Each
 /// chunk of a bulk load leaves a large segment behind, and FTS5 otherwise merges those piece by
 /// piece inside the next writers' commits: right after seeding 1M incidents, creations ran at
 /// 237/s and 365/s for the first two 10-second runs and at 610-730/s only afterwards. Merging
 /// them at once took 7 s, and the first run then made 638/s. Nothing to do on PostgreSQL (the
-/// VACUUM after a bulk load empties the GIN index's pending list).
+/// VACUUM after a bulk load empties the GIN indexes' pending lists).
 pub fn compact_search_index(conn: &mut DbConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     match crate::db::backend_of(conn) {
-        crate::db::Backend::Sqlite => conn.batch_execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('optimize')"),
+        crate::db::Backend::Sqlite => conn.batch_execute(
+            "INSERT INTO ticket_search_fts_text (ticket_search_fts_text) VALUES ('optimize'); \
+             INSERT INTO ticket_search_fts_grams (ticket_search_fts_grams) VALUES ('optimize');",
+        ),
         crate::db::Backend::Postgres => Ok(()),
     }
 }

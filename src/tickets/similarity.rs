@@ -79,6 +79,31 @@ impl Scorer {
     }
 }
 
+/// A window of search hits (id, number, title, description) as (score, id), best first, equal
+/// scores newest first. The score is twice the trigram similarity to the title plus that to the
+/// whole text, both normalised as the search matched them: pg_trgm's measure, computed here on
+/// both backends. In PostgreSQL, `similarity()` over a window of 200 hits cost 5 ms of the
+/// database's CPU per search (it takes the query's trigrams again for every call); here the
+/// query's are taken once. A number typed in ("INC-000123") is the best match.
+pub fn rank(q: &super::search::Query, window: Vec<(i64, String, String, String)>) -> Vec<(f64, i64)> {
+    use super::search::normalize;
+    let reference = q.normalized.to_uppercase();
+    let scorer = Scorer::new(&q.normalized);
+    let mut ranked: Vec<(f64, i64)> = window
+        .into_iter()
+        .map(|(id, number, title, description)| {
+            let score = if number == reference {
+                f64::INFINITY
+            } else {
+                scorer.title_and_text(&normalize(&title), &normalize(&description))
+            };
+            (score, id)
+        })
+        .collect();
+    ranked.sort_by(|(a, x), (b, y)| b.total_cmp(a).then(y.cmp(x)));
+    ranked
+}
+
 #[cfg(test)]
 mod tests {
     use super::similarity;

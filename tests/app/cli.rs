@@ -197,10 +197,13 @@ async fn seeded_incidents_behave_like_real_ones(app: TestApp) {
                     #[diesel(sql_type = diesel::sql_types::BigInt)]
                     n: i64,
                 }
-                diesel::sql_query("SELECT count(DISTINCT segid) AS n FROM tickets_fts_idx")
-                    .get_result::<Count>(conn)
-                    .unwrap()
-                    .n
+                diesel::sql_query(
+                    "SELECT (SELECT count(DISTINCT segid) FROM ticket_search_fts_text_idx) \
+                     * (SELECT count(DISTINCT segid) FROM ticket_search_fts_grams_idx) AS n",
+                )
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n
             }
             mamori::db::DbConnection::Postgres(_) => 1,
         })

@@ -19,5 +19,6 @@ mod permissions;
 mod postmortems;
 mod problems;
 mod reports;
+mod search;
 mod sla;
 mod users;
