@@ -62,12 +62,12 @@ fn texts(conn: &mut DbConnection, sql: &str) -> diesel::QueryResult<Vec<String>>
 }
 
 /// The tables of the connected database that hold data (no migration bookkeeping, no SQLite
-/// internals, no full-text index, which triggers rebuild from `tickets`).
+/// internals, no FTS5 index tables (`*_fts_*`), which triggers rebuild from `ticket_search`).
 pub fn database_tables(conn: &mut DbConnection) -> diesel::QueryResult<BTreeSet<String>> {
     let sql = match backend_of(conn) {
         Backend::Sqlite => {
             "SELECT name AS v FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name NOT LIKE '\\_\\_diesel%' ESCAPE '\\' AND name NOT LIKE 'tickets_fts%'"
+             AND name NOT LIKE '\\_\\_diesel%' ESCAPE '\\' AND name NOT LIKE '%\\_fts\\_%' ESCAPE '\\'"
         }
         Backend::Postgres => {
             "SELECT table_name::text AS v FROM information_schema.tables WHERE table_schema = current_schema() \
