@@ -139,7 +139,8 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(Method::GET, "/action-items", Authenticated),
     route(Method::POST, "/action-items/{id}/done", Authenticated),
-    // JSON API (bearer tokens).
+    // JSON API (bearer tokens); its description is public.
+    route(Method::GET, "/api/v1/openapi.json", Public),
     route(Method::GET, "/api/v1/me", Authenticated),
     route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
     route(Method::POST, "/api/v1/users", Requires(ManageUsers)),
@@ -295,6 +296,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::incidents::api::routes)
+            .route("/openapi.json", web::get().to(crate::web::openapi::spec))
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
             .configure(crate::audit::api::routes)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::incidents;
 use crate::tickets::model::{EventView, Ticket};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = incidents)]
 pub struct Incident {
     #[serde(skip)]
@@ -48,7 +48,7 @@ pub struct NewIncident<'a> {
 }
 
 /// A new incident from a form, the API or monitoring. Strings, so validation reports fields.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct IncidentInput {
     pub title: String,
@@ -65,7 +65,7 @@ pub struct IncidentInput {
 }
 
 /// An incident as the API and pages see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncidentView {
     pub id: i64,
     pub number: String,
@@ -101,7 +101,7 @@ pub struct IncidentView {
 }
 
 /// A row of an incident list (the select in `queries::rows_for` follows this field order).
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct IncidentRow {
     pub id: i64,
     pub number: String,
@@ -118,8 +118,9 @@ pub struct IncidentRow {
 }
 
 /// List filters; all optional. `view` picks a saved queue: mine, team, unassigned, major, open.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentFilter {
     pub view: Option<String>,
     pub status: Option<String>,
@@ -151,7 +152,7 @@ pub struct IncidentFilter {
 pub type Loaded = (Ticket, Incident);
 
 /// A past incident like this one, and why it was chosen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Similar {
     #[serde(flatten)]
     pub ticket: crate::tickets::queries::LinkedTicket,

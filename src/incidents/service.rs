@@ -355,7 +355,7 @@ pub fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTi
 }
 
 /// A list row with the SLA clock that matters now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ListItem {
     #[serde(flatten)]
     pub row: IncidentRow,
@@ -520,7 +520,7 @@ fn list_rows(
 }
 
 /// Extra input some transitions need.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TransitionInput {
     /// Expected version (optimistic locking); `None` = the current one.
@@ -571,7 +571,7 @@ fn not_allowed(from: Status, action: Action) -> AppError {
 }
 
 /// What can be corrected on an incident after filing: all optional, `version` required.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EditInput {
     pub version: Option<i32>,
@@ -836,7 +836,7 @@ pub fn transition(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CommentInput {
     pub body: String,
@@ -888,7 +888,7 @@ pub fn comment(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct StatusUpdateInput {
     /// confirming | investigating | identified | monitoring | recovered
@@ -973,7 +973,7 @@ pub fn status_update(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EscalationInput {
     pub version: Option<i32>,
@@ -1205,7 +1205,7 @@ fn record_escalation(
 /// Who holds an incident. Each field: absent = keep, `null` = clear, an id = set; except
 /// that moving the incident to another team without naming an assignee clears the assignee
 /// (the receiving team picks its own, as on escalation).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AssignInput {
     pub version: Option<i32>,

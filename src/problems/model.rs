@@ -8,7 +8,7 @@ use crate::db::schema::problems;
 use crate::tickets::model::EventView;
 use crate::tickets::queries::LinkedTicket;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = problems)]
 pub struct Problem {
     #[serde(skip)]
@@ -25,7 +25,7 @@ pub struct Problem {
     pub resolved_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProblemInput {
     pub title: String,
@@ -40,7 +40,7 @@ pub struct ProblemInput {
 }
 
 /// Root-cause analysis; also what `known-error` requires.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AnalysisInput {
     pub version: Option<i32>,
@@ -51,7 +51,7 @@ pub struct AnalysisInput {
     pub fix_due_on: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProblemView {
     pub id: i64,
     pub number: String,
@@ -72,7 +72,7 @@ pub struct ProblemView {
     pub timeline: Vec<EventView>,
 }
 
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct ProblemRow {
     pub id: i64,
     pub number: String,
@@ -86,7 +86,7 @@ pub struct ProblemRow {
 }
 
 /// A category or service with enough recent incidents to deserve a problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
     /// `category` or `service`.
     pub dimension: &'static str,

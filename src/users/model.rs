@@ -39,7 +39,7 @@ pub struct NewUser<'a> {
 }
 
 /// What the outside world sees of a user (never the password hash); also the audit snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -77,7 +77,7 @@ impl UserView {
 
 /// Input for creating a user, from a form, the API or the CLI. Raw strings: validation
 /// (in `rules`) turns them into field errors rather than deserialisation failures.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UserInput {
     pub email: String,
@@ -91,7 +91,7 @@ pub struct UserInput {
 }
 
 /// Input for changing a user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UserChanges {
     pub email: Option<String>,

@@ -10,6 +10,7 @@ pub mod flash;
 pub mod forms;
 pub mod i18n;
 pub mod json;
+pub mod openapi;
 pub mod query;
 pub mod templates;
 

@@ -12,6 +12,7 @@ mod escalation;
 mod i18n;
 mod incidents;
 mod json_bodies;
+mod openapi;
 mod permissions;
 mod postmortems;
 mod problems;
