@@ -51,12 +51,22 @@ pub struct NewIncident<'a> {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct IncidentInput {
+    #[schema(example = "VPN 接続不可")]
     pub title: String,
+    #[schema(example = "本社3階の複数名から、9時頃より VPN に接続できないとの連絡あり。")]
     pub description: String,
+    /// `high`, `medium` or `low`; with `urgency` it decides the priority.
+    #[schema(example = "high")]
     pub impact: String,
+    /// `high`, `medium` or `low`.
+    #[schema(example = "high")]
     pub urgency: String,
+    /// `phone`, `mail`, `web`, `monitoring` or `api` (the default through the API).
+    #[schema(example = "phone")]
     pub channel: String,
+    #[schema(example = "ネットワーク")]
     pub category: String,
+    #[schema(example = "社内VPN")]
     pub service: String,
     pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
@@ -104,7 +114,9 @@ pub struct IncidentView {
 #[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct IncidentRow {
     pub id: i64,
+    #[schema(example = "INC-000186")]
     pub number: String,
+    #[schema(example = "DB 応答遅延")]
     pub title: String,
     pub status: String,
     pub priority: String,

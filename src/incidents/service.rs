@@ -526,6 +526,7 @@ pub struct TransitionInput {
     /// Expected version (optimistic locking); `None` = the current one.
     pub version: Option<i32>,
     /// Why the incident waits (hold).
+    #[schema(example = "ベンダーの回答待ち")]
     pub reason: String,
     /// The workaround that restored service (mitigate).
     pub workaround: String,
@@ -839,6 +840,7 @@ pub fn transition(
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CommentInput {
+    #[schema(example = "ルーターを再起動したところ、一部の利用者は接続できるようになりました。")]
     pub body: String,
     /// `internal` (default) or `stakeholder`.
     pub visibility: String,
@@ -892,7 +894,9 @@ pub fn comment(
 #[serde(default)]
 pub struct StatusUpdateInput {
     /// confirming | investigating | identified | monitoring | recovered
+    #[schema(example = "identified")]
     pub state: String,
+    #[schema(example = "原因を特定しました。DB サーバーのディスク I/O 飽和により応答が遅延しています。")]
     pub message: String,
 }
 
@@ -981,8 +985,10 @@ pub struct EscalationInput {
     /// or `down` (de-escalation).
     pub kind: String,
     pub to_team: Option<i64>,
+    #[schema(example = "ネットワーク機器の設定変更が必要なため")]
     pub reason: String,
     /// What was tried before escalating (required for escalations up).
+    #[schema(example = "端末の再起動、VPN クライアントの再インストール")]
     pub tried: String,
 }
 

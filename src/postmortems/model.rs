@@ -103,6 +103,7 @@ pub struct ActionItem {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ActionItemInput {
+    #[schema(example = "DB ディスク使用率の監視閾値を見直す")]
     pub title: String,
     pub owner_id: Option<i64>,
     /// YYYY-MM-DD

@@ -28,6 +28,7 @@ pub struct Problem {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProblemInput {
+    #[schema(example = "月末バッチ実行時の DB 応答遅延")]
     pub title: String,
     pub description: String,
     pub priority: String,
@@ -44,6 +45,7 @@ pub struct ProblemInput {
 #[serde(default)]
 pub struct AnalysisInput {
     pub version: Option<i32>,
+    #[schema(example = "バッチの全件走査クエリにインデックスが効いていない")]
     pub root_cause: String,
     pub contributing_factors: String,
     pub five_whys: String,

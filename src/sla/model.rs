@@ -46,6 +46,7 @@ pub struct CalendarView {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CalendarInput {
+    #[schema(example = "平日日中（9時〜18時）")]
     pub name: String,
     pub time_zone: String,
     /// Seven lists of "HH:MM-HH:MM", Monday first.

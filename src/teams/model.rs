@@ -30,7 +30,9 @@ pub struct NewTeam<'a> {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TeamInput {
+    #[schema(example = "ネットワーク運用チーム")]
     pub name: String,
+    #[schema(example = "社内ネットワークと VPN の一次対応")]
     pub description: String,
 }
 

@@ -80,8 +80,12 @@ impl UserView {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UserInput {
+    #[schema(example = "sato@example.co.jp")]
     pub email: String,
+    #[schema(example = "佐藤 花子")]
     pub display_name: String,
+    /// `helpdesk`, `engineer`, `manager` or `admin`.
+    #[schema(example = "engineer")]
     pub role: String,
     pub locale: String,
     pub time_zone: String,
