@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 description of the JSON API, derived from the code: every `/api/v1` handler
 //! carries `#[utoipa::path]` and the types it reads and writes derive `ToSchema`, so the
 //! description cannot drift from what is served (a test compares it with `routes::ROUTES` both
-//! ways). Served as JSON at `GET /api/v1/openapi.json`.
+//! ways). Served as JSON at `GET /api/v1/openapi.json` and rendered for people at `GET /api/docs`
+//! (server-side, from the same description: no script, nothing from other sites).
 //!
 //! What is added here rather than per handler: the bearer scheme, the error statuses every
 //! operation can answer ([`CommonErrors`]), and the routes one handler serves for a list of
@@ -9,13 +10,16 @@
 
 use std::sync::OnceLock;
 
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use tera::Context;
 use utoipa::openapi::path::{Operation, Parameter, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Description, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::ErrorBody;
+use crate::error::{AppError, ErrorBody};
 
 /// The API's path prefix; everything under it is described here.
 pub const PREFIX: &str = "/api/v1";
@@ -136,6 +140,259 @@ pub async fn spec() -> HttpResponse {
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-cache"))
         .body(description_json())
+}
+
+/// `GET /api/docs`: the description for people, in the app's layout and language.
+pub async fn docs(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let mut context = Context::new();
+    context.insert("docs", docs_view());
+    context.insert("api_version", env!("CARGO_PKG_VERSION"));
+    crate::web::templates::render(&req, "api/docs.html", context)
+}
+
+/// The page's view of the description, built once.
+fn docs_view() -> &'static DocsView {
+    static VIEW: OnceLock<DocsView> = OnceLock::new();
+    VIEW.get_or_init(|| DocsView::from(&serde_json::from_str(description_json()).expect("the description is JSON")))
+}
+
+#[derive(Serialize)]
+struct DocsView {
+    tags: Vec<TagView>,
+    schemas: Vec<SchemaView>,
+}
+
+#[derive(Serialize)]
+struct TagView {
+    name: String,
+    description: String,
+    operations: Vec<OperationView>,
+}
+
+#[derive(Serialize)]
+struct OperationView {
+    anchor: String,
+    method: String,
+    path: String,
+    summary: String,
+    description: String,
+    public: bool,
+    parameters: Vec<FieldView>,
+    body: Option<BodyView>,
+    responses: Vec<ResponseView>,
+}
+
+#[derive(Serialize)]
+struct BodyView {
+    content_type: String,
+    required: bool,
+    description: String,
+    schema: TypeView,
+}
+
+#[derive(Serialize)]
+struct ResponseView {
+    status: String,
+    description: String,
+    content_types: Vec<String>,
+    schema: Option<TypeView>,
+}
+
+/// A parameter or a schema's property.
+#[derive(Serialize)]
+struct FieldView {
+    name: String,
+    location: String,
+    required: bool,
+    schema: TypeView,
+    description: String,
+    example: String,
+}
+
+#[derive(Serialize)]
+struct SchemaView {
+    name: String,
+    description: String,
+    includes: Vec<String>,
+    fields: Vec<FieldView>,
+}
+
+/// A type in words (`string (date-time) | null`), with the named schema it refers to, if any.
+#[derive(Serialize)]
+struct TypeView {
+    text: String,
+    link: Option<String>,
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+fn ref_name(value: &Value) -> Option<String> {
+    value.as_str().and_then(|r| r.rsplit('/').next()).map(str::to_string)
+}
+
+fn type_view(schema: &Value) -> TypeView {
+    let mut link = None;
+    let text = type_text(schema, &mut link);
+    TypeView { text, link }
+}
+
+fn type_text(schema: &Value, link: &mut Option<String>) -> String {
+    if let Some(name) = ref_name(&schema["$ref"]) {
+        link.get_or_insert_with(|| name.clone());
+        return name;
+    }
+    for (key, joiner) in [("oneOf", " | "), ("anyOf", " | "), ("allOf", " & ")] {
+        if let Some(parts) = schema[key].as_array() {
+            return parts
+                .iter()
+                .map(|p| type_text(p, link))
+                .collect::<Vec<_>>()
+                .join(joiner);
+        }
+    }
+    let mut one = |name: &str| match name {
+        "array" => format!("array of {}", type_text(&schema["items"], link)),
+        "object" if schema["additionalProperties"].is_object() => {
+            format!("map of {}", type_text(&schema["additionalProperties"], link))
+        }
+        other => match schema["format"].as_str() {
+            Some(format) if other != "null" => format!("{other} ({format})"),
+            _ => other.to_string(),
+        },
+    };
+    match &schema["type"] {
+        Value::String(name) => one(name),
+        Value::Array(names) => names
+            .iter()
+            .map(|n| one(n.as_str().unwrap_or("any")))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ if schema.get("prefixItems").is_some() => "array (tuple)".to_string(),
+        _ => "any".to_string(),
+    }
+}
+
+fn example_text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn properties(schema: &Value, location: &str) -> Vec<FieldView> {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, property)| FieldView {
+                    name: name.clone(),
+                    location: location.to_string(),
+                    required: required.contains(&name.as_str()),
+                    schema: type_view(property),
+                    description: text(&property["description"]),
+                    example: example_text(&property["example"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl From<&Value> for DocsView {
+    fn from(description: &Value) -> Self {
+        let mut tags: Vec<TagView> = description["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| TagView {
+                name: text(&t["name"]),
+                description: text(&t["description"]),
+                operations: Vec::new(),
+            })
+            .collect();
+        let paths = description["paths"].as_object().cloned().unwrap_or_default();
+        for (path, item) in &paths {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let Some(op) = item.get(method) else { continue };
+                let view = OperationView {
+                    anchor: text(&op["operationId"]),
+                    method: method.to_uppercase(),
+                    path: path.clone(),
+                    summary: text(&op["summary"]),
+                    description: text(&op["description"]),
+                    public: op["security"] == serde_json::json!([{}]),
+                    parameters: op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| FieldView {
+                            name: text(&p["name"]),
+                            location: text(&p["in"]),
+                            required: p["required"].as_bool().unwrap_or(false),
+                            schema: type_view(&p["schema"]),
+                            description: text(&p["description"]),
+                            example: example_text(&p["example"]),
+                        })
+                        .collect(),
+                    body: op["requestBody"]["content"].as_object().and_then(|content| {
+                        content.iter().next().map(|(content_type, media)| BodyView {
+                            content_type: content_type.clone(),
+                            required: op["requestBody"]["required"].as_bool().unwrap_or(false),
+                            description: text(&op["requestBody"]["description"]),
+                            schema: type_view(&media["schema"]),
+                        })
+                    }),
+                    responses: op["responses"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(status, response)| {
+                            let content = response["content"].as_object();
+                            ResponseView {
+                                status: status.clone(),
+                                description: text(&response["description"]),
+                                content_types: content.map(|c| c.keys().cloned().collect()).unwrap_or_default(),
+                                schema: content
+                                    .and_then(|c| c.values().next())
+                                    .filter(|media| media.get("schema").is_some())
+                                    .map(|media| type_view(&media["schema"])),
+                            }
+                        })
+                        .collect(),
+                };
+                let tag = op["tags"][0].as_str().unwrap_or_default();
+                if let Some(group) = tags.iter_mut().find(|t| t.name == tag) {
+                    group.operations.push(view);
+                }
+            }
+        }
+        tags.retain(|t| !t.operations.is_empty());
+        let schemas = description["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, schema)| {
+                let parts: Vec<&Value> = match schema["allOf"].as_array() {
+                    Some(parts) => parts.iter().collect(),
+                    None => vec![schema],
+                };
+                SchemaView {
+                    name: name.clone(),
+                    description: text(&schema["description"]),
+                    includes: parts.iter().filter_map(|p| ref_name(&p["$ref"])).collect(),
+                    fields: parts.iter().flat_map(|p| properties(p, "")).collect(),
+                }
+            })
+            .collect();
+        DocsView { tags, schemas }
+    }
 }
 
 struct BearerAuth;
@@ -314,6 +571,34 @@ mod tests {
         assert_eq!(json["openapi"], "3.1.0");
         assert_eq!(json["info"]["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(json["servers"][0]["url"], "/");
+    }
+
+    #[test]
+    fn the_docs_page_shows_every_operation_and_schema() {
+        let view = docs_view();
+        let operations: usize = view.tags.iter().map(|t| t.operations.len()).sum();
+        let described: usize = description()
+            .paths
+            .paths
+            .values()
+            .map(|i| {
+                [&i.get, &i.post, &i.put, &i.patch, &i.delete]
+                    .iter()
+                    .filter(|o| o.is_some())
+                    .count()
+            })
+            .sum();
+        assert_eq!(operations, described);
+        let incident = view.schemas.iter().find(|s| s.name == "IncidentView").unwrap();
+        assert_eq!(incident.includes, ["Incident"]);
+        assert!(incident.fields.iter().any(|f| f.name == "number" && f.required));
+        let input = view.schemas.iter().find(|s| s.name == "IncidentInput").unwrap();
+        let title = input.fields.iter().find(|f| f.name == "title").unwrap();
+        assert_eq!(title.example, "VPN 接続不可");
+        assert_eq!(
+            type_view(&serde_json::json!({"type": ["string", "null"], "format": "date-time"})).text,
+            "string (date-time) | null"
+        );
     }
 
     #[test]

@@ -139,7 +139,52 @@ async fn description_is_valid_openapi_3_1(app: TestApp) {
     );
 }
 
+async fn the_docs_page_renders_the_description_without_script(app: TestApp) {
+    let description = fetch_description(&app).await;
+    for (lang, title) in [("ja", "API リファレンス"), ("en", "API reference")] {
+        // Public: an anonymous browser, in each language.
+        let response = app
+            .client()
+            .get(app.url("/api/docs"))
+            .header("Accept-Language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = response.text().await.unwrap();
+        assert!(html.contains(title), "{lang}: {title}");
+        assert!(
+            !html.contains("<script") && !html.contains("style=\""),
+            "no script or inline style"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "nothing from other sites"
+        );
+        // Every operation of the description has its entry.
+        for (path, item) in description["paths"].as_object().unwrap() {
+            for method in METHODS {
+                if let Some(operation) = item.get(method) {
+                    let anchor = format!("id=\"op-{}\"", operation["operationId"].as_str().unwrap());
+                    assert!(html.contains(&anchor), "{method} {path} missing from the page");
+                }
+            }
+        }
+        assert!(html.contains("id=\"schema-IncidentInput\"") && html.contains("VPN 接続不可"));
+    }
+}
+
 on_both!(
     description_lists_every_api_route_and_nothing_else,
     description_is_valid_openapi_3_1,
+    the_docs_page_renders_the_description_without_script,
 );
