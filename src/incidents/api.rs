@@ -95,7 +95,7 @@ pub(crate) struct ShowQuery {
 
 /// One incident with its timeline and live SLA clocks (`sla.explain`).
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "get_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)"), ShowQuery),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), ShowQuery),
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub(crate) async fn show(
     state: web::Data<AppState>,
@@ -110,7 +110,7 @@ pub(crate) async fn show(
 
 /// Corrects an incident's text, classification or impact/urgency (`version` required).
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "update_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body = EditInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = EditInput,
     responses((status = 200, description = "The changed incident", body = IncidentView)))]
 pub(crate) async fn edit(
     req: HttpRequest,
@@ -133,7 +133,7 @@ pub(crate) async fn edit(
 
 /// Takes the step {action} of the incident's state machine (`allowed_actions` lists those possible now).
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/{action}", tag = "incidents", operation_id = "incident_action",
-    params(("id" = i64, Path, description = "Incident id (not its number)"), ("action" = String, Path, description = "The step")),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), ("action" = String, Path, description = "The step")),
     request_body(content = Option<TransitionInput>, description = "Optional: `version`, and what the step needs (`reason` to hold, `workaround` to mitigate, `resolution` to resolve)"),
     responses((status = 200, description = "The incident after the step", body = IncidentView)))]
 pub(crate) async fn transition(
@@ -154,7 +154,7 @@ pub(crate) async fn transition(
 
 /// Adds a comment to the timeline.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/comments", tag = "incidents", operation_id = "comment_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body = CommentInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = CommentInput,
     responses((status = 201, description = "The incident with the comment", body = IncidentView)))]
 pub(crate) async fn comment(
     req: HttpRequest,
@@ -177,7 +177,7 @@ pub(crate) async fn comment(
 
 /// Posts a status update for stakeholders (一次連絡 and later).
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/status-updates", tag = "incidents", operation_id = "post_status_update",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body = StatusUpdateInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = StatusUpdateInput,
     responses((status = 201, description = "The incident with the update", body = IncidentView)))]
 pub(crate) async fn status_update(
     req: HttpRequest,
@@ -200,7 +200,7 @@ pub(crate) async fn status_update(
 
 /// Escalates (functional or hierarchical) or de-escalates an incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/escalate", tag = "incidents", operation_id = "escalate_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body = EscalationInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = EscalationInput,
     responses((status = 200, description = "The escalated incident", body = IncidentView)))]
 pub(crate) async fn escalate(
     req: HttpRequest,
@@ -223,7 +223,7 @@ pub(crate) async fn escalate(
 
 /// Sets or clears the team and assignee.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", tag = "incidents", operation_id = "assign_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body = AssignInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = AssignInput,
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub(crate) async fn assign(
     req: HttpRequest,
@@ -246,7 +246,7 @@ pub(crate) async fn assign(
 
 /// Uploads a file (multipart field `file`) to an incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/attachments", tag = "incidents", operation_id = "attach_to_incident",
-    params(("id" = i64, Path, description = "Incident id (not its number)")), request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored attachment", body = crate::attachments::model::Attachment)))]
 pub(crate) async fn attach(
     req: HttpRequest,
@@ -300,7 +300,7 @@ pub(crate) struct StatusUpdateTemplate {
 
 /// The prefilled text of a status update in ja or en, for clients that post updates.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/status-update-template", tag = "incidents", operation_id = "status_update_template",
-    params(("id" = i64, Path, description = "Incident id (not its number)"), TemplateQuery),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), TemplateQuery),
     responses((status = 200, description = "The text to edit and post", body = StatusUpdateTemplate)))]
 pub(crate) async fn status_update_template(
     state: web::Data<AppState>,

@@ -52,7 +52,7 @@ pub(crate) async fn list(
 
 /// Marks one of the user's notifications read.
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", operation_id = "read_notification",
-    params(("id" = i64, Path, description = "Notification id")),
+    params(("id" = i64, Path, example = 1, description = "Notification id")),
     responses((status = 204, description = "Marked read")))]
 pub(crate) async fn read(
     req: HttpRequest,

@@ -45,7 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An incident's post-mortem with its action items.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem", tag = "postmortems", operation_id = "get_postmortem",
-    params(("id" = i64, Path, description = "Incident id")),
+    params(("id" = i64, Path, example = 1, description = "Incident id")),
     responses((status = 200, description = "The post-mortem", body = PostmortemView)))]
 pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let (id, now) = (path.into_inner(), state.clock.now());
@@ -54,7 +54,7 @@ pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Re
 
 /// Starts the post-mortem of an incident, drafted from its record.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/postmortem", tag = "postmortems", operation_id = "create_postmortem",
-    params(("id" = i64, Path, description = "Incident id")),
+    params(("id" = i64, Path, example = 1, description = "Incident id")),
     responses((status = 201, description = "The draft", body = PostmortemView)))]
 pub(crate) async fn create(
     req: HttpRequest,
@@ -68,7 +68,7 @@ pub(crate) async fn create(
 
 /// Takes the review step {action}; the optional body saves sections at the same time.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/postmortem/{action}", tag = "postmortems", operation_id = "postmortem_step",
-    params(("id" = i64, Path, description = "Incident id"), ("action" = String, Path, description = "The step")),
+    params(("id" = i64, Path, example = 1, description = "Incident id"), ("action" = String, Path, description = "The step")),
     request_body(content = Option<SectionsPatch>, description = "Optional: `version` and sections to save"),
     responses((status = 200, description = "The post-mortem after the step", body = PostmortemView)))]
 pub(crate) async fn take_step(
@@ -89,7 +89,7 @@ pub(crate) async fn take_step(
 
 /// Saves sections of a post-mortem; absent sections stay, empty ones are cleared.
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}/postmortem", tag = "postmortems", operation_id = "update_postmortem",
-    params(("id" = i64, Path, description = "Incident id")), request_body = SectionsPatch,
+    params(("id" = i64, Path, example = 1, description = "Incident id")), request_body = SectionsPatch,
     responses((status = 200, description = "The post-mortem", body = PostmortemView)))]
 pub(crate) async fn edit(
     req: HttpRequest,
@@ -103,7 +103,7 @@ pub(crate) async fn edit(
 
 /// Adds an action item with an owner and a due date.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/postmortem/action-items", tag = "postmortems", operation_id = "add_action_item",
-    params(("id" = i64, Path, description = "Incident id")), request_body = ActionItemInput,
+    params(("id" = i64, Path, example = 1, description = "Incident id")), request_body = ActionItemInput,
     responses((status = 201, description = "The post-mortem with the item", body = PostmortemView)))]
 pub(crate) async fn add_item(
     req: HttpRequest,
@@ -150,7 +150,7 @@ pub(crate) async fn my_items(
 
 /// Marks an action item done (its owner, or a writer of post-mortems).
 #[utoipa::path(post, path = "/api/v1/action-items/{id}/done", tag = "postmortems", operation_id = "complete_action_item",
-    params(("id" = i64, Path, description = "Action item id")),
+    params(("id" = i64, Path, example = 1, description = "Action item id")),
     responses((status = 204, description = "Done")))]
 pub(crate) async fn done(
     req: HttpRequest,

@@ -86,7 +86,7 @@ pub(crate) async fn create(
 
 /// One problem with its incidents and timeline.
 #[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", operation_id = "get_problem",
-    params(("id" = i64, Path, description = "Problem id (not its number)")),
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)")),
     responses((status = 200, description = "The problem", body = ProblemView)))]
 pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -102,7 +102,7 @@ pub(crate) struct LinkBody {
 
 /// Links incidents to a problem.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/incidents", tag = "problems", operation_id = "link_incidents",
-    params(("id" = i64, Path, description = "Problem id (not its number)")), request_body = LinkBody,
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)")), request_body = LinkBody,
     responses((status = 200, description = "The problem", body = ProblemView)))]
 pub(crate) async fn link(
     req: HttpRequest,
@@ -135,7 +135,7 @@ pub struct TransitionBody {
 
 /// Takes the step {action} of the problem's state machine; the body saves the analysis at the same time (`known-error` requires it).
 #[utoipa::path(post, path = "/api/v1/problems/{id}/{action}", tag = "problems", operation_id = "problem_action",
-    params(("id" = i64, Path, description = "Problem id (not its number)"), ("action" = String, Path, description = "The step")),
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)"), ("action" = String, Path, description = "The step")),
     request_body(content = Option<TransitionBody>, description = "Optional: `version`, analysis fields, `resolution`"),
     responses((status = 200, description = "The problem after the step", body = ProblemView)))]
 pub(crate) async fn transition(

@@ -76,7 +76,7 @@ pub(crate) async fn list_calendars(state: web::Data<AppState>) -> Result<HttpRes
 
 /// One business calendar with its week and closures.
 #[utoipa::path(get, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "get_calendar",
-    params(("id" = i64, Path, description = "Calendar id")),
+    params(("id" = i64, Path, example = 1, description = "Calendar id")),
     responses((status = 200, description = "The calendar", body = CalendarView)))]
 pub(crate) async fn show_calendar(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -103,7 +103,7 @@ pub(crate) async fn create_calendar(
 
 /// Changes a calendar: the body is a JSON merge patch (RFC 7396) over the calendar; `closures` are replaced only when given.
 #[utoipa::path(patch, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "update_calendar",
-    params(("id" = i64, Path, description = "Calendar id")), request_body = CalendarInput,
+    params(("id" = i64, Path, example = 1, description = "Calendar id")), request_body = CalendarInput,
     responses((status = 200, description = "The changed calendar", body = CalendarView)))]
 pub(crate) async fn update_calendar(
     req: HttpRequest,
@@ -135,7 +135,7 @@ pub(crate) async fn update_calendar(
 
 /// Deletes a calendar no policy uses.
 #[utoipa::path(delete, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "delete_calendar",
-    params(("id" = i64, Path, description = "Calendar id")),
+    params(("id" = i64, Path, example = 1, description = "Calendar id")),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_calendar(
     req: HttpRequest,
@@ -153,7 +153,7 @@ pub(crate) async fn delete_calendar(
 /// The body is the .ics file itself (`Content-Type: text/calendar`).
 /// Adds the holidays of an .ics file (`Content-Type: text/calendar`) to a calendar's closures.
 #[utoipa::path(post, path = "/api/v1/calendars/{id}/import", tag = "sla", operation_id = "import_calendar_ics",
-    params(("id" = i64, Path, description = "Calendar id")), request_body(content = String, content_type = "text/calendar", description = "An iCalendar file"),
+    params(("id" = i64, Path, example = 1, description = "Calendar id")), request_body(content = String, content_type = "text/calendar", description = "An iCalendar file"),
     responses((status = 200, description = "The calendar with the imported closures", body = CalendarView)))]
 pub(crate) async fn import_calendar(
     req: HttpRequest,
@@ -179,7 +179,7 @@ pub(crate) async fn list_policies(state: web::Data<AppState>) -> Result<HttpResp
 
 /// One SLA policy.
 #[utoipa::path(get, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "get_sla_policy",
-    params(("id" = i64, Path, description = "Policy id")),
+    params(("id" = i64, Path, example = 1, description = "Policy id")),
     responses((status = 200, description = "The policy", body = Policy)))]
 pub(crate) async fn show_policy(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -206,7 +206,7 @@ pub(crate) async fn create_policy(
 
 /// Changes an SLA policy: the body is a JSON merge patch (RFC 7396) over the policy.
 #[utoipa::path(patch, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "update_sla_policy",
-    params(("id" = i64, Path, description = "Policy id")), request_body = PolicyInput,
+    params(("id" = i64, Path, example = 1, description = "Policy id")), request_body = PolicyInput,
     responses((status = 200, description = "The changed policy", body = Policy)))]
 pub(crate) async fn update_policy(
     req: HttpRequest,
@@ -242,7 +242,7 @@ pub(crate) async fn update_policy(
 
 /// Deletes an SLA policy.
 #[utoipa::path(delete, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "delete_sla_policy",
-    params(("id" = i64, Path, description = "Policy id")),
+    params(("id" = i64, Path, example = 1, description = "Policy id")),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_policy(
     req: HttpRequest,
@@ -259,7 +259,7 @@ pub(crate) async fn delete_policy(
 
 /// The levels of a team's escalation policy.
 #[utoipa::path(get, path = "/api/v1/teams/{id}/escalation-rules", tag = "sla", operation_id = "list_escalation_rules",
-    params(("id" = i64, Path, description = "Team id")),
+    params(("id" = i64, Path, example = 1, description = "Team id")),
     responses((status = 200, description = "Levels, first to last", body = Items<EscalationRule>)))]
 pub(crate) async fn list_rules(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let team = path.into_inner();
@@ -269,7 +269,7 @@ pub(crate) async fn list_rules(state: web::Data<AppState>, path: web::Path<i64>)
 
 /// Adds a level to a team's escalation policy.
 #[utoipa::path(post, path = "/api/v1/teams/{id}/escalation-rules", tag = "sla", operation_id = "create_escalation_rule",
-    params(("id" = i64, Path, description = "Team id")), request_body = EscalationRuleInput,
+    params(("id" = i64, Path, example = 1, description = "Team id")), request_body = EscalationRuleInput,
     responses((status = 201, description = "The new level", body = EscalationRule)))]
 pub(crate) async fn create_rule(
     req: HttpRequest,
@@ -292,7 +292,7 @@ pub(crate) async fn create_rule(
 
 /// Removes a level of an escalation policy.
 #[utoipa::path(delete, path = "/api/v1/escalation-rules/{id}", tag = "sla", operation_id = "delete_escalation_rule",
-    params(("id" = i64, Path, description = "Escalation rule id")),
+    params(("id" = i64, Path, example = 1, description = "Escalation rule id")),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_rule(
     req: HttpRequest,

@@ -55,7 +55,7 @@ pub(crate) async fn create(
 
 /// Renames or re-describes a team.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", operation_id = "update_team",
-    params(("id" = i64, Path, description = "Team id")), request_body = TeamInput,
+    params(("id" = i64, Path, example = 1, description = "Team id")), request_body = TeamInput,
     responses((status = 200, description = "The changed team", body = Team)))]
 pub(crate) async fn update(
     req: HttpRequest,

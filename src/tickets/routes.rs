@@ -217,7 +217,7 @@ pub(crate) async fn deleted_api(
 
 /// Soft-deletes a ticket with a reason; it disappears from lists and can be restored.
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}", tag = "tickets", operation_id = "delete_ticket",
-    params(("id" = i64, Path, description = "Ticket id (an incident's or a problem's)")), request_body(content = Option<ReasonInput>, description = "The reason (required)"),
+    params(("id" = i64, Path, example = 1, description = "Ticket id (an incident's or a problem's)")), request_body(content = Option<ReasonInput>, description = "The reason (required)"),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_api(
     req: HttpRequest,
@@ -236,7 +236,7 @@ pub(crate) async fn delete_api(
 
 /// Restores a soft-deleted ticket.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/restore", tag = "tickets", operation_id = "restore_ticket",
-    params(("id" = i64, Path, description = "Ticket id")),
+    params(("id" = i64, Path, example = 1, description = "Ticket id")),
     responses((status = 204, description = "Restored")))]
 pub(crate) async fn restore_api(
     req: HttpRequest,

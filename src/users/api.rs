@@ -95,7 +95,7 @@ pub(crate) async fn list(state: web::Data<AppState>, query: Query<ListQuery>) ->
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", operation_id = "get_user",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = i64, Path, example = 1, description = "User id")),
     responses((status = 200, description = "The user", body = UserView)))]
 pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -122,7 +122,7 @@ pub(crate) async fn create(
 
 /// Changes a user; absent fields stay as they are (administrators).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
-    params(("id" = i64, Path, description = "User id")), request_body = UserChanges,
+    params(("id" = i64, Path, example = 1, description = "User id")), request_body = UserChanges,
     responses((status = 200, description = "The changed user", body = UserView)))]
 pub(crate) async fn update(
     req: HttpRequest,

@@ -484,7 +484,8 @@ pub fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 /// The errors any operation can answer, added where the operation does not describe its own:
-/// 401/403 from the access middleware, 404 for a path id, 400/413/422 for input, 409 and 507 for
+/// 401/403 from the access middleware, 404 (and 400 when it is no integer) for a path id,
+/// 400/413/422 for input, 409 and 507 for
 /// writes (a unique or foreign-key clash, a concurrent change; a full disk), 503 when the
 /// database is unreachable.
 struct CommonErrors;
@@ -537,6 +538,8 @@ impl Modify for CommonErrors {
                 if has_body {
                     add.push(("400", "The body is not JSON, or not of the expected content type"));
                     add.push(("413", "The body is too large"));
+                } else if path.contains('{') {
+                    add.push(("400", "A path id that is not a 64-bit integer"));
                 }
                 if has_body || has_query {
                     add.push(("422", "Invalid input; `error.fields` names each refused field"));
