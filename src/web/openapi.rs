@@ -485,9 +485,8 @@ pub fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The errors any operation can answer, added where the operation does not describe its own:
 /// 401/403 from the access middleware, 404 (and 400 when it is no integer) for a path id,
-/// 400/413/422 for input, 409 and 507 for
-/// writes (a unique or foreign-key clash, a concurrent change; a full disk), 503 when the
-/// database is unreachable.
+/// 400/413/422 for input, 409 and 507 for writes (a unique or foreign-key clash, a concurrent
+/// change; a full disk), 503 when the database is unreachable.
 struct CommonErrors;
 
 fn error_response(description: &str) -> RefOr<Response> {
@@ -535,11 +534,18 @@ impl Modify for CommonErrors {
                 if path.contains('{') {
                     add.push(("404", "No such record (or a deleted ticket)"));
                 }
+                let has_id = path.contains('{');
+                match (has_body, has_id) {
+                    (true, true) => add.push((
+                        "400",
+                        "The body is not JSON (or not of its content type), or a path id is no integer",
+                    )),
+                    (true, false) => add.push(("400", "The body is not JSON (or not of its content type)")),
+                    (false, true) => add.push(("400", "A path id that is no integer")),
+                    (false, false) => {}
+                }
                 if has_body {
-                    add.push(("400", "The body is not JSON, or not of the expected content type"));
                     add.push(("413", "The body is too large"));
-                } else if path.contains('{') {
-                    add.push(("400", "A path id that is not a 64-bit integer"));
                 }
                 if has_body || has_query {
                     add.push(("422", "Invalid input; `error.fields` names each refused field"));
