@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 use crate::web::i18n::{self, Lang};
 
@@ -174,8 +173,34 @@ impl ResponseError for AppError {
         if let Self::TooManyRequests { retry_after_secs } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
-        response.json(json!({ "error": { "code": self.code(), "message": message, "fields": fields } }))
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message,
+                fields,
+            },
+        })
     }
+}
+
+/// The body of every API error: `{"error": {"code", "message", "fields"}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code: `not_found`, `unauthenticated`, `forbidden`, `bad_request`,
+    /// `validation_failed`, `conflict`, `payload_too_large`, `too_many_requests`,
+    /// `insufficient_storage`, `unavailable`, `internal`.
+    #[schema(example = "validation_failed")]
+    pub code: &'static str,
+    /// In English, for logs; `fields` says what to correct.
+    #[schema(example = "title: This field is required.")]
+    pub message: String,
+    /// Each refused input field with its message (empty unless `code` is `validation_failed`).
+    pub fields: BTreeMap<String, String>,
 }
 
 impl From<diesel::result::Error> for AppError {

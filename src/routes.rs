@@ -143,7 +143,9 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(Method::GET, "/action-items", Authenticated),
     route(Method::POST, "/action-items/{id}/done", Authenticated),
-    // JSON API (bearer tokens).
+    // JSON API (bearer tokens); its description and the page that renders it are public.
+    route(Method::GET, "/api/v1/openapi.json", Public),
+    route(Method::GET, "/api/docs", Public),
     route(Method::GET, "/api/v1/me", Authenticated),
     route(Method::GET, "/api/v1/users", Requires(ViewDirectory)),
     route(Method::POST, "/api/v1/users", Requires(ManageUsers)),
@@ -301,6 +303,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(crate::incidents::api::routes)
+            .route("/openapi.json", web::get().to(crate::web::openapi::spec))
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
             .configure(crate::audit::api::routes)
@@ -314,7 +317,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
-        .route("/static/{path:.*}", web::get().to(crate::web::static_file));
+        .route("/static/{path:.*}", web::get().to(crate::web::static_file))
+        .route("/api/docs", web::get().to(crate::web::openapi::docs));
     crate::auth::pages::routes(cfg);
     crate::users::pages::routes(cfg);
     crate::teams::pages::routes(cfg);

@@ -216,6 +216,35 @@ error-page-body-503 = The database cannot be reached right now. Please try again
 error-page-title-507 = Out of storage space
 error-page-body-507 = There is no room left to store this. An administrator has to free space or raise the quota.
 
+## API description
+api-docs-title = API reference
+api-docs-intro = The JSON API under /api/v1: every operation with its parameters, body and answers. It is generated from the application's code, so it always matches what the server does.
+api-docs-auth = Every operation except the description itself needs an API token (create one on your profile page), sent as
+api-docs-errors = Errors answer with a status and a body naming the code and each refused field:
+api-docs-versioning = Within /api/v1 changes only add: new paths, new optional inputs, new fields in answers. Removing or renaming a path, field or value, making an input required, or changing a type or the meaning of a status comes as /api/v2.
+api-docs-json-link = The description as JSON
+api-docs-contents = Contents
+api-docs-operation-count = { $count ->
+    [one] 1 operation
+   *[other] { $count } operations
+}
+api-docs-schemas = Types
+api-docs-public = no token needed
+api-docs-parameters = Parameters
+api-docs-body = Request body
+api-docs-responses = Responses
+api-docs-name = Name
+api-docs-in = In
+api-docs-in-path = path
+api-docs-in-query = query string
+api-docs-type = Type
+api-docs-description = Description
+api-docs-status = Status
+api-docs-required = required
+api-docs-example = Example
+api-docs-includes = Includes every field of
+api-docs-field = Field
+
 ## Incidents
 nav-incidents = Incidents
 page-incidents = Incidents

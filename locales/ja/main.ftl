@@ -216,6 +216,32 @@ error-page-body-503 = 現在データベースに接続できません。しば�
 error-page-title-507 = 保存領域が不足しています
 error-page-body-507 = 保存する領域が残っていません。管理者が空き領域を確保するか、上限を引き上げる必要があります。
 
+## API 仕様
+api-docs-title = API リファレンス
+api-docs-intro = /api/v1 の JSON API の一覧です。各操作のパラメーター、リクエスト本文、応答を示します。アプリケーションのコードから生成しているため、常にサーバーの動作と一致します。
+api-docs-auth = 仕様そのものを除くすべての操作に API トークンが必要です（プロフィール画面で発行）。次のヘッダーで送信してください：
+api-docs-errors = エラー時はステータスと、エラーコードおよび受け付けなかった項目を示す本文を返します：
+api-docs-versioning = /api/v1 の中での変更は追加のみです（新しいパス、省略可能な入力、応答の新しい項目）。パス・項目・値の削除や名前の変更、入力の必須化、型やステータスの意味の変更は /api/v2 として提供します。
+api-docs-json-link = 仕様（JSON）
+api-docs-contents = 目次
+api-docs-operation-count = { $count }件
+api-docs-schemas = データ型
+api-docs-public = トークン不要
+api-docs-parameters = パラメーター
+api-docs-body = リクエスト本文
+api-docs-responses = 応答
+api-docs-name = 名前
+api-docs-in = 指定場所
+api-docs-in-path = パス
+api-docs-in-query = クエリ文字列
+api-docs-type = 型
+api-docs-description = 説明
+api-docs-status = ステータス
+api-docs-required = 必須
+api-docs-example = 例
+api-docs-includes = 次の型の項目をすべて含む
+api-docs-field = 項目
+
 ## インシデント
 nav-incidents = インシデント
 page-incidents = インシデント

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::db::schema::attachments;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = attachments)]
 pub struct Attachment {
     pub id: i64,

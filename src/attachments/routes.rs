@@ -90,6 +90,11 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
 
 /// `GET /attachments/{id}` and `/api/v1/attachments/{id}`: always a download, never rendered
 /// inline (an uploaded HTML file must not run in our origin).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "incidents", operation_id = "download_attachment",
+    summary = "Downloads an attachment", description = "Always as a download (`Content-Disposition: attachment`) with its stored content type, never rendered inline.",
+    params(("id" = i64, Path, example = 1, description = "Attachment id")),
+    responses((status = 200, description = "The file, as an attachment, with its stored content type",
+        content_type = "*/*", body = Vec<u8>)))]
 pub async fn download(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let data_dir = state.config.data_dir.clone();

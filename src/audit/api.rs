@@ -7,6 +7,7 @@ use super::model::AuditFilter;
 use super::service;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::json::PageBefore;
 use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -14,18 +15,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 // Not `#[serde(flatten)]`: flattened query strings lose their number types.
-#[derive(Deserialize)]
-struct AuditQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditQuery {
+    /// `user`, `team`, `incident`, ...
     entity_type: Option<String>,
     entity_id: Option<String>,
     action: Option<String>,
     actor: Option<String>,
+    /// Keyset cursor: `next_before` of the previous page.
     before: Option<i64>,
+    /// Page size, 1 to 100 (default 100).
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct EntryJson {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct EntryJson {
     id: i64,
     #[serde(serialize_with = "crate::db::utc::serialize")]
     at: chrono::NaiveDateTime,
@@ -34,12 +39,17 @@ struct EntryJson {
     action: String,
     entity_type: String,
     entity_id: String,
+    /// The record before the change (JSON), if any.
     before: Option<serde_json::Value>,
+    /// The record after the change (JSON), if any.
     after: Option<serde_json::Value>,
     ip: Option<String>,
 }
 
-async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+/// The audit log, newest first (administrators).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit", params(AuditQuery),
+    responses((status = 200, description = "A page of audit entries", body = PageBefore<EntryJson>)))]
+pub(crate) async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -> Result<HttpResponse, AppError> {
     let AuditQuery {
         entity_type,
         entity_id,
@@ -73,5 +83,5 @@ async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -> Result<Ht
             ip: e.ip,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
+    Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
 }

@@ -2,13 +2,15 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::{IncidentFilter, IncidentInput};
+use super::model::{IncidentFilter, IncidentInput, IncidentView};
 use super::rules::Action;
-use super::service::{self, AssignInput, CommentInput, EscalationInput, StatusUpdateInput, TransitionInput};
+use super::service::{
+    self, AssignInput, CommentInput, EditInput, EscalationInput, ListItem, StatusUpdateInput, TransitionInput,
+};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::Json;
+use crate::web::json::{Json, PageBefore};
 use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,7 +47,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn list(
+/// Incidents of a queue or filter, newest first by default, with the SLA clock that matters now.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", operation_id = "list_incidents", params(IncidentFilter),
+    responses((status = 200, description = "A page of incidents", body = PageBefore<ListItem>)))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query<IncidentFilter>,
@@ -55,10 +60,13 @@ async fn list(
     let (items, next_before) = state
         .db(move |conn| service::list(conn, user_id, &tz, &filter, limit, now))
         .await?;
-    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
+    Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
 }
 
-async fn create(
+/// Files an incident; its priority follows from impact and urgency.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", operation_id = "create_incident", request_body = IncidentInput,
+    responses((status = 201, description = "Created; `Location` names it", body = IncidentView, headers(("Location" = String, description = "The new incident's URL")))))]
+pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -78,14 +86,19 @@ async fn create(
         .json(view))
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
-struct ShowQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ShowQuery {
     /// Include similar past incidents (a text search; off by default to keep reads cheap).
     similar: bool,
 }
 
-async fn show(
+/// One incident with its timeline and live SLA clocks (`sla.explain`).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "get_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), ShowQuery),
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub(crate) async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     query: Query<ShowQuery>,
@@ -96,7 +109,11 @@ async fn show(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn edit(
+/// Corrects an incident's text, classification or impact/urgency (`version` required).
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "update_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = EditInput,
+    responses((status = 200, description = "The changed incident", body = IncidentView)))]
+pub(crate) async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -115,7 +132,12 @@ async fn edit(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn transition(
+/// Takes the step {action} of the incident's state machine (`allowed_actions` lists those possible now).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/{action}", tag = "incidents", operation_id = "incident_action",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), ("action" = String, Path, description = "The step")),
+    request_body(content = Option<TransitionInput>, description = "Optional: `version`, and what the step needs (`reason` to hold, `workaround` to mitigate, `resolution` to resolve)"),
+    responses((status = 200, description = "The incident after the step", body = IncidentView)))]
+pub(crate) async fn transition(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -131,7 +153,11 @@ async fn transition(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn comment(
+/// Adds a comment to the timeline.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/comments", tag = "incidents", operation_id = "comment_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = CommentInput,
+    responses((status = 201, description = "The incident with the comment", body = IncidentView)))]
+pub(crate) async fn comment(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -150,7 +176,11 @@ async fn comment(
     Ok(HttpResponse::Created().json(view))
 }
 
-async fn status_update(
+/// Posts a status update for stakeholders (一次連絡 and later).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/status-updates", tag = "incidents", operation_id = "post_status_update",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = StatusUpdateInput,
+    responses((status = 201, description = "The incident with the update", body = IncidentView)))]
+pub(crate) async fn status_update(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -169,7 +199,11 @@ async fn status_update(
     Ok(HttpResponse::Created().json(view))
 }
 
-async fn escalate(
+/// Escalates (functional or hierarchical) or de-escalates an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalate", tag = "incidents", operation_id = "escalate_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = EscalationInput,
+    responses((status = 200, description = "The escalated incident", body = IncidentView)))]
+pub(crate) async fn escalate(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -189,7 +223,11 @@ async fn escalate(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn assign(
+/// Sets or clears the team and assignee.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", tag = "incidents", operation_id = "assign_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body = AssignInput,
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub(crate) async fn assign(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -209,7 +247,11 @@ async fn assign(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn attach(
+/// Uploads a file (multipart field `file`) to an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/attachments", tag = "incidents", operation_id = "attach_to_incident",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses((status = 201, description = "The stored attachment", body = crate::attachments::model::Attachment)))]
+pub(crate) async fn attach(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -230,15 +272,41 @@ async fn attach(
     Ok(HttpResponse::Created().json(stored))
 }
 
-#[derive(serde::Deserialize)]
-struct TemplateQuery {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TemplateQuery {
+    /// `confirming`, `investigating`, `identified`, `monitoring` or `recovered`.
+    #[param(example = "investigating")]
     state: String,
     /// `ja` or `en`; the user's language when absent.
     lang: Option<String>,
 }
 
+/// A multipart upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// The file.
+    #[schema(content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}
+
+/// A prefilled status update.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct StatusUpdateTemplate {
+    #[schema(example = "investigating")]
+    state: String,
+    /// `ja` or `en`.
+    lang: &'static str,
+    #[schema(example = "【障害報告（第2報）】INC-000186 VPN 接続不可\n現在、原因を調査しています。")]
+    message: String,
+}
+
 /// The prefilled text of a status update in ja or en, for clients that post updates.
-async fn status_update_template(
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/status-update-template", tag = "incidents", operation_id = "status_update_template",
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)"), TemplateQuery),
+    responses((status = 200, description = "The text to edit and post", body = StatusUpdateTemplate)))]
+pub(crate) async fn status_update_template(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
@@ -262,5 +330,9 @@ async fn status_update_template(
                 FieldMessage::new("error-update-state-invalid"),
             ))
         })?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "state": query.state, "lang": lang.code(), "message": message })))
+    Ok(HttpResponse::Ok().json(StatusUpdateTemplate {
+        state: query.state,
+        lang: lang.code(),
+        message,
+    }))
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::incidents;
 use crate::tickets::model::{EventView, Ticket};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = incidents)]
 pub struct Incident {
     #[serde(skip)]
@@ -48,15 +48,25 @@ pub struct NewIncident<'a> {
 }
 
 /// A new incident from a form, the API or monitoring. Strings, so validation reports fields.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct IncidentInput {
+    #[schema(example = "VPN 接続不可")]
     pub title: String,
+    #[schema(example = "本社3階の複数名から、9時頃より VPN に接続できないとの連絡あり。")]
     pub description: String,
+    /// `high`, `medium` or `low`; with `urgency` it decides the priority.
+    #[schema(example = "high")]
     pub impact: String,
+    /// `high`, `medium` or `low`.
+    #[schema(example = "high")]
     pub urgency: String,
+    /// `phone`, `mail`, `web`, `monitoring` or `api` (the default through the API).
+    #[schema(example = "phone")]
     pub channel: String,
+    #[schema(example = "ネットワーク")]
     pub category: String,
+    #[schema(example = "社内VPN")]
     pub service: String,
     pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
@@ -65,7 +75,7 @@ pub struct IncidentInput {
 }
 
 /// An incident as the API and pages see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncidentView {
     pub id: i64,
     pub number: String,
@@ -101,10 +111,12 @@ pub struct IncidentView {
 }
 
 /// A row of an incident list (the select in `queries::rows_for` follows this field order).
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct IncidentRow {
     pub id: i64,
+    #[schema(example = "INC-000186")]
     pub number: String,
+    #[schema(example = "DB 応答遅延")]
     pub title: String,
     pub status: String,
     pub priority: String,
@@ -118,8 +130,9 @@ pub struct IncidentRow {
 }
 
 /// List filters; all optional. `view` picks a saved queue: mine, team, unassigned, major, open.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentFilter {
     pub view: Option<String>,
     pub status: Option<String>,
@@ -151,7 +164,7 @@ pub struct IncidentFilter {
 pub type Loaded = (Ticket, Incident);
 
 /// A past incident like this one, and why it was chosen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Similar {
     #[serde(flatten)]
     pub ticket: crate::tickets::queries::LinkedTicket,

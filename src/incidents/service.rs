@@ -384,7 +384,7 @@ pub fn day_start(day: &str, tz: &str, field: &'static str) -> Result<NaiveDateTi
 }
 
 /// A list row with the SLA clock that matters now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ListItem {
     #[serde(flatten)]
     pub row: IncidentRow,
@@ -549,12 +549,13 @@ fn list_rows(
 }
 
 /// Extra input some transitions need.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TransitionInput {
     /// Expected version (optimistic locking); `None` = the current one.
     pub version: Option<i32>,
     /// Why the incident waits (hold).
+    #[schema(example = "ベンダーの回答待ち")]
     pub reason: String,
     /// The workaround that restored service (mitigate).
     pub workaround: String,
@@ -600,7 +601,7 @@ fn not_allowed(from: Status, action: Action) -> AppError {
 }
 
 /// What can be corrected on an incident after filing: all optional, `version` required.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EditInput {
     pub version: Option<i32>,
@@ -883,9 +884,10 @@ pub fn transition(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CommentInput {
+    #[schema(example = "ルーターを再起動したところ、一部の利用者は接続できるようになりました。")]
     pub body: String,
     /// `internal` (default) or `stakeholder`.
     pub visibility: String,
@@ -935,11 +937,13 @@ pub fn comment(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct StatusUpdateInput {
     /// confirming | investigating | identified | monitoring | recovered
+    #[schema(example = "identified")]
     pub state: String,
+    #[schema(example = "原因を特定しました。DB サーバーのディスク I/O 飽和により応答が遅延しています。")]
     pub message: String,
 }
 
@@ -1020,7 +1024,7 @@ pub fn status_update(
     get(conn, id, true)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EscalationInput {
     pub version: Option<i32>,
@@ -1028,8 +1032,10 @@ pub struct EscalationInput {
     /// or `down` (de-escalation).
     pub kind: String,
     pub to_team: Option<i64>,
+    #[schema(example = "ネットワーク機器の設定変更が必要なため")]
     pub reason: String,
     /// What was tried before escalating (required for escalations up).
+    #[schema(example = "端末の再起動、VPN クライアントの再インストール")]
     pub tried: String,
 }
 
@@ -1252,7 +1258,7 @@ fn record_escalation(
 /// Who holds an incident. Each field: absent = keep, `null` = clear, an id = set; except
 /// that moving the incident to another team without naming an assignee clears the assignee
 /// (the receiving team picks its own, as on escalation).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AssignInput {
     pub version: Option<i32>,

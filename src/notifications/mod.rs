@@ -14,7 +14,7 @@ use crate::error::AppError;
 /// How many notifications a page or API call shows at most.
 pub const PAGE_SIZE: i64 = 50;
 
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: i64,
     pub kind: String,

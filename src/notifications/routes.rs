@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::flash::{self, Kind};
+use crate::web::json::Items;
 use crate::web::query::Query;
 use crate::web::redirect;
 use crate::web::templates::render;
@@ -23,14 +24,21 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .route("/notifications/{id}/read", web::post().to(read));
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only unread notifications.
     unread: bool,
+    /// Keyset cursor: the id of the last notification of the previous page.
     before: Option<i64>,
 }
 
-async fn list(
+/// The signed-in user's notifications, newest first (50 at most; page with `before`).
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", operation_id = "list_notifications",
+    params(ListQuery),
+    responses((status = 200, description = "Notifications", body = Items<super::NotificationView>)))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query<ListQuery>,
@@ -39,10 +47,14 @@ async fn list(
     let items = state
         .db(move |conn| super::of_user(conn, user_id, query.unread, query.before))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-async fn read(
+/// Marks one of the user's notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", operation_id = "read_notification",
+    params(("id" = i64, Path, example = 1, description = "Notification id")),
+    responses((status = 204, description = "Marked read")))]
+pub(crate) async fn read(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

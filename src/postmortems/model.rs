@@ -24,7 +24,7 @@ pub struct Postmortem {
 }
 
 /// The written sections of a report. Blameless: about systems and decisions, not people.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Sections {
     pub summary: String,
@@ -54,7 +54,7 @@ impl Sections {
 
 /// Changes to a report; absent sections stay as they are, a section sent empty (or `null`) is
 /// cleared.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SectionsPatch {
     pub version: Option<i32>,
@@ -84,7 +84,7 @@ fn sent<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Stri
     Ok(Some(Option::<String>::deserialize(deserializer)?.unwrap_or_default()))
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = action_items)]
 pub struct ActionItem {
     pub id: i64,
@@ -100,9 +100,10 @@ pub struct ActionItem {
     pub done_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ActionItemInput {
+    #[schema(example = "DB ディスク使用率の監視閾値を見直す")]
     pub title: String,
     pub owner_id: Option<i64>,
     /// YYYY-MM-DD
@@ -110,7 +111,7 @@ pub struct ActionItemInput {
     pub problem_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActionItemView {
     #[serde(flatten)]
     pub item: ActionItem,
@@ -120,7 +121,7 @@ pub struct ActionItemView {
     pub incident_number: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PostmortemView {
     pub id: i64,
     pub incident_id: i64,

@@ -3,13 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::model::{AnalysisInput, ProblemInput};
+use super::model::{AnalysisInput, Candidate, ProblemInput, ProblemRow, ProblemView};
 use super::rules::Action;
 use super::service;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::Json;
+use crate::web::json::{Items, Json, PageBefore};
 use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,28 +37,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only problems not yet closed.
     open: Option<bool>,
+    /// Keyset cursor: `next_before` of the previous page.
     before: Option<i64>,
+    /// Page size, 1 to 100 (default 100).
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
+/// Problems, newest first.
+#[utoipa::path(get, path = "/api/v1/problems", tag = "problems", operation_id = "list_problems", params(ListQuery),
+    responses((status = 200, description = "A page of problems", body = PageBefore<ProblemRow>)))]
+pub(crate) async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let (items, next_before) = state
         .db(move |conn| service::list(conn, q.open.unwrap_or(false), q.before, q.limit.unwrap_or(100)))
         .await?;
-    Ok(HttpResponse::Ok().json(crate::web::json::PageBefore { items, next_before }))
+    Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
 }
 
-async fn candidates(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+/// Categories and services with 3 or more incidents in 30 days that no problem covers yet.
+#[utoipa::path(get, path = "/api/v1/problems/candidates", tag = "problems", operation_id = "problem_candidates",
+    responses((status = 200, description = "Candidates", body = Items<Candidate>)))]
+pub(crate) async fn candidates(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let (now, tz) = (state.clock.now(), user.time_zone.clone());
     let items = state.db(move |conn| service::candidates(conn, now, &tz)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-async fn create(
+/// Opens a problem, optionally linked to the incidents behind it.
+#[utoipa::path(post, path = "/api/v1/problems", tag = "problems", operation_id = "create_problem", request_body = ProblemInput,
+    responses((status = 201, description = "Created; `Location` names it", body = ProblemView, headers(("Location" = String, description = "The new problem's URL")))))]
+pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -71,18 +84,27 @@ async fn create(
         .json(view))
 }
 
-async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+/// One problem with its incidents and timeline.
+#[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", operation_id = "get_problem",
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)")),
+    responses((status = 200, description = "The problem", body = ProblemView)))]
+pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(state.db(move |conn| service::get(conn, id)).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
-struct LinkBody {
+pub(crate) struct LinkBody {
+    /// Incidents to link to the problem.
     incident_ids: Vec<i64>,
 }
 
-async fn link(
+/// Links incidents to a problem.
+#[utoipa::path(post, path = "/api/v1/problems/{id}/incidents", tag = "problems", operation_id = "link_incidents",
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)")), request_body = LinkBody,
+    responses((status = 200, description = "The problem", body = ProblemView)))]
+pub(crate) async fn link(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -102,15 +124,21 @@ async fn link(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TransitionBody {
     #[serde(flatten)]
     analysis: AnalysisInput,
+    /// What fixed it (resolve).
     resolution: String,
 }
 
-async fn transition(
+/// Takes the step {action} of the problem's state machine; the body saves the analysis at the same time (`known-error` requires it).
+#[utoipa::path(post, path = "/api/v1/problems/{id}/{action}", tag = "problems", operation_id = "problem_action",
+    params(("id" = i64, Path, example = 1, description = "Problem id (not its number)"), ("action" = String, Path, description = "The step")),
+    request_body(content = Option<TransitionBody>, description = "Optional: `version`, analysis fields, `resolution`"),
+    responses((status = 200, description = "The problem after the step", body = ProblemView)))]
+pub(crate) async fn transition(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

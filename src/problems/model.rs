@@ -8,7 +8,7 @@ use crate::db::schema::problems;
 use crate::tickets::model::EventView;
 use crate::tickets::queries::LinkedTicket;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = problems)]
 pub struct Problem {
     #[serde(skip)]
@@ -25,9 +25,10 @@ pub struct Problem {
     pub resolved_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProblemInput {
+    #[schema(example = "月末バッチ実行時の DB 応答遅延")]
     pub title: String,
     pub description: String,
     pub priority: String,
@@ -40,10 +41,11 @@ pub struct ProblemInput {
 }
 
 /// Root-cause analysis; also what `known-error` requires.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AnalysisInput {
     pub version: Option<i32>,
+    #[schema(example = "バッチの全件走査クエリにインデックスが効いていない")]
     pub root_cause: String,
     pub contributing_factors: String,
     pub five_whys: String,
@@ -51,7 +53,7 @@ pub struct AnalysisInput {
     pub fix_due_on: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProblemView {
     pub id: i64,
     pub number: String,
@@ -72,7 +74,7 @@ pub struct ProblemView {
     pub timeline: Vec<EventView>,
 }
 
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct ProblemRow {
     pub id: i64,
     pub number: String,
@@ -86,7 +88,7 @@ pub struct ProblemRow {
 }
 
 /// A category or service with enough recent incidents to deserve a problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
     /// `category` or `service`.
     pub dimension: &'static str,

@@ -20,8 +20,9 @@ pub const DIMENSIONS: [&str; 3] = ["month", "team", "priority"];
 /// Breached tickets listed with a report at most.
 const BREACH_LIST: i64 = 100;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day (YYYY-MM-DD, the user's zone); default: the first of the month 11 months ago.
     pub from: Option<String>,
@@ -32,7 +33,7 @@ pub struct ReportQuery {
 }
 
 /// One group of the SLA report.
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct ReportRow {
     #[diesel(sql_type = Text)]
     pub month: String,
@@ -77,7 +78,7 @@ fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct Breach {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
@@ -95,7 +96,7 @@ pub struct Breach {
     pub resolution_breached: i64,
 }
 
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct AgeingRow {
     #[diesel(sql_type = Text)]
     pub priority: String,
@@ -106,7 +107,7 @@ pub struct AgeingRow {
 }
 
 /// The report with its resolved parameters.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlaReport {
     pub from: String,
     pub to: String,
@@ -116,7 +117,7 @@ pub struct SlaReport {
 }
 
 /// A row with its percentages worked out, as the API and pages show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportRowView {
     #[serde(flatten)]
     pub row: ReportRow,
@@ -382,7 +383,7 @@ pub fn backlog_ageing(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec
     Ok(diesel::sql_query(sql).load(conn)?)
 }
 
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct AtRisk {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
@@ -400,7 +401,7 @@ pub struct AtRisk {
 }
 
 /// The manager dashboard's figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub open_by_priority: Vec<(String, i64)>,
     pub at_risk: Vec<AtRisk>,

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csv::{self, cell};
 use crate::web::i18n::{translate, Lang};
+use crate::web::json::Items;
 use crate::web::query::Query;
 use crate::web::templates::render;
 
@@ -106,7 +107,12 @@ fn breaches_csv(report: &SlaReport) -> Result<HttpResponse, AppError> {
     )
 }
 
-async fn report_api(
+/// The SLA report: met %, MTTA, MTTR and breaches per group. `Accept: text/csv` gives the rows as CSV.
+#[utoipa::path(get, path = "/api/v1/reports/sla", tag = "reports", operation_id = "sla_report", params(ReportQuery),
+    responses((status = 200, description = "The report", content(
+        (SlaReport = "application/json"),
+        (String = "text/csv", example = "month,team,priority,tickets,...")))))]
+pub(crate) async fn report_api(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -119,7 +125,12 @@ async fn report_api(
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn backlog_api(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Open incidents by priority and age. `Accept: text/csv` gives CSV.
+#[utoipa::path(get, path = "/api/v1/reports/backlog", tag = "reports", operation_id = "backlog_report",
+    responses((status = 200, description = "Backlog ageing", content(
+        (Items<super::AgeingRow> = "application/json"),
+        (String = "text/csv")))))]
+pub(crate) async fn backlog_api(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let rows = state.db(move |conn| super::backlog_ageing(conn, now)).await?;
     if wants_csv(&req) {
@@ -130,10 +141,13 @@ async fn backlog_api(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
                 .map(|r| vec![r.priority.clone(), r.bucket[2..].to_string(), r.tickets.to_string()]),
         );
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": rows })))
+    Ok(HttpResponse::Ok().json(Items { items: rows }))
 }
 
-async fn dashboard_api(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+/// The manager dashboard's figures.
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "reports", operation_id = "dashboard",
+    responses((status = 200, description = "Dashboard", body = super::Dashboard)))]
+pub(crate) async fn dashboard_api(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let (tz, now) = (user.time_zone.clone(), state.clock.now());
     let dashboard = state.db(move |conn| super::dashboard(conn, &tz, now)).await?;
     Ok(HttpResponse::Ok().json(dashboard))

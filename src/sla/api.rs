@@ -5,12 +5,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::model::{CalendarInput, EscalationRuleInput, PolicyInput};
+use super::model::{CalendarInput, CalendarView, EscalationRule, EscalationRuleInput, Policy, PolicyInput};
 use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::{patched, Json};
+use crate::web::json::{patched, Items, Json};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -44,17 +44,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn list_calendars(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Every business calendar.
+#[utoipa::path(get, path = "/api/v1/calendars", tag = "sla", operation_id = "list_calendars",
+    responses((status = 200, description = "Calendars", body = Items<CalendarView>)))]
+pub(crate) async fn list_calendars(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let items = state.db(service::calendars).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-async fn show_calendar(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+/// One business calendar with its week and closures.
+#[utoipa::path(get, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "get_calendar",
+    params(("id" = i64, Path, example = 1, description = "Calendar id")),
+    responses((status = 200, description = "The calendar", body = CalendarView)))]
+pub(crate) async fn show_calendar(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(state.db(move |conn| service::calendar_view(conn, id)).await?))
 }
 
-async fn create_calendar(
+/// Creates a business calendar.
+#[utoipa::path(post, path = "/api/v1/calendars", tag = "sla", operation_id = "create_calendar", request_body = CalendarInput,
+    responses((status = 201, description = "Created; `Location` names it", body = CalendarView, headers(("Location" = String, description = "The new calendar's URL")))))]
+pub(crate) async fn create_calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -69,7 +79,11 @@ async fn create_calendar(
         .json(view))
 }
 
-async fn update_calendar(
+/// Changes a calendar: the body is a JSON merge patch (RFC 7396) over the calendar; `closures` are replaced only when given.
+#[utoipa::path(patch, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "update_calendar",
+    params(("id" = i64, Path, example = 1, description = "Calendar id")), request_body = CalendarInput,
+    responses((status = 200, description = "The changed calendar", body = CalendarView)))]
+pub(crate) async fn update_calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -97,7 +111,11 @@ async fn update_calendar(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn delete_calendar(
+/// Deletes a calendar no policy uses.
+#[utoipa::path(delete, path = "/api/v1/calendars/{id}", tag = "sla", operation_id = "delete_calendar",
+    params(("id" = i64, Path, example = 1, description = "Calendar id")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -111,7 +129,11 @@ async fn delete_calendar(
 }
 
 /// The body is the .ics file itself (`Content-Type: text/calendar`).
-async fn import_calendar(
+/// Adds the holidays of an .ics file (`Content-Type: text/calendar`) to a calendar's closures.
+#[utoipa::path(post, path = "/api/v1/calendars/{id}/import", tag = "sla", operation_id = "import_calendar_ics",
+    params(("id" = i64, Path, example = 1, description = "Calendar id")), request_body(content = String, content_type = "text/calendar", description = "An iCalendar file"),
+    responses((status = 200, description = "The calendar with the imported closures", body = CalendarView)))]
+pub(crate) async fn import_calendar(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -125,17 +147,27 @@ async fn import_calendar(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn list_policies(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Every SLA policy, in matching order.
+#[utoipa::path(get, path = "/api/v1/sla-policies", tag = "sla", operation_id = "list_sla_policies",
+    responses((status = 200, description = "Policies", body = Items<Policy>)))]
+pub(crate) async fn list_policies(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let items = state.db(|conn| Ok(queries::policies(conn)?)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-async fn show_policy(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+/// One SLA policy.
+#[utoipa::path(get, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "get_sla_policy",
+    params(("id" = i64, Path, example = 1, description = "Policy id")),
+    responses((status = 200, description = "The policy", body = Policy)))]
+pub(crate) async fn show_policy(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(state.db(move |conn| Ok(queries::policy(conn, id)?)).await?))
 }
 
-async fn create_policy(
+/// Creates an SLA policy.
+#[utoipa::path(post, path = "/api/v1/sla-policies", tag = "sla", operation_id = "create_sla_policy", request_body = PolicyInput,
+    responses((status = 201, description = "Created; `Location` names it", body = Policy, headers(("Location" = String, description = "The new policy's URL")))))]
+pub(crate) async fn create_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -150,7 +182,11 @@ async fn create_policy(
         .json(policy))
 }
 
-async fn update_policy(
+/// Changes an SLA policy: the body is a JSON merge patch (RFC 7396) over the policy.
+#[utoipa::path(patch, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "update_sla_policy",
+    params(("id" = i64, Path, example = 1, description = "Policy id")), request_body = PolicyInput,
+    responses((status = 200, description = "The changed policy", body = Policy)))]
+pub(crate) async fn update_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -182,7 +218,11 @@ async fn update_policy(
     Ok(HttpResponse::Ok().json(policy))
 }
 
-async fn delete_policy(
+/// Deletes an SLA policy.
+#[utoipa::path(delete, path = "/api/v1/sla-policies/{id}", tag = "sla", operation_id = "delete_sla_policy",
+    params(("id" = i64, Path, example = 1, description = "Policy id")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -195,13 +235,21 @@ async fn delete_policy(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_rules(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+/// The levels of a team's escalation policy.
+#[utoipa::path(get, path = "/api/v1/teams/{id}/escalation-rules", tag = "sla", operation_id = "list_escalation_rules",
+    params(("id" = i64, Path, example = 1, description = "Team id")),
+    responses((status = 200, description = "Levels, first to last", body = Items<EscalationRule>)))]
+pub(crate) async fn list_rules(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let team = path.into_inner();
     let items = state.db(move |conn| service::escalation_rules(conn, team)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-async fn create_rule(
+/// Adds a level to a team's escalation policy.
+#[utoipa::path(post, path = "/api/v1/teams/{id}/escalation-rules", tag = "sla", operation_id = "create_escalation_rule",
+    params(("id" = i64, Path, example = 1, description = "Team id")), request_body = EscalationRuleInput,
+    responses((status = 201, description = "The new level", body = EscalationRule)))]
+pub(crate) async fn create_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -220,7 +268,11 @@ async fn create_rule(
     Ok(HttpResponse::Created().json(rule))
 }
 
-async fn delete_rule(
+/// Removes a level of an escalation policy.
+#[utoipa::path(delete, path = "/api/v1/escalation-rules/{id}", tag = "sla", operation_id = "delete_escalation_rule",
+    params(("id" = i64, Path, example = 1, description = "Escalation rule id")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{calendar_closures, calendars, sla_policies, ticket_sla};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = calendars)]
 pub struct CalendarRow {
     pub id: i64,
@@ -21,7 +21,7 @@ pub struct CalendarRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = calendar_closures)]
 pub struct Closure {
     pub id: i64,
@@ -33,7 +33,7 @@ pub struct Closure {
 }
 
 /// A calendar with its week spelled out, as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalendarView {
     #[serde(flatten)]
     pub calendar: CalendarRow,
@@ -43,9 +43,10 @@ pub struct CalendarView {
 }
 
 /// What a calendar is created or changed from (API JSON and the admin form).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CalendarInput {
+    #[schema(example = "平日日中（9時〜18時）")]
     pub name: String,
     pub time_zone: String,
     /// Seven lists of "HH:MM-HH:MM", Monday first.
@@ -55,7 +56,7 @@ pub struct CalendarInput {
     pub closures: Option<Vec<ClosureInput>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ClosureInput {
     pub starts_on: String,
@@ -64,7 +65,7 @@ pub struct ClosureInput {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sla_policies)]
 pub struct Policy {
     pub id: i64,
@@ -97,7 +98,7 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PolicyInput {
     pub name: String,
@@ -115,7 +116,7 @@ pub struct PolicyInput {
     pub mitigation_stops_resolution: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = ticket_sla, treat_none_as_null = true)]
 pub struct TicketSla {
     #[serde(skip)]
@@ -147,7 +148,7 @@ pub struct TicketSla {
 }
 
 /// The `sla` object of a ticket: the stored figures, and with `explain` the live clocks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlaView {
     pub policy: Option<PolicyRef>,
     #[serde(flatten)]
@@ -162,7 +163,7 @@ pub struct SlaView {
     pub explain: Option<Explain>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PolicyRef {
     pub id: i64,
     pub name: String,
@@ -173,7 +174,7 @@ pub struct PolicyRef {
 }
 
 /// How the figures were reached: the calendar and each clock's running and paused stretches.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Explain {
     pub calendar: CalendarRef,
     #[serde(serialize_with = "crate::db::utc::serialize")]
@@ -182,7 +183,7 @@ pub struct Explain {
     pub resolution: Option<super::rules::ClockState>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalendarRef {
     pub id: i64,
     pub name: String,
@@ -191,7 +192,7 @@ pub struct CalendarRef {
 }
 
 /// One level of a team's escalation policy: a trigger, and what happens when it fires.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = crate::db::schema::escalation_rules)]
 pub struct EscalationRule {
     pub id: i64,
@@ -221,7 +222,7 @@ impl EscalationRule {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EscalationRuleInput {
     /// `response` or `resolution`; may be left out for the delay triggers, whose clock is fixed.
@@ -241,7 +242,7 @@ pub struct EscalationRuleInput {
 
 /// The clock that matters now for a list row: what is due next, and how much business time is
 /// left (negative: over by that much).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlaBrief {
     /// `ok`, `warning`, `breached`, `paused` or `met`.
     pub level: &'static str,

@@ -355,7 +355,7 @@ pub struct Targets {
 }
 
 /// A stretch of a clock's life, for the "SLA explain" panel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Stretch {
     #[serde(with = "utc_seconds")]
     pub from: DateTime<Utc>,
@@ -367,7 +367,7 @@ pub struct Stretch {
 }
 
 /// One clock (response or resolution) at a given moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ClockState {
     pub target_minutes: i64,
     /// When the target is (or was) reached if the clock keeps running; `None` while paused

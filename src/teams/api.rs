@@ -2,12 +2,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::{TeamInput, TeamSummary};
+use super::model::{Team, TeamInput, TeamSummary};
 use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::json::{patched, Json};
+use crate::web::json::{patched, Items, Json};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -18,7 +18,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/teams/{id}", web::patch().to(update));
 }
 
-async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// All teams with their member counts.
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", operation_id = "list_teams",
+    responses((status = 200, description = "Every team", body = Items<TeamSummary>)))]
+pub(crate) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let teams = state
         .db(|conn| {
             let counts = queries::member_counts(conn)?;
@@ -33,10 +36,13 @@ async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": teams })))
+    Ok(HttpResponse::Ok().json(Items { items: teams }))
 }
 
-async fn create(
+/// Creates a team.
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", operation_id = "create_team", request_body = TeamInput,
+    responses((status = 201, description = "The new team", body = Team)))]
+pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -47,7 +53,11 @@ async fn create(
     Ok(HttpResponse::Created().json(team))
 }
 
-async fn update(
+/// Renames or re-describes a team.
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", operation_id = "update_team",
+    params(("id" = i64, Path, example = 1, description = "Team id")), request_body = TeamInput,
+    responses((status = 200, description = "The changed team", body = Team)))]
+pub(crate) async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::teams;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = teams)]
 pub struct Team {
     pub id: i64,
@@ -27,14 +27,16 @@ pub struct NewTeam<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TeamInput {
+    #[schema(example = "ネットワーク運用チーム")]
     pub name: String,
+    #[schema(example = "社内ネットワークと VPN の一次対応")]
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeamSummary {
     pub id: i64,
     pub name: String,

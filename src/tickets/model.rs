@@ -109,7 +109,7 @@ pub struct NewEvent<'a> {
 }
 
 /// An event as shown on the timeline: with the actor's name and its structured data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     #[serde(serialize_with = "crate::db::utc::serialize")]

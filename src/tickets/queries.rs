@@ -474,7 +474,7 @@ pub fn link(
 }
 
 /// A linked ticket, for lists on ticket pages.
-#[derive(Debug, Clone, serde::Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, serde::Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = tickets)]
 pub struct LinkedTicket {
     pub id: i64,

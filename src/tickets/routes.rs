@@ -36,23 +36,46 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{id}/restore", web::post().to(restore_api));
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
-struct ReasonInput {
+pub(crate) struct ReasonInput {
+    /// Why the ticket is deleted (required).
+    #[schema(example = "重複起票のため削除")]
     reason: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
-struct CursorQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct CursorQuery {
+    /// Keyset cursor, with `before_id`: `next.before_at` of the previous page.
     before_at: Option<String>,
+    /// Keyset cursor, with `before_at`: `next.before_id` of the previous page.
     before_id: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct DeletedTicket {
+/// The cursor of the next page of deleted tickets.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DeletedCursor {
+    before_at: String,
+    before_id: i64,
+}
+
+/// A page of deleted tickets.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DeletedPage {
+    items: Vec<DeletedTicket>,
+    /// The query of the next page; `null` on the last.
+    next: Option<DeletedCursor>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DeletedTicket {
+    /// The ticket id (`DELETE`/`restore` take it).
     id: i64,
+    /// `incident` or `problem`.
     kind: String,
+    #[schema(example = "INC-000186")]
     number: String,
     title: String,
     status: String,
@@ -179,13 +202,24 @@ async fn restore_page(
     Ok(redirect("/admin/deleted"))
 }
 
-async fn deleted_api(state: web::Data<AppState>, query: Query<CursorQuery>) -> Result<HttpResponse, AppError> {
+/// Soft-deleted tickets, most recently deleted first (50 a page).
+#[utoipa::path(get, path = "/api/v1/tickets/deleted", tag = "tickets", operation_id = "list_deleted_tickets",
+    params(CursorQuery),
+    responses((status = 200, description = "A page of deleted tickets", body = DeletedPage)))]
+pub(crate) async fn deleted_api(
+    state: web::Data<AppState>,
+    query: Query<CursorQuery>,
+) -> Result<HttpResponse, AppError> {
     let (items, next) = load_deleted(&state, query.into_inner()).await?;
-    let next = next.map(|(at, id)| serde_json::json!({ "before_at": at, "before_id": id }));
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next": next })))
+    let next = next.map(|(before_at, before_id)| DeletedCursor { before_at, before_id });
+    Ok(HttpResponse::Ok().json(DeletedPage { items, next }))
 }
 
-async fn delete_api(
+/// Soft-deletes a ticket with a reason; it disappears from lists and can be restored.
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}", tag = "tickets", operation_id = "delete_ticket",
+    params(("id" = i64, Path, example = 1, description = "Ticket id (an incident's or a problem's)")), request_body(content = Option<ReasonInput>, description = "The reason (required)"),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_api(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -200,7 +234,11 @@ async fn delete_api(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn restore_api(
+/// Restores a soft-deleted ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/restore", tag = "tickets", operation_id = "restore_ticket",
+    params(("id" = i64, Path, example = 1, description = "Ticket id")),
+    responses((status = 204, description = "Restored")))]
+pub(crate) async fn restore_api(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -28,21 +28,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/sessions/end", web::post().to(end_sessions));
 }
 
-async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+/// The signed-in user (the token's owner).
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", operation_id = "me",
+    responses((status = 200, description = "The token's user", body = UserView)))]
+pub(crate) async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = user.id;
     let view = state.db(move |conn| service::view_by_id(conn, id)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Part of a name or e-mail address.
     q: Option<String>,
+    /// `admin`, `manager`, `engineer`, `helpdesk` or `viewer`.
     role: Option<String>,
+    /// Keyset cursor: `next_after` of the previous page.
     after: Option<i64>,
+    /// Page size, 1 to 100 (default 100).
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
+/// A page of the user directory.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    /// The `after` of the next page; `null` on the last.
+    pub next_after: Option<i64>,
+}
+
+/// The user directory, by id.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "list_users", params(ListQuery),
+    responses((status = 200, description = "A page of users", body = UserPage)))]
+pub(crate) async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
     let filter = UserFilter {
@@ -72,16 +91,24 @@ async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<Htt
             Ok((items, next))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_after": next_after })))
+    Ok(HttpResponse::Ok().json(UserPage { items, next_after }))
 }
 
-async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", operation_id = "get_user",
+    params(("id" = i64, Path, example = 1, description = "User id")),
+    responses((status = 200, description = "The user", body = UserView)))]
+pub(crate) async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let view = state.db(move |conn| service::view_by_id(conn, id)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn create(
+/// Creates a user (administrators).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "create_user", request_body = UserInput,
+    responses((status = 201, description = "Created; `Location` names it", body = UserView,
+        headers(("Location" = String, description = "The new user's URL")))))]
+pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -94,7 +121,11 @@ async fn create(
         .json(view))
 }
 
-async fn update(
+/// Changes a user; absent fields stay as they are (administrators).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
+    params(("id" = i64, Path, example = 1, description = "User id")), request_body = UserChanges,
+    responses((status = 200, description = "The changed user", body = UserView)))]
+pub(crate) async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -37,7 +37,7 @@ pub struct NewUser<'a> {
 }
 
 /// What the outside world sees of a user (never the password hash); also the audit snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -75,11 +75,15 @@ impl UserView {
 
 /// Input for creating a user, from a form, the API or the CLI. Raw strings: validation
 /// (in `rules`) turns them into field errors rather than deserialisation failures.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UserInput {
+    #[schema(example = "sato@example.co.jp")]
     pub email: String,
+    #[schema(example = "佐藤 花子")]
     pub display_name: String,
+    /// `helpdesk`, `engineer`, `manager` or `admin`.
+    #[schema(example = "engineer")]
     pub role: String,
     pub locale: String,
     pub time_zone: String,
@@ -89,7 +93,7 @@ pub struct UserInput {
 }
 
 /// Input for changing a user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UserChanges {
     pub email: Option<String>,

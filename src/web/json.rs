@@ -151,10 +151,17 @@ pub(super) fn field_error(path: Option<String>, text: &str) -> Option<AppError> 
 /// A page of a keyset-paged API list: `{"items": [...], "next_before": id | null}`. Serialised
 /// straight from the rows; `json!` would first copy every row into a `serde_json::Value` tree
 /// (a tenth of the server's CPU on an incident list).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PageBefore<T> {
     pub items: Vec<T>,
+    /// The `before` of the next page; `null` on the last.
     pub next_before: Option<i64>,
+}
+
+/// A whole (unpaged) API list: `{"items": [...]}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod forms;
 pub mod i18n;
 pub mod idempotency;
 pub mod json;
+pub mod openapi;
 pub mod query;
 pub mod templates;
 pub mod text;

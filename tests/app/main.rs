@@ -15,6 +15,7 @@ mod hardening_sessions;
 mod i18n;
 mod incidents;
 mod json_bodies;
+mod openapi;
 mod permissions;
 mod postmortems;
 mod problems;

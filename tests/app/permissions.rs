@@ -16,6 +16,7 @@ const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
     match (method, path) {
         (_, "/healthz" | "/readyz" | "/static/{path:.*}" | "/login" | "/logout" | "/setup" | "/locale") => None,
+        ("GET", "/api/v1/openapi.json" | "/api/docs") => None,
         ("GET", "/")
         | (
             _,
