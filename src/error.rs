@@ -245,7 +245,11 @@ mod tests {
                 429,
                 "too_many_requests",
             ),
-            (AppError::InsufficientStorage("full".into()), 507, "insufficient_storage"),
+            (
+                AppError::InsufficientStorage("full".into()),
+                507,
+                "insufficient_storage",
+            ),
             (AppError::Unavailable(anyhow::anyhow!("down")), 503, "unavailable"),
         ];
         for (err, status, code) in cases {

@@ -136,7 +136,9 @@ pub async fn access(
         },
     };
     let is_api = req.path().starts_with("/api/");
-    let user = if is_api {
+    // Prometheus scrapes `/metrics` with a bearer token; an administrator's browser has a session.
+    let is_scrape = req.path() == "/metrics" && req.headers().contains_key(actix_web::http::header::AUTHORIZATION);
+    let user = if is_api || is_scrape {
         match bearer_user(&req, &state).await {
             Ok(user) => user,
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),

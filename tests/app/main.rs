@@ -4,6 +4,7 @@
 mod support;
 
 mod attachments;
+mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
@@ -12,6 +13,7 @@ mod escalation;
 mod i18n;
 mod incidents;
 mod json_bodies;
+mod metrics;
 mod permissions;
 mod postmortems;
 mod problems;
