@@ -27,6 +27,8 @@ pub const ROUTES: &[RouteSpec] = &[
     // Operations and assets.
     route(Method::GET, "/healthz", Public),
     route(Method::GET, "/readyz", Public),
+    // Prometheus scrapes: an administrator's session or API token.
+    route(Method::GET, "/metrics", Requires(ViewAudit)),
     route(Method::GET, "/static/{path:.*}", Public),
     // Signing in and out, first-run setup, language.
     route(Method::GET, "/login", Public),
@@ -58,6 +60,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/edit", Requires(ManageTeams)),
     route(Method::POST, "/admin/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/admin/audit", Requires(ViewAudit)),
+    route(Method::POST, "/admin/audit/verify", Requires(ViewAudit)),
     route(Method::GET, "/dashboard", Requires(ViewReports)),
     route(Method::GET, "/reports/sla", Requires(ViewReports)),
     route(Method::GET, "/reports/sla.csv", Requires(ViewReports)),
@@ -156,6 +159,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/teams", Requires(ManageTeams)),
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/audit/export", Requires(ViewAudit)),
     route(Method::GET, "/api/v1/reports/sla", Requires(ViewReports)),
     route(Method::GET, "/api/v1/reports/backlog", Requires(ViewReports)),
     route(Method::GET, "/api/v1/dashboard", Requires(ViewReports)),
@@ -317,6 +321,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
+        .route("/metrics", web::get().to(crate::metrics::scrape))
         .route("/static/{path:.*}", web::get().to(crate::web::static_file))
         .route("/api/docs", web::get().to(crate::web::openapi::docs));
     crate::auth::pages::routes(cfg);

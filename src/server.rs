@@ -1,7 +1,7 @@
 //! Builds the application: state, middleware stack and routes, and the HTTP server.
 //! `main` and the integration tests start the app through the same functions.
 //!
-//! Middleware, outermost first: request tracing (request id) → security headers → session
+//! Middleware, outermost first: request tracing (request id) → request metrics → security headers → session
 //! (signed + encrypted cookie) → error pages → access (authentication + permission table)
 //! → CSRF → handler.
 
@@ -31,6 +31,7 @@ pub fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<web::Data<A
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
+        crate::audit::service::seal_backlog(&mut conn).map_err(|e| anyhow::anyhow!("sealing the audit log: {e}"))?;
         crate::db::check_postgres_locale(&mut conn);
         crate::tickets::queries::backfill_search(&mut conn)?;
     }
@@ -67,6 +68,7 @@ pub fn serve(listener: TcpListener, state: web::Data<AppState>, workers: Option<
             .wrap(from_fn(crate::web::errors::handle))
             .wrap(session)
             .wrap(crate::web::security_headers(secure))
+            .wrap(from_fn(crate::metrics::track))
             .wrap(tracing_actix_web::TracingLogger::default())
     })
     .listen(listener)?;

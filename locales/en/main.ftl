@@ -143,6 +143,20 @@ audit-before = Before
 audit-after = After
 audit-empty = No entries match.
 
+## Audit chain and metrics
+audit-chain-title = Tamper check
+audit-chain-checked-at = Last verified
+audit-chain-result = Result
+audit-chain-intact = Intact
+audit-chain-broken = Broken at entry { $id }
+audit-chain-rows = Entries checked
+audit-chain-rows-count = { $count } entries
+audit-chain-by = Started by
+audit-chain-never = The log has not been verified yet.
+audit-chain-verify = Verify now
+flash-audit-chain-intact = The audit log is intact.
+flash-audit-chain-broken = The audit log has been tampered with. See the first broken entry below.
+
 ## Profile
 profile-preferences = Preferences
 profile-password = Change password

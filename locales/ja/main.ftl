@@ -143,6 +143,20 @@ audit-before = 変更前
 audit-after = 変更後
 audit-empty = 該当する記録はありません。
 
+## 監査ログの改ざん検知・メトリクス
+audit-chain-title = 改ざん検知
+audit-chain-checked-at = 最終検証日時
+audit-chain-result = 結果
+audit-chain-intact = 改ざんなし
+audit-chain-broken = 記録番号 { $id } で不整合を検出
+audit-chain-rows = 検証件数
+audit-chain-rows-count = { $count }件
+audit-chain-by = 実行者
+audit-chain-never = まだ検証していません。
+audit-chain-verify = 今すぐ検証
+flash-audit-chain-intact = 監査ログに改ざんはありません。
+flash-audit-chain-broken = 監査ログの改ざんを検出しました。最初に不整合となった記録を確認してください。
+
 ## プロフィール
 profile-preferences = 表示設定
 profile-password = パスワードの変更

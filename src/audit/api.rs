@@ -1,4 +1,5 @@
-//! `GET /api/v1/audit?entity_type=&entity_id=&action=&actor=&before=&limit=` (administrators).
+//! `GET /api/v1/audit?entity_type=&entity_id=&action=&actor=&before=&limit=` (administrators),
+//! `GET /api/v1/audit/export?since=` (the log as JSON lines with the chain's hashes, streamed).
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,8 @@ use crate::web::json::PageBefore;
 use crate::web::query::Query;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list));
+    cfg.route("/audit", web::get().to(list))
+        .route("/audit/export", web::get().to(export));
 }
 
 // Not `#[serde(flatten)]`: flattened query strings lose their number types.
@@ -84,4 +86,34 @@ pub(crate) async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -
         })
         .collect();
     Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    /// Only rows with a larger id (where the last export ended).
+    since: Option<i64>,
+}
+
+/// Streams the log in id order, one batch of rows at a time: memory stays bounded at any size.
+async fn export(state: web::Data<AppState>, query: Query<ExportQuery>) -> Result<HttpResponse, AppError> {
+    let start = query.into_inner().since.unwrap_or(i64::MIN);
+    let body = futures_util::stream::unfold(Some(start), move |after| {
+        let state = state.clone();
+        async move {
+            let after = after?;
+            match state.db(move |conn| service::export_batch(conn, after)).await {
+                Ok(Some((lines, last))) => Some((Ok(web::Bytes::from(lines)), Some(last))),
+                Ok(None) => None,
+                Err(e) => {
+                    // The status line is sent already: end the body early; the receiver sees
+                    // a last line that is not followed by the rest.
+                    tracing::error!(error = %e, "audit export failed");
+                    Some((Err(actix_web::error::ErrorInternalServerError("export failed")), None))
+                }
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson; charset=utf-8")
+        .streaming(body))
 }

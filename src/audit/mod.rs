@@ -6,4 +6,5 @@ pub mod api;
 pub mod model;
 pub mod pages;
 pub mod queries;
+pub mod rules;
 pub mod service;

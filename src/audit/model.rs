@@ -20,11 +20,33 @@ pub struct AuditEntry {
     pub before_json: Option<String>,
     pub after_json: Option<String>,
     pub ip: Option<String>,
+    pub prev_hash: Option<String>,
+    pub row_hash: Option<String>,
 }
 
+impl AuditEntry {
+    /// The columns the row's hash covers.
+    pub fn content(&self) -> super::rules::Content<'_> {
+        super::rules::Content {
+            id: self.id,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_label: &self.actor_label,
+            action: &self.action,
+            entity_type: &self.entity_type,
+            entity_id: &self.entity_id,
+            before_json: self.before_json.as_deref(),
+            after_json: self.after_json.as_deref(),
+            ip: self.ip.as_deref(),
+        }
+    }
+}
+
+/// A new row; `id` and the hashes are decided under the chain's lock (`service::record`).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry<'a> {
+    pub id: i64,
     pub at: NaiveDateTime,
     pub actor_id: Option<i64>,
     pub actor_label: &'a str,
@@ -34,6 +56,40 @@ pub struct NewAuditEntry<'a> {
     pub before_json: Option<String>,
     pub after_json: Option<String>,
     pub ip: Option<&'a str>,
+    pub prev_hash: &'a str,
+    pub row_hash: &'a str,
+}
+
+/// One run of the chain's verification.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::db::schema::audit_verifications)]
+pub struct Verification {
+    pub id: i64,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub started_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub finished_at: NaiveDateTime,
+    pub intact: bool,
+    pub rows_checked: i64,
+    pub broken_id: Option<i64>,
+    pub detail: Option<String>,
+    pub last_id: Option<i64>,
+    pub last_hash: Option<String>,
+    pub started_by: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::db::schema::audit_verifications)]
+pub struct NewVerification<'a> {
+    pub started_at: NaiveDateTime,
+    pub finished_at: NaiveDateTime,
+    pub intact: bool,
+    pub rows_checked: i64,
+    pub broken_id: Option<i64>,
+    pub detail: Option<String>,
+    pub last_id: Option<i64>,
+    pub last_hash: Option<String>,
+    pub started_by: &'a str,
 }
 
 /// Who did something and from where; passed into every service call that changes data.

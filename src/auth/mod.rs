@@ -168,7 +168,9 @@ async fn authenticate_and_call(
         },
     };
     let is_api = crate::web::is_api(req.request());
-    let user = if is_api {
+    // Prometheus scrapes `/metrics` with a bearer token; an administrator's browser has a session.
+    let is_scrape = req.path() == "/metrics" && req.headers().contains_key(actix_web::http::header::AUTHORIZATION);
+    let user = if is_api || is_scrape {
         match bearer_user(&req, &state).await {
             Ok(user) => user,
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),

@@ -89,6 +89,23 @@ diesel::table! {
         before_json -> Nullable<Text>,
         after_json -> Nullable<Text>,
         ip -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        row_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_verifications (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        intact -> Bool,
+        rows_checked -> BigInt,
+        broken_id -> Nullable<BigInt>,
+        detail -> Nullable<Text>,
+        last_id -> Nullable<BigInt>,
+        last_hash -> Nullable<Text>,
+        started_by -> Text,
     }
 }
 
@@ -396,6 +413,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     app_flags,
     audit_log,
+    audit_verifications,
     ticket_sequences,
     tickets,
     ticket_search,

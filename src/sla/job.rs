@@ -475,6 +475,7 @@ pub fn spawn(pool: crate::db::DbPool, clock: crate::clock::Clock, seconds: u64) 
                 }
                 run
             });
+            crate::metrics::sla_job_ran(result.is_err(), result.as_ref().map_or(0, |run| run.failed as u64));
             match result {
                 Ok(run) if run.warnings + run.breaches + run.escalations + run.failed > 0 => {
                     tracing::info!(

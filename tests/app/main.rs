@@ -4,6 +4,7 @@
 mod support;
 
 mod attachments;
+mod audit_chain;
 mod auth;
 mod backups;
 mod browser;
@@ -15,6 +16,7 @@ mod hardening_sessions;
 mod i18n;
 mod incidents;
 mod json_bodies;
+mod metrics;
 mod openapi;
 mod permissions;
 mod postmortems;

@@ -33,8 +33,10 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         ("POST" | "PATCH", "/api/v1/users" | "/api/v1/users/{id}" | "/api/v1/teams" | "/api/v1/teams/{id}") => {
             Some(ADMIN)
         }
-        ("GET", "/api/v1/audit") => Some(ADMIN),
+        ("GET", "/api/v1/audit" | "/api/v1/audit/export") => Some(ADMIN),
         ("POST", "/api/v1/users/{id}/sessions/end") => Some(ADMIN),
+        // Prometheus scrapes: an administrator's session or API token.
+        ("GET", "/metrics") => Some(ADMIN),
         // Reports and the dashboard are for managers (and admins).
         ("GET", "/dashboard" | "/reports/sla" | "/reports/sla.csv") => Some(MANAGERS),
         ("GET", p) if p.starts_with("/api/v1/reports") || p == "/api/v1/dashboard" => Some(MANAGERS),
