@@ -88,14 +88,18 @@ pub(crate) async fn list(state: web::Data<AppState>, query: Query<AuditQuery>) -
     Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
 }
 
-#[derive(Deserialize)]
-struct ExportQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
     /// Only rows with a larger id (where the last export ended).
     since: Option<i64>,
 }
 
-/// Streams the log in id order, one batch of rows at a time: memory stays bounded at any size.
-async fn export(state: web::Data<AppState>, query: Query<ExportQuery>) -> Result<HttpResponse, AppError> {
+/// The log in id order as JSON lines, one object per row with every column and the chain's
+/// `prev_hash` and `row_hash` (for a SIEM); streamed, so memory stays bounded at any size.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", operation_id = "export_audit", params(ExportQuery),
+    responses((status = 200, description = "JSON lines, one audit row each", content_type = "application/x-ndjson", body = String)))]
+pub(crate) async fn export(state: web::Data<AppState>, query: Query<ExportQuery>) -> Result<HttpResponse, AppError> {
     let start = query.into_inner().since.unwrap_or(i64::MIN);
     let body = futures_util::stream::unfold(Some(start), move |after| {
         let state = state.clone();

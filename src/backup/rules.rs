@@ -18,6 +18,7 @@ pub const TABLES: &[&str] = &[
     "login_attempts",
     "app_flags",
     "audit_log",
+    "audit_verifications",
     "ticket_sequences",
     "tickets",
     "ticket_search",

@@ -20,7 +20,11 @@ pub fn api(cfg: &mut web::ServiceConfig) {
     cfg.route("/search", web::get().to(api_search));
 }
 
-async fn api_search(
+/// One search over every ticket kind the caller may see, best match or newest first.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", operation_id = "search",
+    params(SearchParams),
+    responses((status = 200, description = "A page of hits", body = service::Page)))]
+pub(crate) async fn api_search(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query<SearchParams>,

@@ -21,7 +21,7 @@ pub const MAX_LIMIT: i64 = 50;
 
 /// The kinds the search covers. A new kind adds a variant here with its permission and its open
 /// states, and a source in [`search`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Incident,
@@ -89,9 +89,13 @@ pub enum Sort {
 }
 
 /// The parameters as they arrive (query string of the page and the API).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Words (all required) and "quoted phrases"; NFKC and case are folded (ＶＰＮ = vpn), one-
+    /// and two-character Japanese words such as 障害 are found. 1 to 1,000 characters.
+    #[param(example = "障害 VPN")]
     pub q: Option<String>,
     /// Comma-separated kinds; every kind the user may see when absent.
     pub kinds: Option<String>,
@@ -188,11 +192,13 @@ pub fn check(params: &SearchParams, role: Role) -> Result<Request, AppError> {
 }
 
 /// One hit, in the fields of `GET /api/v1/search`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub kind: Kind,
     pub id: i64,
+    #[schema(example = "INC-000123")]
     pub number: String,
+    #[schema(example = "VPN 接続不可（障害）")]
     pub title: String,
     /// An HTML fragment: the text around the first match, escaped, matches in `<mark>`.
     pub snippet: String,
@@ -205,7 +211,8 @@ pub struct Hit {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One page of hits; `next_cursor` is `null` on the last page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub items: Vec<Hit>,
     pub next_cursor: Option<String>,

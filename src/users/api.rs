@@ -144,8 +144,18 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Ends every session of a user (a lost laptop, a departure): `{"sessions_ended": n}`.
-async fn end_sessions(
+/// How many sessions an administrator ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    #[schema(example = 2)]
+    pub sessions_ended: usize,
+}
+
+/// Ends every session of a user (a lost laptop, a departure).
+#[utoipa::path(post, path = "/api/v1/users/{id}/sessions/end", tag = "users", operation_id = "end_user_sessions",
+    params(("id" = i64, Path, example = 1, description = "User id")),
+    responses((status = 200, description = "The number of sessions ended", body = SessionsEnded)))]
+pub(crate) async fn end_sessions(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -155,5 +165,5 @@ async fn end_sessions(
     let ended = state
         .db(move |conn| crate::auth::service::end_sessions_of(conn, &actor, now, id))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions_ended": ended })))
+    Ok(HttpResponse::Ok().json(SessionsEnded { sessions_ended: ended }))
 }

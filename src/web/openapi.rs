@@ -45,10 +45,13 @@ pub const PREFIX: &str = "/api/v1";
         crate::users::api::create,
         crate::users::api::show,
         crate::users::api::update,
+        crate::users::api::end_sessions,
         crate::teams::api::list,
         crate::teams::api::create,
         crate::teams::api::update,
         crate::audit::api::list,
+        crate::audit::api::export,
+        crate::search::routes::api_search,
         crate::reports::routes::report_api,
         crate::reports::routes::backlog_api,
         crate::reports::routes::dashboard_api,
@@ -110,6 +113,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "reports", description = "SLA report, backlog ageing, manager dashboard"),
         (name = "notifications", description = "In-app notifications of the signed-in user"),
         (name = "audit", description = "The append-only audit log (administrators)"),
+        (name = "search", description = "One search over every ticket kind, Japanese-aware"),
         (name = "meta", description = "This description"),
     )
 )]
