@@ -100,6 +100,9 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The client stopped sending its request body; the connection is closed after the answer.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: i64 },
     /// No room left: the disk under the database or the data folder is full, or a configured
@@ -123,6 +126,7 @@ impl AppError {
             Self::Validation(_) => "validation_failed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Unavailable(_) => "unavailable",
@@ -145,6 +149,7 @@ impl ResponseError for AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -240,12 +245,17 @@ mod tests {
             (AppError::BadRequest("x".into()), 400, "bad_request"),
             (AppError::Conflict("x".into()), 409, "conflict"),
             (AppError::PayloadTooLarge, 413, "payload_too_large"),
+            (AppError::RequestTimeout, 408, "request_timeout"),
             (
                 AppError::TooManyRequests { retry_after_secs: 60 },
                 429,
                 "too_many_requests",
             ),
-            (AppError::InsufficientStorage("full".into()), 507, "insufficient_storage"),
+            (
+                AppError::InsufficientStorage("full".into()),
+                507,
+                "insufficient_storage",
+            ),
             (AppError::Unavailable(anyhow::anyhow!("down")), 503, "unavailable"),
         ];
         for (err, status, code) in cases {

@@ -45,6 +45,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let base_url = config.base_url.clone();
     let listener =
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("MAMORI_BIND: cannot listen on {bind}: {e}"))?;
+    match mamori::server::raise_open_file_limit() {
+        Some(limit) => tracing::info!(open_files = limit, "open-file limit"),
+        None => tracing::warn!("could not read the open-file limit"),
+    }
     let state = mamori::server::prepare_state(config, mamori::clock::Clock::system())?;
     tracing::info!(%bind, base_url = %base_url, backend = ?state.backend, "Mamori is listening");
     mamori::db::spawn_statistics(state.pool.clone());

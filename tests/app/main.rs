@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod database;
 mod escalation;
+mod hardening_faults;
 mod i18n;
 mod incidents;
 mod json_bodies;
