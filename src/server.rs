@@ -43,9 +43,10 @@ pub const SESSION_COOKIE: &str = "mamori_session";
 
 /// Connects, migrates and assembles the shared state.
 pub fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<web::Data<AppState>> {
-    let pool = crate::db::build_pool(&config.database_url, config.db_pool_size)?;
+    let checkout = std::time::Duration::from_millis(config.db_checkout_timeout_ms);
+    let pool = crate::db::build_pool(&config.database_url, config.db_pool_size, checkout)?;
     {
-        let mut conn = pool.get()?;
+        let mut conn = crate::db::background_connection(&pool)?;
         let applied = crate::db::run_migrations(&mut conn)?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");

@@ -211,7 +211,11 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
 
 /// Builds the pool. For SQLite the file's folder is created and WAL mode is switched on once,
 /// before any pooled connection exists (journal_mode is a property of the file).
-pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
+///
+/// `checkout` bounds `pool.get()`: how long a request waits for a connection before it answers
+/// 503 (`MAMORI_DB_CHECKOUT_TIMEOUT_MS`). While PostgreSQL is down every checkout waits this
+/// long, so it is kept short; background work waits longer through [`background_connection`].
+pub fn build_pool(url: &DatabaseUrl, max_size: u32, checkout: Duration) -> anyhow::Result<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -227,11 +231,20 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
     }
     let pool = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(checkout)
         // `is_valid` decides per connection whether a test query is worth it.
         .test_on_check_out(true)
         .build(ConnectionManager { url: url.clone() })?;
     Ok(pool)
+}
+
+/// How long background work (jobs, checkpoints, statistics) and the CLI wait for a connection:
+/// nobody is waiting on them, so they ride out a short outage instead of failing at once.
+pub const BACKGROUND_CHECKOUT: Duration = Duration::from_secs(10);
+
+/// A connection for background work, waiting up to [`BACKGROUND_CHECKOUT`].
+pub fn background_connection(pool: &DbPool) -> Result<PooledDb, diesel::r2d2::PoolError> {
+    pool.get_timeout(BACKGROUND_CHECKOUT)
 }
 
 /// Applies pending migrations of the backend's own set. Returns the names applied.
@@ -307,8 +320,7 @@ pub fn spawn_statistics(pool: DbPool) {
         .name("db-statistics".into())
         .spawn(move || loop {
             std::thread::sleep(STATISTICS_EVERY);
-            if let Err(e) = pool
-                .get()
+            if let Err(e) = background_connection(&pool)
                 .map_err(|e| e.to_string())
                 .and_then(|mut conn| refresh_statistics(&mut conn).map_err(|e| e.to_string()))
             {

@@ -158,3 +158,108 @@ on_both_with!(
     a_slow_but_steady_body_gets_through,
     &[("MAMORI_REQUEST_TIMEOUT_SECONDS", "2")]
 );
+
+/// Refuses (`false`) or allows again (`true`) every connection to the app's PostgreSQL
+/// database, closing the open ones: to the app, its database is down, and no other test's is.
+fn set_postgres_reachable(app: &TestApp, reachable: bool) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let name = url::Url::parse(&app.database_url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let mut admin = diesel::PgConnection::establish(crate::support::postgres::server().admin_url()).unwrap();
+    admin
+        .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"))
+        .unwrap();
+    if reachable {
+        return;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Left {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    for _ in 0..100 {
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .unwrap();
+        // pg_terminate_backend only signals: wait until the backends are gone.
+        let left: Left = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'"
+            )),
+            &mut admin,
+        )
+        .unwrap();
+        if left.n == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the backends of {name} did not go away");
+}
+
+/// `GET path` with a bearer token: the status and how long the answer took.
+async fn timed_get(app: &TestApp, path: &str, token: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let status = app
+        .api_client()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    (status, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgres_is_down_readiness_and_pages_answer_503_quickly() {
+    let Some(app) = TestApp::spawn(mamori::db::Backend::Postgres).await else {
+        return;
+    };
+    let user = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&user).await;
+    assert_eq!(timed_get(&app, "/readyz", "").await.0, 200);
+    assert_eq!(timed_get(&app, "/api/v1/me", &token).await.0, 200);
+
+    let app_ref = &app;
+    tokio::task::block_in_place(|| set_postgres_reachable(app_ref, false));
+    // Past the 500 ms in which a just-used connection is handed out untested.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for _ in 0..3 {
+        let (status, took) = timed_get(&app, "/readyz", "").await;
+        eprintln!("PostgreSQL down: /readyz {status} in {took:?}");
+        assert_eq!(status, 503);
+        assert!(took < Duration::from_secs(1), "/readyz took {took:?}");
+    }
+    // A request needing the database waits MAMORI_DB_CHECKOUT_TIMEOUT_MS (2 s), not 10 s.
+    let (status, took) = timed_get(&app, "/api/v1/me", &token).await;
+    eprintln!("PostgreSQL down: /api/v1/me {status} in {took:?}");
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(4), "a page took {took:?}");
+    // The process itself is alive.
+    assert_eq!(timed_get(&app, "/healthz", "").await.0, 200);
+
+    tokio::task::block_in_place(|| set_postgres_reachable(app_ref, true));
+    let back = Instant::now();
+    loop {
+        let (status, _) = timed_get(&app, "/api/v1/me", &token).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "still {status} after PostgreSQL came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("PostgreSQL back: requests succeed after {:?}", back.elapsed());
+    assert_eq!(timed_get(&app, "/readyz", "").await.0, 200);
+}
