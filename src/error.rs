@@ -183,6 +183,10 @@ impl ResponseError for AppError {
     }
 }
 
+/// What a client is told when the database's disk is full.
+pub const DISK_FULL: &str =
+    "the database has no space left to store this; an administrator has to free disk space, then try again";
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -199,6 +203,10 @@ impl From<diesel::result::Error> for AppError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(anyhow::anyhow!("connection closed: {}", info.message()))
+            }
+            Error::DatabaseError(_, info) if crate::db::is_disk_full(info.message()) => {
+                tracing::error!(error = %info.message(), "the database could not write: no space left");
+                Self::InsufficientStorage(DISK_FULL.into())
             }
             other => Self::Internal(other.into()),
         }
@@ -292,5 +300,28 @@ mod tests {
             Box::new("duplicate key".to_string()),
         );
         assert!(matches!(AppError::from(unique), AppError::Conflict(_)));
+    }
+
+    #[test]
+    fn a_full_disk_is_507_on_both_backends_and_out_of_memory_is_not() {
+        let error = |message: &str| {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(message.to_string()),
+            )
+        };
+        // SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) as it words them.
+        for message in [
+            "database or disk is full",
+            "could not extend file \"base/16384/16400\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            let (status, json) = body(AppError::from(error(message)));
+            assert_eq!(status.as_u16(), 507, "{message}");
+            assert!(json["error"]["message"].as_str().unwrap().contains("no space left"));
+        }
+        // out_of_memory (53200) is something else.
+        let (status, _) = body(AppError::from(error("out of memory")));
+        assert_eq!(status.as_u16(), 500);
     }
 }

@@ -21,13 +21,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database answers within [`READY_WITHIN`]; 503 otherwise, so a load balancer takes the instance out.
+/// The database answers within [`READY_WITHIN`] and the last write did not fail for lack of
+/// space; 503 otherwise, so a load balancer takes the instance out.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.backend;
     let unavailable = |reason: &str| {
         HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "unavailable", "database": backend, "reason": reason }))
     };
+    if state.storage_full() {
+        tracing::warn!("readiness check failed: the last write found the disk full");
+        return unavailable("storage_full");
+    }
     let pool = state.pool.clone();
     // The blocking thread may stay stuck on a dead connection after the answer; it ends when
     // the connection does.

@@ -52,6 +52,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let state = mamori::server::prepare_state(config, mamori::clock::Clock::system())?;
     tracing::info!(%bind, base_url = %base_url, backend = ?state.backend, "Mamori is listening");
     mamori::db::spawn_statistics(state.pool.clone());
+    mamori::db::spawn_idle_checkpoints(state.pool.clone(), &state.config.database_url);
     mamori::sla::job::spawn(state.pool.clone(), state.clock.clone(), state.config.sla_job_seconds);
     actix_web::rt::System::new()
         .block_on(async move { mamori::server::serve(listener, state, None)?.await.map_err(Into::into) })

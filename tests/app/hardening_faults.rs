@@ -263,3 +263,222 @@ async fn while_postgres_is_down_readiness_and_pages_answer_503_quickly() {
     eprintln!("PostgreSQL back: requests succeed after {:?}", back.elapsed());
     assert_eq!(timed_get(&app, "/readyz", "").await.0, 200);
 }
+
+/// Sets SQLite's `max_page_count` on every pooled connection (it is a per-connection setting):
+/// the file may not grow past it, so the next write that needs a page fails with SQLITE_FULL,
+/// as on a full disk. `None` lifts the limit again.
+async fn limit_sqlite_pages(app: &TestApp, full: bool) {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        page_count: i64,
+    }
+    let pool = app.state.pool.clone();
+    let size = app.state.config.db_pool_size as usize;
+    tokio::task::spawn_blocking(move || {
+        let mut held: Vec<_> = (0..size).map(|_| pool.get().expect("pooled connection")).collect();
+        for conn in &mut held {
+            let max = if full {
+                diesel::sql_query("PRAGMA page_count")
+                    .get_result::<Pages>(&mut ***conn)
+                    .unwrap()
+                    .page_count
+            } else {
+                1_073_741_823
+            };
+            diesel::sql_query(format!("PRAGMA max_page_count = {max}"))
+                .execute(&mut ***conn)
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_507_and_fails_readiness_until_a_write_succeeds() {
+    // SQLite only: it can be made full on demand. The PostgreSQL wording (disk_full, 53100) is
+    // mapped by the same code, tested in the library (`error::tests`).
+    let Some(app) = TestApp::spawn(mamori::db::Backend::Sqlite).await else {
+        return;
+    };
+    let api = crate::support::api::Api::new(&app, Role::Helpdesk).await;
+    // Large enough to need new pages of its own.
+    let incident =
+        |title: &str| json!({"title": title, "impact": "low", "urgency": "low", "description": "ログ".repeat(9_000)});
+    let (status, _) = api
+        .send(reqwest::Method::POST, "/api/v1/incidents", Some(incident("満杯の前")))
+        .await;
+    assert_eq!(status, 201);
+
+    limit_sqlite_pages(&app, true).await;
+    let (status, body) = api
+        .send(reqwest::Method::POST, "/api/v1/incidents", Some(incident("満杯")))
+        .await;
+    assert_eq!(status, 507, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_storage");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("no space left"),
+        "{body}"
+    );
+    let ready = app.api_client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["reason"],
+        "storage_full"
+    );
+    // Reads still work, and do not make the instance ready again.
+    let (status, _) = api.send(reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.api_client().get(app.url("/readyz")).send().await.unwrap().status(),
+        503
+    );
+
+    // Space again: the next write succeeds, and so does readiness.
+    limit_sqlite_pages(&app, false).await;
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/incidents",
+            Some(incident("空きができた")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        app.api_client().get(app.url("/readyz")).send().await.unwrap().status(),
+        200
+    );
+}
+
+/// The real `mamori serve` on a copy of a fresh SQLite database, and its folder.
+struct Served {
+    child: std::process::Child,
+    data_dir: std::path::PathBuf,
+    db: std::path::PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mamori_command(data_dir: &std::path::Path, db: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MAMORI_DATA_DIR", data_dir)
+        .env("MAMORI_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("MAMORI_LOG", "warn")
+        .env("MAMORI_SLA_JOB_SECONDS", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    cmd
+}
+
+async fn serve_sqlite() -> Served {
+    let url = crate::support::fresh_database_url(mamori::db::Backend::Sqlite);
+    let db = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+    let data_dir = db.parent().unwrap().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = mamori_command(&data_dir, &db)
+        .env("MAMORI_BIND", format!("127.0.0.1:{port}"))
+        .spawn()
+        .expect("start mamori");
+    let served = Served { child, data_dir, db };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            if r.status() == 200 {
+                return served;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("mamori did not start");
+}
+
+/// Creates a user through `mamori user create` (another process, writing into the WAL).
+fn create_user_from_cli(served: &Served, email: &str) {
+    use std::io::Write;
+    let mut child = mamori_command(&served.data_dir, &served.db)
+        .args([
+            "user",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "運用 太郎",
+            "--role",
+            "engineer",
+        ])
+        .arg("--password-stdin")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Copies only the database file (no `-wal`, no `-shm`) and looks for the user in the copy.
+fn copy_has_user(served: &Served, email: &str) -> bool {
+    use diesel::Connection;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let copy = served
+        .db
+        .with_file_name(format!("copy-{}.db", mamori::auth::tokens::random_hex(6)));
+    std::fs::copy(&served.db, &copy).unwrap();
+    let mut conn = diesel::SqliteConnection::establish(&copy.to_string_lossy()).unwrap();
+    let found: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM users WHERE email = '{email}'"))
+        .get_result(&mut conn)
+        .unwrap();
+    found.n == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_server_checkpoints_the_wal_into_the_database_file() {
+    if !crate::support::enabled(mamori::db::Backend::Sqlite) {
+        return;
+    }
+    let served = serve_sqlite().await;
+    let served = tokio::task::spawn_blocking(move || {
+        create_user_from_cli(&served, "idle@example.jp");
+        assert!(
+            !copy_has_user(&served, "idle@example.jp"),
+            "already in the file: nothing to test"
+        );
+        served
+    })
+    .await
+    .unwrap();
+    let written = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if copy_has_user(&served, "idle@example.jp") {
+            break;
+        }
+        assert!(
+            written.elapsed() < mamori::db::CHECKPOINT_WHEN_IDLE + Duration::from_secs(5),
+            "the WAL was not checkpointed while idle"
+        );
+    }
+    eprintln!("idle checkpoint after {:?}", written.elapsed());
+}
