@@ -54,6 +54,14 @@ fn serve(config: Config) -> anyhow::Result<()> {
     mamori::db::spawn_statistics(state.pool.clone());
     mamori::db::spawn_idle_checkpoints(state.pool.clone(), &state.config.database_url);
     mamori::sla::job::spawn(state.pool.clone(), state.clock.clone(), state.config.sla_job_seconds);
-    actix_web::rt::System::new()
-        .block_on(async move { mamori::server::serve(listener, state, None)?.await.map_err(Into::into) })
+    let pool = state.pool.clone();
+    // actix stops gracefully on SIGTERM and SIGINT: in-flight requests finish, then this returns.
+    let served = actix_web::rt::System::new().block_on(async move {
+        mamori::server::serve(listener, state, None)?
+            .await
+            .map_err(anyhow::Error::from)
+    });
+    // After the server has stopped, so `mamori.db` alone holds every committed change.
+    mamori::db::checkpoint_on_shutdown(&pool);
+    served
 }

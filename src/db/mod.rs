@@ -404,6 +404,21 @@ pub fn checkpoint(conn: &mut DbConnection, mode: &'static str) -> diesel::QueryR
     }
 }
 
+/// After a graceful stop: copies the whole WAL into the SQLite file and truncates it to zero
+/// bytes, so `mamori.db` alone holds every committed change (a copy of the file taken after the
+/// stop misses nothing). Logged, never fatal: SQLite replays a WAL left behind on the next start.
+pub fn checkpoint_on_shutdown(pool: &DbPool) {
+    let result = background_connection(pool)
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| checkpoint(&mut conn, "TRUNCATE").map_err(|e| e.to_string()));
+    match result {
+        Ok(None) => {}
+        Ok(Some(done)) if done.busy == 0 => tracing::info!("WAL checkpointed and truncated"),
+        Ok(Some(done)) => tracing::warn!(?done, "WAL checkpoint at shutdown was blocked; the WAL stays"),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint at shutdown failed; the WAL stays"),
+    }
+}
+
 thread_local! {
     /// Write transactions committed on this thread; [`commits_on_this_thread`] reads it.
     static COMMITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };

@@ -482,3 +482,37 @@ async fn an_idle_server_checkpoints_the_wal_into_the_database_file() {
     }
     eprintln!("idle checkpoint after {:?}", written.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigterm_the_database_file_alone_holds_every_change() {
+    if !crate::support::enabled(mamori::db::Backend::Sqlite) {
+        return;
+    }
+    let served = serve_sqlite().await;
+    tokio::task::spawn_blocking(move || {
+        let mut served = served;
+        let written = Instant::now();
+        create_user_from_cli(&served, "stop@example.jp");
+        let pid = served.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = served.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        // Well before the idle checkpoint could have run.
+        assert!(
+            written.elapsed() < mamori::db::CHECKPOINT_WHEN_IDLE,
+            "{:?}",
+            written.elapsed()
+        );
+        assert!(copy_has_user(&served, "stop@example.jp"));
+        let mut wal = served.db.clone().into_os_string();
+        wal.push("-wal");
+        let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(wal_len, 0, "the WAL was left with {wal_len} bytes");
+    })
+    .await
+    .unwrap();
+}
