@@ -11,10 +11,10 @@ use crate::state::AppState;
 
 /// `/readyz` answers within this, whatever the database does: a load balancer's probe must not
 /// hang on a database that is down or stuck.
-pub const READY_WITHIN: Duration = Duration::from_millis(750);
+pub const READY_WITHIN: Duration = Duration::from_millis(600);
 
 /// How long the readiness check waits for a pooled connection, inside [`READY_WITHIN`].
-const READY_CHECKOUT: Duration = Duration::from_millis(500);
+const READY_CHECKOUT: Duration = Duration::from_millis(400);
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
