@@ -161,7 +161,7 @@ pub enum TokenCommand {
 
 /// Runs an administrative command against the configured database.
 pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
-    let pool = crate::db::build_pool(&config.database_url, 1)?;
+    let pool = crate::db::build_pool(&config.database_url, 1, crate::db::BACKGROUND_CHECKOUT)?;
     let mut conn = pool.get()?;
     match command {
         Command::Serve => unreachable!("serve is handled by main"),

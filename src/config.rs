@@ -15,6 +15,9 @@
 //! | `MAMORI_STORAGE_QUOTA_MB` | `10240` | total size of all attachments (then 507); `0`: no quota |
 //! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings, breaches and due escalation levels (`0`: never, in this instance) |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
+//! | `MAMORI_REQUEST_TIMEOUT_SECONDS` | `30` | longest wait for a request's headers, and for each next piece of its body (408, connection closed) |
+//! | `MAMORI_MAX_CONNECTIONS_PER_IP` | `100` | open connections one client address may hold; past it a request gets 429 and the connection is closed (not applied behind a trusted proxy) |
+//! | `MAMORI_DB_CHECKOUT_TIMEOUT_MS` | `2000` | longest wait of a request for a database connection before it gets 503 |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
 //!
@@ -44,6 +47,12 @@ pub struct Config {
     /// Seconds between SLA job runs; 0 switches the job off in this instance.
     pub sla_job_seconds: u64,
     pub trust_proxy_headers: bool,
+    /// Seconds allowed for a request's headers, and between two pieces of its body.
+    pub request_timeout_seconds: u64,
+    /// Open connections per client address (the socket peer); not applied behind a trusted proxy.
+    pub max_connections_per_ip: u32,
+    /// Milliseconds a request waits for a pooled database connection.
+    pub db_checkout_timeout_ms: u64,
     pub log_filter: String,
     pub log_json: bool,
 }
@@ -61,6 +70,9 @@ impl std::fmt::Debug for Config {
             .field("session_max_hours", &self.session_max_hours)
             .field("db_pool_size", &self.db_pool_size)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("db_checkout_timeout_ms", &self.db_checkout_timeout_ms)
             .finish()
     }
 }
@@ -135,6 +147,9 @@ impl Config {
         };
         let sla_job_seconds = parse_number(&get, "MAMORI_SLA_JOB_SECONDS", 60, 0, 86_400)? as u64;
         let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
+        let request_timeout_seconds = parse_number(&get, "MAMORI_REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64;
+        let max_connections_per_ip = parse_number(&get, "MAMORI_MAX_CONNECTIONS_PER_IP", 100, 1, 1_000_000)? as u32;
+        let db_checkout_timeout_ms = parse_number(&get, "MAMORI_DB_CHECKOUT_TIMEOUT_MS", 2000, 100, 60_000)? as u64;
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -156,6 +171,9 @@ impl Config {
             storage_quota_bytes,
             sla_job_seconds,
             trust_proxy_headers,
+            request_timeout_seconds,
+            max_connections_per_ip,
+            db_checkout_timeout_ms,
             log_filter,
             log_json,
         })
@@ -270,6 +288,9 @@ mod tests {
             ("MAMORI_DB_POOL_SIZE", "many"),
             ("MAMORI_MAX_UPLOAD_MB", "0"),
             ("MAMORI_TRUST_PROXY_HEADERS", "perhaps"),
+            ("MAMORI_REQUEST_TIMEOUT_SECONDS", "0"),
+            ("MAMORI_MAX_CONNECTIONS_PER_IP", "none"),
+            ("MAMORI_DB_CHECKOUT_TIMEOUT_MS", "5"),
             ("MAMORI_LOG_FORMAT", "xml"),
         ] {
             let err = load(&[(var, value)]).expect_err(var);

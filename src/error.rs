@@ -99,6 +99,9 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The client stopped sending its request body; the connection is closed after the answer.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: i64 },
     /// No room left: the disk under the database or the data folder is full, or a configured
@@ -122,6 +125,7 @@ impl AppError {
             Self::Validation(_) => "validation_failed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Unavailable(_) => "unavailable",
@@ -144,6 +148,7 @@ impl ResponseError for AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -183,6 +188,10 @@ impl ResponseError for AppError {
     }
 }
 
+/// What a client is told when the database's disk is full.
+pub const DISK_FULL: &str =
+    "the database has no space left to store this; an administrator has to free disk space, then try again";
+
 /// The body of every API error: `{"error": {"code", "message", "fields"}}`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -193,7 +202,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable code: `not_found`, `unauthenticated`, `forbidden`, `bad_request`,
     /// `validation_failed`, `conflict`, `payload_too_large`, `too_many_requests`,
-    /// `insufficient_storage`, `unavailable`, `internal`.
+    /// `request_timeout`, `insufficient_storage`, `unavailable`, `internal`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// In English, for logs; `fields` says what to correct.
@@ -219,6 +228,10 @@ impl From<diesel::result::Error> for AppError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(anyhow::anyhow!("connection closed: {}", info.message()))
+            }
+            Error::DatabaseError(_, info) if crate::db::is_disk_full(info.message()) => {
+                tracing::error!(error = %info.message(), "the database could not write: no space left");
+                Self::InsufficientStorage(DISK_FULL.into())
             }
             other => Self::Internal(other.into()),
         }
@@ -265,6 +278,7 @@ mod tests {
             (AppError::BadRequest("x".into()), 400, "bad_request"),
             (AppError::Conflict("x".into()), 409, "conflict"),
             (AppError::PayloadTooLarge, 413, "payload_too_large"),
+            (AppError::RequestTimeout, 408, "request_timeout"),
             (
                 AppError::TooManyRequests { retry_after_secs: 60 },
                 429,
@@ -311,5 +325,28 @@ mod tests {
             Box::new("duplicate key".to_string()),
         );
         assert!(matches!(AppError::from(unique), AppError::Conflict(_)));
+    }
+
+    #[test]
+    fn a_full_disk_is_507_on_both_backends_and_out_of_memory_is_not() {
+        let error = |message: &str| {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(message.to_string()),
+            )
+        };
+        // SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) as it words them.
+        for message in [
+            "database or disk is full",
+            "could not extend file \"base/16384/16400\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            let (status, json) = body(AppError::from(error(message)));
+            assert_eq!(status.as_u16(), 507, "{message}");
+            assert!(json["error"]["message"].as_str().unwrap().contains("no space left"));
+        }
+        // out_of_memory (53200) is something else.
+        let (status, _) = body(AppError::from(error("out of memory")));
+        assert_eq!(status.as_u16(), 500);
     }
 }

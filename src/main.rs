@@ -45,10 +45,23 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let base_url = config.base_url.clone();
     let listener =
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("MAMORI_BIND: cannot listen on {bind}: {e}"))?;
+    match mamori::server::raise_open_file_limit() {
+        Some(limit) => tracing::info!(open_files = limit, "open-file limit"),
+        None => tracing::warn!("could not read the open-file limit"),
+    }
     let state = mamori::server::prepare_state(config, mamori::clock::Clock::system())?;
     tracing::info!(%bind, base_url = %base_url, backend = ?state.backend, "Mamori is listening");
     mamori::db::spawn_statistics(state.pool.clone());
+    mamori::db::spawn_idle_checkpoints(state.pool.clone(), &state.config.database_url);
     mamori::sla::job::spawn(state.pool.clone(), state.clock.clone(), state.config.sla_job_seconds);
-    actix_web::rt::System::new()
-        .block_on(async move { mamori::server::serve(listener, state, None)?.await.map_err(Into::into) })
+    let pool = state.pool.clone();
+    // actix stops gracefully on SIGTERM and SIGINT: in-flight requests finish, then this returns.
+    let served = actix_web::rt::System::new().block_on(async move {
+        mamori::server::serve(listener, state, None)?
+            .await
+            .map_err(anyhow::Error::from)
+    });
+    // After the server has stopped, so `mamori.db` alone holds every committed change.
+    mamori::db::checkpoint_on_shutdown(&pool);
+    served
 }

@@ -18,6 +18,9 @@ pub struct AppState {
     pub clock: Clock,
     /// Set once the first administrator exists; saves a query per request afterwards.
     setup_done: AtomicBool,
+    /// Set when a use case failed for lack of space (507), cleared by the next one that commits a
+    /// write; readiness fails while it is set.
+    storage_full: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             templates,
             clock,
             setup_done: AtomicBool::new(false),
+            storage_full: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -41,11 +45,24 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let storage_full = self.storage_full.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let commits = crate::db::commits_on_this_thread();
+            let result = f(&mut conn);
+            match &result {
+                Err(AppError::InsufficientStorage(_)) => storage_full.store(true, Ordering::Relaxed),
+                Ok(_) if crate::db::commits_on_this_thread() != commits => storage_full.store(false, Ordering::Relaxed),
+                _ => {}
+            }
+            result
         })
         .await?
+    }
+
+    /// The last write failed for lack of space and none has succeeded since.
+    pub fn storage_full(&self) -> bool {
+        self.storage_full.load(Ordering::Relaxed)
     }
 
     pub fn setup_done(&self) -> bool {

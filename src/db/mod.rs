@@ -211,7 +211,11 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
 
 /// Builds the pool. For SQLite the file's folder is created and WAL mode is switched on once,
 /// before any pooled connection exists (journal_mode is a property of the file).
-pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
+///
+/// `checkout` bounds `pool.get()`: how long a request waits for a connection before it answers
+/// 503 (`MAMORI_DB_CHECKOUT_TIMEOUT_MS`). While PostgreSQL is down every checkout waits this
+/// long, so it is kept short; background work waits longer through [`background_connection`].
+pub fn build_pool(url: &DatabaseUrl, max_size: u32, checkout: Duration) -> anyhow::Result<DbPool> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -227,11 +231,28 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
     }
     let pool = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(checkout)
         // `is_valid` decides per connection whether a test query is worth it.
         .test_on_check_out(true)
         .build(ConnectionManager { url: url.clone() })?;
     Ok(pool)
+}
+
+/// How long background work (jobs, checkpoints, statistics) and the CLI wait for a connection:
+/// nobody is waiting on them, so they ride out a short outage instead of failing at once.
+pub const BACKGROUND_CHECKOUT: Duration = Duration::from_secs(10);
+
+/// A connection for background work, waiting up to [`BACKGROUND_CHECKOUT`].
+pub fn background_connection(pool: &DbPool) -> Result<PooledDb, diesel::r2d2::PoolError> {
+    pool.get_timeout(BACKGROUND_CHECKOUT)
+}
+
+/// Whether a database error means the disk (or the SQLite file's size limit) is full: SQLite's
+/// `SQLITE_FULL` ("database or disk is full") or PostgreSQL's `disk_full` (53100, "could not
+/// extend file …: No space left on device"). diesel does not pass PostgreSQL's SQLSTATE on, so
+/// the operating system's wording is matched; `out_of_memory` (53200) is not a full disk.
+pub fn is_disk_full(message: &str) -> bool {
+    message.contains("database or disk is full") || message.contains("No space left on device")
 }
 
 /// Applies pending migrations of the backend's own set. Returns the names applied.
@@ -307,8 +328,7 @@ pub fn spawn_statistics(pool: DbPool) {
         .name("db-statistics".into())
         .spawn(move || loop {
             std::thread::sleep(STATISTICS_EVERY);
-            if let Err(e) = pool
-                .get()
+            if let Err(e) = background_connection(&pool)
                 .map_err(|e| e.to_string())
                 .and_then(|mut conn| refresh_statistics(&mut conn).map_err(|e| e.to_string()))
             {
@@ -318,6 +338,96 @@ pub fn spawn_statistics(pool: DbPool) {
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start the statistics thread");
     }
+}
+
+/// How long SQLite's WAL has to be left unwritten before the idle checkpoint copies it back.
+pub const CHECKPOINT_WHEN_IDLE: Duration = Duration::from_secs(5);
+
+/// Checkpoints SQLite's WAL by time as well as by size: once the WAL has not been written for
+/// [`CHECKPOINT_WHEN_IDLE`], a PASSIVE checkpoint copies its pages into the database file, in a
+/// thread of its own that looks once a second. The size threshold (`wal_autocheckpoint`, 10,000
+/// pages, ~40 MB) alone let a quiet server keep every change of the day only in the WAL, and
+/// on a small disk the WAL filled it first. PASSIVE never waits for readers or writers; what it
+/// cannot copy now it copies at the next idle moment. Nothing to do on PostgreSQL.
+pub fn spawn_idle_checkpoints(pool: DbPool, url: &DatabaseUrl) {
+    let DatabaseUrl::Sqlite(path) = url else { return };
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let spawned = std::thread::Builder::new().name("db-checkpoint".into()).spawn(move || {
+        // The WAL's modification time at the last checkpoint: nothing new to copy while unchanged.
+        let mut done: Option<std::time::SystemTime> = None;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Ok(meta) = std::fs::metadata(&wal) else { continue };
+            let Ok(modified) = meta.modified() else { continue };
+            let idle = modified.elapsed().unwrap_or_default() >= CHECKPOINT_WHEN_IDLE;
+            if meta.len() == 0 || done == Some(modified) || !idle {
+                continue;
+            }
+            match background_connection(&pool)
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| checkpoint(&mut conn, "PASSIVE").map_err(|e| e.to_string()))
+            {
+                Ok(result) => {
+                    tracing::debug!(?result, "idle WAL checkpoint");
+                    done = Some(modified);
+                }
+                Err(e) => tracing::warn!(error = %e, "idle WAL checkpoint failed"),
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the checkpoint thread");
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports: whether it was blocked, the WAL's frames, and how many
+/// of them are now in the database file.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub busy: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub checkpointed: i32,
+}
+
+/// Runs `PRAGMA wal_checkpoint(mode)` on a SQLite connection (`None` on PostgreSQL).
+pub fn checkpoint(conn: &mut DbConnection, mode: &'static str) -> diesel::QueryResult<Option<Checkpoint>> {
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
+            .get_result::<Checkpoint>(c)
+            .map(Some),
+        DbConnection::Postgres(_) => Ok(None),
+    }
+}
+
+/// After a graceful stop: copies the whole WAL into the SQLite file and truncates it to zero
+/// bytes, so `mamori.db` alone holds every committed change (a copy of the file taken after the
+/// stop misses nothing). Logged, never fatal: SQLite replays a WAL left behind on the next start.
+pub fn checkpoint_on_shutdown(pool: &DbPool) {
+    let result = background_connection(pool)
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| checkpoint(&mut conn, "TRUNCATE").map_err(|e| e.to_string()));
+    match result {
+        Ok(None) => {}
+        Ok(Some(done)) if done.busy == 0 => tracing::info!("WAL checkpointed and truncated"),
+        Ok(Some(done)) => tracing::warn!(?done, "WAL checkpoint at shutdown was blocked; the WAL stays"),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint at shutdown failed; the WAL stays"),
+    }
+}
+
+thread_local! {
+    /// Write transactions committed on this thread; [`commits_on_this_thread`] reads it.
+    static COMMITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many write transactions this thread has committed so far: a request that sees it grow
+/// knows that its use case wrote something (readiness after a full disk).
+pub fn commits_on_this_thread() -> u64 {
+    COMMITS.with(|c| c.get())
 }
 
 /// SQLite has one writer at a time. Writers of this process queue on this lock before
@@ -356,6 +466,7 @@ where
                 DbConnection::Postgres(c) => AnsiTransactionManager::commit_transaction(c),
             };
             committed?;
+            COMMITS.with(|c| c.set(c.get() + 1));
             Ok(value)
         }
         Err(err) => {

@@ -467,14 +467,16 @@ pub fn spawn(pool: crate::db::DbPool, clock: crate::clock::Clock, seconds: u64) 
         .name("sla-job".into())
         .spawn(move || loop {
             std::thread::sleep(std::time::Duration::from_secs(seconds));
-            let result = pool.get().map_err(AppError::from).and_then(|mut conn| {
-                let run = run_once(&mut conn, clock.now());
-                // The report's hourly rollup: hours changed since the last run.
-                if let Err(e) = crate::reports::rollup::roll_up(&mut conn, ROLLUP_BATCH) {
-                    tracing::warn!(error = %e, "SLA report rollup failed");
-                }
-                run
-            });
+            let result = crate::db::background_connection(&pool)
+                .map_err(AppError::from)
+                .and_then(|mut conn| {
+                    let run = run_once(&mut conn, clock.now());
+                    // The report's hourly rollup: hours changed since the last run.
+                    if let Err(e) = crate::reports::rollup::roll_up(&mut conn, ROLLUP_BATCH) {
+                        tracing::warn!(error = %e, "SLA report rollup failed");
+                    }
+                    run
+                });
             crate::metrics::sla_job_ran(result.is_err(), result.as_ref().map_or(0, |run| run.failed as u64));
             match result {
                 Ok(run) if run.warnings + run.breaches + run.escalations + run.failed > 0 => {

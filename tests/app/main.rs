@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod database;
 mod escalation;
+mod hardening_faults;
 mod hardening_input;
 mod hardening_sessions;
 mod i18n;
