@@ -8,7 +8,8 @@
 //!   [`KEEP_HOURS`] gets the stored answer again, marked `Idempotent-Replayed: true`, and
 //!   nothing is done again;
 //! - the same key with another request is a 422 naming the header; a second request while the
-//!   first is still running is a 409;
+//!   first is still running is a 409; a claim still unanswered after [`ABANDONED_MINUTES`]
+//!   (its process died mid-request) is taken over by the next identical request;
 //! - an answer that is not a success is not kept (the key is released), so the client may
 //!   retry after a refusal, a conflict or an outage;
 //! - keys older than [`KEEP_HOURS`] are pruned whenever a key is used (through the
@@ -39,6 +40,10 @@ pub const HEADER: &str = "Idempotency-Key";
 /// How long an answer is kept for replay.
 pub const KEEP_HOURS: i64 = 24;
 
+/// After this long without an answer a claim counts as abandoned (the process that made it was
+/// stopped mid-request): no request runs that long, so the same request may run again.
+pub const ABANDONED_MINUTES: i64 = 10;
+
 /// The longest key accepted (the draft suggests UUIDs; this leaves room for other schemes).
 const MAX_KEY_LENGTH: usize = 255;
 
@@ -65,6 +70,7 @@ struct Stored {
     status: Option<i32>,
     response_body: Option<String>,
     location: Option<String>,
+    created_at: NaiveDateTime,
 }
 
 fn refused_header(key: &'static str) -> AppError {
@@ -203,6 +209,7 @@ pub fn claim(
                 idempotency_keys::status,
                 idempotency_keys::response_body,
                 idempotency_keys::location,
+                idempotency_keys::created_at,
             ))
             .first(conn)
             .optional()?;
@@ -218,6 +225,12 @@ pub fn claim(
                 body: response_body.unwrap_or_default(),
                 location,
             },
+            Some(stored) if stored.created_at < now - chrono::Duration::minutes(ABANDONED_MINUTES) => {
+                diesel::update(idempotency_keys::table.find((user_id, key)))
+                    .set(idempotency_keys::created_at.eq(now))
+                    .execute(conn)?;
+                Claim::Run
+            }
             Some(_) => Claim::InProgress,
             None => {
                 let inserted = diesel::insert_into(idempotency_keys::table)

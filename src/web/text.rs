@@ -6,8 +6,10 @@
 //! is an [`AppError::Validation`] naming the field: PostgreSQL cannot store NUL in text, and no
 //! one types the others.
 //!
-//! The one exception is [`SEARCH_QUERY_PARAMETER`]: the search normaliser treats a control
-//! character in a search as a space, so the `q` parameter of a query string or form passes.
+//! Two parameters are exempt, each because another place makes it safe: [`SEARCH_QUERY_PARAMETER`]
+//! (the search normaliser treats a control character in a search as a space) and
+//! [`RETURN_PATH_PARAMETER`] (`web::errors::safe_next` turns a return path holding one into `/`,
+//! so a crafted sign-in link still signs the person in, at the start page).
 
 use std::borrow::Cow;
 
@@ -18,6 +20,10 @@ use crate::error::{AppError, FieldErrors, FieldMessage};
 /// The search text parameter (`?q=`), exempt from the check: searches normalise control
 /// characters to spaces themselves.
 pub const SEARCH_QUERY_PARAMETER: &str = "q";
+
+/// Where to go after signing in or switching the language (`next`), exempt from the check:
+/// `safe_next` accepts only a plain local path and answers `/` for anything else.
+pub const RETURN_PATH_PARAMETER: &str = "next";
 
 /// The message shown for a refused field.
 pub const MESSAGE: &str = "error-control-character";
@@ -47,7 +53,7 @@ pub fn check(field: &str, value: &str) -> Result<(), AppError> {
 }
 
 /// Checks every key and value of a url-encoded text (a query string or a form body), except
-/// [`SEARCH_QUERY_PARAMETER`].
+/// [`SEARCH_QUERY_PARAMETER`] and [`RETURN_PATH_PARAMETER`].
 pub fn check_urlencoded(bytes: &[u8]) -> Result<(), AppError> {
     // Control characters arrive percent-encoded (`%00`, `%7F`, `%C2%80`) or, from a careless
     // client, raw: without either there is nothing to decode.
@@ -56,7 +62,7 @@ pub fn check_urlencoded(bytes: &[u8]) -> Result<(), AppError> {
         return Ok(());
     }
     for (key, value) in url::form_urlencoded::parse(bytes) {
-        if key == SEARCH_QUERY_PARAMETER {
+        if key == SEARCH_QUERY_PARAMETER || key == RETURN_PATH_PARAMETER {
             continue;
         }
         if has_refused(&key) {

@@ -34,6 +34,10 @@ const NO_TEXT: &[&str] = &[
     "DELETE /api/v1/calendars/{id}",
     "DELETE /api/v1/sla-policies/{id}",
     "POST /api/v1/tickets/{id}/restore",
+    "POST /profile/sessions/{id}/end",
+    "POST /admin/users/{id}/sessions/end",
+    "POST /api/v1/users/{id}/sessions/end",
+    "POST /admin/audit/verify",
 ];
 
 /// Every unsafe route of the table gets a NUL in a text field through the way it reads text
@@ -852,6 +856,18 @@ async fn a_retried_creation_with_its_key_creates_once(app: TestApp) {
         2,
         "nothing created while the first runs (the other user's one)"
     );
+
+    // A claim whose process died mid-request is taken over once it is older than any request
+    // runs: the same request then creates (once).
+    app.state.clock.advance(chrono::Duration::minutes(
+        mamori::web::idempotency::ABANDONED_MINUTES + 1,
+    ));
+    let (status, replayed, _, taken_over) = post(&token, "k-running", body.clone()).await;
+    assert_eq!((status, replayed), (201, false), "{taken_over}");
+    let (status, replayed, _, again) = post(&token, "k-running", body.clone()).await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again["id"], taken_over["id"]);
+    assert_eq!(count().await, 3);
 
     // After 24 hours the key is forgotten (and pruned): the same request creates again.
     app.state.clock.advance(chrono::Duration::hours(25));
