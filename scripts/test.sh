@@ -23,6 +23,13 @@ if [ ${#need[@]} -gt 0 ] && [ -z "${MAMORI_TEST_DATABASE_URL:-}${MAMORI_SKIP_INS
   fi
 fi
 
+# The Python tools the OpenAPI validation test uses (openapi-spec-validator, in a virtualenv
+# under target/, shared with scripts/api-fuzz.sh); quick when they are there already.
+if ! scripts/api-fuzz.sh setup; then
+  echo "scripts/test.sh: could not install the Python test tools (see scripts/api-fuzz.sh)" >&2
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+fi
+
 # Both backends, always, unless the caller narrows it on purpose outside CI.
 export MAMORI_TEST_BACKENDS="${MAMORI_TEST_BACKENDS:-sqlite,postgres}"
 log=$(mktemp)

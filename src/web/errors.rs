@@ -82,8 +82,12 @@ pub async fn handle(
                 .body(status.to_string())
         }
     };
-    if let Some(retry) = headers.get(header::RETRY_AFTER) {
-        response.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+    // The page is new, but what the inner layers said about retrying and caching still holds
+    // (an error page for a signed-in user shows their name: `no-store`, as the access layer set).
+    for name in [header::RETRY_AFTER, header::CACHE_CONTROL] {
+        if let Some(value) = headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
     }
     Ok(ServiceResponse::new(request, response))
 }

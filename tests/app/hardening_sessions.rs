@@ -507,6 +507,15 @@ async fn sensitive_responses_are_not_stored(app: TestApp) {
     assert_eq!(refused.status(), 401);
     assert_eq!(cache_control(&refused), "no-store");
 
+    // An error page shown to a signed-in person (it carries their name) is not stored either.
+    let forbidden = app.get(&manager, "/admin/users").await;
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(
+        cache_control(&forbidden),
+        "no-store",
+        "an error page for a signed-in user"
+    );
+
     // Static files keep their caching, also for a signed-in browser.
     let css = app.get(&manager, "/static/app.css").await;
     assert_eq!(css.status(), 200);
