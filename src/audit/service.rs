@@ -160,46 +160,10 @@ pub fn last_verification(conn: &mut DbConnection) -> Result<Option<Verification>
     Ok(queries::last_verification(conn)?)
 }
 
-/// One exported row: every stored column, the JSON columns as the text that was hashed, so a
-/// receiver can recompute the chain (`rules::row_hash`).
-#[derive(Debug, Serialize)]
-pub struct ExportLine {
-    pub id: i64,
-    #[serde(serialize_with = "crate::db::utc::serialize")]
-    pub at: NaiveDateTime,
-    pub actor_id: Option<i64>,
-    pub actor_label: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub before_json: Option<String>,
-    pub after_json: Option<String>,
-    pub ip: Option<String>,
-    pub prev_hash: Option<String>,
-    pub row_hash: Option<String>,
-}
-
-impl From<AuditEntry> for ExportLine {
-    fn from(e: AuditEntry) -> Self {
-        Self {
-            id: e.id,
-            at: e.at,
-            actor_id: e.actor_id,
-            actor_label: e.actor_label,
-            action: e.action,
-            entity_type: e.entity_type,
-            entity_id: e.entity_id,
-            before_json: e.before_json,
-            after_json: e.after_json,
-            ip: e.ip,
-            prev_hash: e.prev_hash,
-            row_hash: e.row_hash,
-        }
-    }
-}
-
 /// The next rows after `after` as JSON lines (each ending in a newline) and the last id, or
-/// `None` at the end of the log.
+/// `None` at the end of the log. A line is the stored row as it is (`AuditEntry`: every column,
+/// the JSON columns as the text that was hashed), so a receiver can recompute the chain
+/// (`rules::row_hash`).
 pub fn export_batch(conn: &mut DbConnection, after: i64) -> Result<Option<(String, i64)>, AppError> {
     let rows = queries::batch_after(conn, after, BATCH)?;
     let Some(last) = rows.last().map(|r| r.id) else {
@@ -207,7 +171,7 @@ pub fn export_batch(conn: &mut DbConnection, after: i64) -> Result<Option<(Strin
     };
     let mut out = String::new();
     for row in rows {
-        out.push_str(&serde_json::to_string(&ExportLine::from(row)).map_err(AppError::internal)?);
+        out.push_str(&serde_json::to_string(&row).map_err(AppError::internal)?);
         out.push('\n');
     }
     Ok(Some((out, last)))
