@@ -229,6 +229,7 @@ error-page-title-503 = Temporarily unavailable
 error-page-body-503 = The database cannot be reached right now. Please try again shortly.
 error-page-title-507 = Out of storage space
 error-page-body-507 = There is no room left to store this. An administrator has to free space or raise the quota.
+error-page-back-to-form = Go back with your browser's Back button: what you typed is still in the form. Correct it there and send it again.
 
 ## API description
 api-docs-title = API reference

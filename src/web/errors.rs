@@ -67,6 +67,13 @@ pub async fn handle(
     };
     let lang = request_lang(&request);
     let mut context = Context::new();
+    // A refused form that could not be drawn again (its extractor refused it before the
+    // handler ran, e.g. a control character): the page still names each field and why.
+    let fields: Vec<(String, String)> = match app_error {
+        Some(AppError::Validation(errors)) => errors.translated(lang).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    context.insert("fields", &fields);
     context.insert("status", &status.as_u16());
     context.insert(
         "title",

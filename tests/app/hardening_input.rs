@@ -183,6 +183,22 @@ async fn a_nul_is_refused_on_every_route_that_takes_text(app: TestApp) {
 
 on_both!(a_nul_is_refused_on_every_route_that_takes_text);
 
+/// A page form refused by the extractor (before its handler could draw the form again) still
+/// names the field and the reason, and says how to get the typed text back.
+async fn a_refused_page_form_names_the_field(app: TestApp) {
+    let (client, _) = app.login_as(Role::Admin).await;
+    let response = app
+        .post_form(&client, "/admin/teams", &[("name", "DB\u{0}チーム"), ("description", "")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<code>name</code>"), "{page}");
+    assert!(page.contains("control character"), "{page}");
+    assert!(page.contains("Back button"), "{page}");
+}
+
+on_both!(a_refused_page_form_names_the_field);
+
 /// Item 9: an edit of an incident's text leaves before and after in the audit log and an event
 /// naming the fields on the timeline (ja and en); problems and post-mortems alike.
 async fn text_edits_are_audited_and_on_the_timeline(app: TestApp) {
