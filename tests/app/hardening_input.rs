@@ -188,7 +188,11 @@ on_both!(a_nul_is_refused_on_every_route_that_takes_text);
 async fn a_refused_page_form_names_the_field(app: TestApp) {
     let (client, _) = app.login_as(Role::Admin).await;
     let response = app
-        .post_form(&client, "/admin/teams", &[("name", "DB\u{0}チーム"), ("description", "")])
+        .post_form(
+            &client,
+            "/admin/teams",
+            &[("name", "DB\u{0}チーム"), ("description", "")],
+        )
         .await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
