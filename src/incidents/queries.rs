@@ -346,10 +346,8 @@ fn list_ids(
     query.limit(limit).load::<i64>(conn)
 }
 
-/// How many of the newest matches a text search ranks: its best matches are chosen among them.
-/// A common word matches a large share of a million incidents, and scoring them all would take
-/// seconds; the recent cases are the useful ones (as for similar incidents).
-pub const RANK_WINDOW: i64 = 200;
+/// How many of the newest matches a text search ranks (one rule for every kind's search).
+pub use crate::tickets::search::RANK_WINDOW;
 
 /// A text search's hits, best match first, `limit` of them after the row `filter.before` (the
 /// last of the previous page). The newest [`RANK_WINDOW`] hits of the filters are scored by the

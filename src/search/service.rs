@@ -13,7 +13,7 @@ use crate::db::schema::tickets;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::tickets::queries as ticket_queries;
-use crate::tickets::search::{self, Query};
+use crate::tickets::search::{self, Query, RANK_WINDOW};
 
 /// Hits per page unless asked, and the most a page may hold.
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -217,9 +217,6 @@ pub struct Page {
     pub items: Vec<Hit>,
     pub next_cursor: Option<String>,
 }
-
-/// How many of the newest hits a relevance search ranks (as the incident list does).
-const RANK_WINDOW: i64 = crate::incidents::queries::RANK_WINDOW;
 
 /// One page of hits.
 pub fn search(conn: &mut DbConnection, request: &Request) -> Result<Page, AppError> {

@@ -16,6 +16,12 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 /// The most words and phrases a query may hold.
 pub const MAX_TERMS: usize = 32;
 
+/// How many of the newest matches a text search ranks: its best matches are chosen among them.
+/// A common word matches a large share of a million tickets, and scoring them all would take
+/// seconds; the recent cases are the useful ones (as for similar incidents). The incident list
+/// and the unified search use the same window.
+pub const RANK_WINDOW: i64 = 200;
+
 /// NFKC, then lower case (Unicode's lower-case mapping), control characters (NUL included) as
 /// spaces, runs of white space as one space, no space at either end.
 pub fn normalize(text: &str) -> String {
