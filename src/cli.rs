@@ -161,6 +161,7 @@ pub enum TokenCommand {
 
 /// Runs an administrative command against the configured database.
 pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
+    crate::kinds::register();
     let pool = crate::db::build_pool(&config.database_url, 1, crate::db::BACKGROUND_CHECKOUT)?;
     let mut conn = pool.get()?;
     match command {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod incidents;
+pub mod kinds;
 pub mod metrics;
 pub mod notifications;
 pub mod postmortems;

@@ -21,6 +21,7 @@ fn init_logging(config: &Config) {
 }
 
 fn main() {
+    mamori::kinds::register();
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(config) => config,

@@ -43,6 +43,7 @@ pub const SESSION_COOKIE: &str = "mamori_session";
 
 /// Connects, migrates and assembles the shared state.
 pub fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<web::Data<AppState>> {
+    crate::kinds::register();
     let checkout = std::time::Duration::from_millis(config.db_checkout_timeout_ms);
     let pool = crate::db::build_pool(&config.database_url, config.db_pool_size, checkout)?;
     {

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::permissions::{Permission, Role};
+use crate::tickets::kind::{KindSpec, StatusClass, StatusSpec};
+use crate::tickets::model::Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,6 +126,44 @@ impl Status {
         Status::OnHold,
     ];
 }
+
+/// What incidents declare to the ticket core (`tickets::kind`).
+pub static SPEC: KindSpec = KindSpec {
+    kind: Kind::Incident,
+    path: "/incidents",
+    view: Permission::WorkIncidents,
+    work: Permission::WorkIncidents,
+    statuses: &[
+        StatusSpec {
+            name: "new",
+            class: StatusClass::Running,
+        },
+        StatusSpec {
+            name: "acknowledged",
+            class: StatusClass::Responded,
+        },
+        StatusSpec {
+            name: "in_progress",
+            class: StatusClass::Running,
+        },
+        StatusSpec {
+            name: "on_hold",
+            class: StatusClass::Paused,
+        },
+        StatusSpec {
+            name: "mitigated",
+            class: StatusClass::Mitigated,
+        },
+        StatusSpec {
+            name: "resolved",
+            class: StatusClass::Resolved,
+        },
+        StatusSpec {
+            name: "closed",
+            class: StatusClass::Resolved,
+        },
+    ],
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,10 @@
 
 use serde::Serialize;
 
+use crate::auth::permissions::Permission;
+use crate::tickets::kind::{KindSpec, StatusClass, StatusSpec};
+use crate::tickets::model::Kind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -35,6 +39,36 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.as_str() == raw.trim())
     }
 }
+
+/// What problems declare to the ticket core (`tickets::kind`).
+pub static SPEC: KindSpec = KindSpec {
+    kind: Kind::Problem,
+    path: "/problems",
+    view: Permission::ViewProblems,
+    work: Permission::ManageProblems,
+    statuses: &[
+        StatusSpec {
+            name: "new",
+            class: StatusClass::Running,
+        },
+        StatusSpec {
+            name: "investigating",
+            class: StatusClass::Responded,
+        },
+        StatusSpec {
+            name: "known_error",
+            class: StatusClass::Mitigated,
+        },
+        StatusSpec {
+            name: "resolved",
+            class: StatusClass::Resolved,
+        },
+        StatusSpec {
+            name: "closed",
+            class: StatusClass::Resolved,
+        },
+    ],
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -3,6 +3,7 @@
 //! locking, and one timeline of events. Incidents (and later problems and changes) add their
 //! own table and state machine on top.
 
+pub mod kind;
 pub mod model;
 pub mod queries;
 pub mod routes;
