@@ -14,6 +14,7 @@
 //! | `MAMORI_UPLOADS_PER_MINUTE` | `30` | attachments one person may upload in any minute (then 429 with `Retry-After`) |
 //! | `MAMORI_STORAGE_QUOTA_MB` | `10240` | total size of all attachments (then 507); `0`: no quota |
 //! | `MAMORI_SLA_JOB_SECONDS` | `60` | how often the SLA job looks for warnings, breaches and due escalation levels (`0`: never, in this instance) |
+//! | `MAMORI_BACKUP_JOB_SECONDS` | `60` | how often this instance looks whether the scheduled backup (set on `/admin/backups`) is due (`0`: never, in this instance; one instance of several runs each backup, through a lease) |
 //! | `MAMORI_TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind your own proxy) |
 //! | `MAMORI_REQUEST_TIMEOUT_SECONDS` | `30` | longest wait for a request's headers, and for each next piece of its body (408, connection closed) |
 //! | `MAMORI_MAX_CONNECTIONS_PER_IP` | `100` | open connections one client address may hold; past it a request gets 429 and the connection is closed (not applied behind a trusted proxy) |
@@ -46,6 +47,8 @@ pub struct Config {
     pub storage_quota_bytes: Option<i64>,
     /// Seconds between SLA job runs; 0 switches the job off in this instance.
     pub sla_job_seconds: u64,
+    /// Seconds between looks whether the scheduled backup is due; 0 switches it off here.
+    pub backup_job_seconds: u64,
     pub trust_proxy_headers: bool,
     /// Seconds allowed for a request's headers, and between two pieces of its body.
     pub request_timeout_seconds: u64,
@@ -146,6 +149,7 @@ impl Config {
             mb => Some(mb * 1024 * 1024),
         };
         let sla_job_seconds = parse_number(&get, "MAMORI_SLA_JOB_SECONDS", 60, 0, 86_400)? as u64;
+        let backup_job_seconds = parse_number(&get, "MAMORI_BACKUP_JOB_SECONDS", 60, 0, 86_400)? as u64;
         let trust_proxy_headers = parse_bool(&get, "MAMORI_TRUST_PROXY_HEADERS", false)?;
         let request_timeout_seconds = parse_number(&get, "MAMORI_REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64;
         let max_connections_per_ip = parse_number(&get, "MAMORI_MAX_CONNECTIONS_PER_IP", 100, 1, 1_000_000)? as u32;
@@ -170,6 +174,7 @@ impl Config {
             uploads_per_minute,
             storage_quota_bytes,
             sla_job_seconds,
+            backup_job_seconds,
             trust_proxy_headers,
             request_timeout_seconds,
             max_connections_per_ip,

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod postmortems;
 pub mod problems;
 pub mod reports;
+pub mod retention;
 pub mod routes;
 pub mod search;
 pub mod server;

@@ -9,8 +9,14 @@
 //! breached clocks through the partial indexes of migration `…_audit_chain`, so a scrape reads
 //! only the rows it counts, never the whole table.
 //!
-//! Places kept for later work: [`set_backup_last_success`] (the backup job) and
-//! [`set_mail_outbox`] (the mail outbox). Until they call them, the gauges report 0.
+//! Backups are read from `backup_runs` at scrape time (one indexed aggregate and the last
+//! row), so every instance reports the same figures whichever instance ran the backup:
+//! `mamori_backup_last_success_timestamp_seconds` (0: never), `mamori_backup_age_seconds`
+//! (since the last successful, verified backup; absent until there is one) and
+//! `mamori_backup_last_verification_ok` (1 or 0; absent until a run finished).
+//!
+//! A place kept for later work: [`set_mail_outbox`] (the mail outbox). Until it calls it, the
+//! gauges report 0.
 //!
 //! We use the `prometheus` crate (no default features: no protobuf) for the registry and the
 //! text encoder, so names, labels and escaping follow the format without our own code.
@@ -45,7 +51,6 @@ struct Metrics {
     sla_runs: IntCounter,
     sla_failures: IntCounter,
     sla_ticket_failures: IntCounter,
-    backup_last_success: Gauge,
     outbox_depth: IntGauge,
     outbox_oldest_seconds: Gauge,
 }
@@ -93,10 +98,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Tickets the SLA job could not process in a run (retried by the next run).",
     );
     let gauge = |name: &str, help: &str| register(&registry, Gauge::new(name, help).expect("valid metric"));
-    let backup_last_success = gauge(
-        "mamori_backup_last_success_timestamp_seconds",
-        "Unix time of the last successful backup; 0 until backups report here.",
-    );
     let outbox_depth = register(
         &registry,
         IntGauge::new(
@@ -118,7 +119,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         sla_runs,
         sla_failures,
         sla_ticket_failures,
-        backup_last_success,
         outbox_depth,
         outbox_oldest_seconds,
     }
@@ -160,11 +160,6 @@ pub fn sla_job_ran(failed: bool, tickets_failed: u64) {
     metrics.sla_ticket_failures.inc_by(tickets_failed);
 }
 
-/// For the backup job: the time of its last successful, verified backup.
-pub fn set_backup_last_success(at: chrono::NaiveDateTime) {
-    METRICS.backup_last_success.set(at.and_utc().timestamp() as f64);
-}
-
 /// For the mail outbox: how many mails wait and how long the oldest has waited.
 pub fn set_mail_outbox(depth: i64, oldest_pending_seconds: f64) {
     METRICS.outbox_depth.set(depth);
@@ -176,6 +171,9 @@ struct DbFacts {
     open_incidents: Vec<(String, i64)>,
     breached_response: i64,
     breached_resolution: i64,
+    backup_last_success: Option<chrono::NaiveDateTime>,
+    /// Whether the last finished backup run passed its restore test.
+    backup_last_verified: Option<bool>,
 }
 
 #[derive(QueryableByName)]
@@ -206,10 +204,14 @@ fn db_facts(conn: &mut DbConnection) -> Result<DbFacts, AppError> {
     )
     .get_result::<Count>(conn)?
     .n;
+    let backup_last_verified =
+        crate::backup::queries::last_finished(conn)?.map(|run| run.verification == crate::backup::model::VERIFY_PASSED);
     Ok(DbFacts {
         open_incidents,
         breached_response,
         breached_resolution,
+        backup_last_success: crate::backup::queries::last_success_at(conn)?,
+        backup_last_verified,
     })
 }
 
@@ -273,6 +275,27 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, AppError
     breached
         .with_label_values(&["resolution"])
         .set(facts.breached_resolution as f64);
+    gauge(
+        "mamori_backup_last_success_timestamp_seconds",
+        "Unix time of the last successful, verified backup; 0 if there has been none.",
+        facts
+            .backup_last_success
+            .map_or(0.0, |at| at.and_utc().timestamp() as f64),
+    );
+    if let Some(at) = facts.backup_last_success {
+        gauge(
+            "mamori_backup_age_seconds",
+            "Seconds since the last successful, verified backup finished.",
+            (state.clock.now() - at).num_milliseconds() as f64 / 1000.0,
+        );
+    }
+    if let Some(ok) = facts.backup_last_verified {
+        gauge(
+            "mamori_backup_last_verification_ok",
+            "1 if the last finished backup passed its restore test, 0 if it or its backup failed.",
+            if ok { 1.0 } else { 0.0 },
+        );
+    }
     if let Some(rss) = resident_memory_bytes() {
         gauge(
             "mamori_process_resident_memory_bytes",

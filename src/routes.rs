@@ -19,8 +19,8 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
-    DeleteTickets, ManageIncidents, ManageProblems, ManageSla, ManageTeams, ManageUsers, PublishPostmortems, ViewAudit,
-    ViewDirectory, ViewProblems, ViewReports, WorkIncidents, WritePostmortems,
+    DeleteTickets, ManageIncidents, ManageOperations, ManageProblems, ManageSla, ManageTeams, ManageUsers,
+    PublishPostmortems, ViewAudit, ViewDirectory, ViewProblems, ViewReports, WorkIncidents, WritePostmortems,
 };
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -79,6 +79,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/admin/teams/{id}/escalation", Requires(ManageSla)),
     route(Method::POST, "/admin/teams/{id}/escalation", Requires(ManageSla)),
     route(Method::POST, "/admin/escalation-rules/{id}/delete", Requires(ManageSla)),
+    route(Method::GET, "/admin/backups", Requires(ManageOperations)),
+    route(Method::POST, "/admin/backups/settings", Requires(ManageOperations)),
+    route(Method::POST, "/admin/backups/run", Requires(ManageOperations)),
+    route(Method::POST, "/admin/backups/retention", Requires(ManageOperations)),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
@@ -160,6 +164,20 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::PATCH, "/api/v1/teams/{id}", Requires(ManageTeams)),
     route(Method::GET, "/api/v1/audit", Requires(ViewAudit)),
     route(Method::GET, "/api/v1/audit/export", Requires(ViewAudit)),
+    route(Method::GET, "/api/v1/admin/backup-settings", Requires(ManageOperations)),
+    route(Method::PUT, "/api/v1/admin/backup-settings", Requires(ManageOperations)),
+    route(Method::GET, "/api/v1/admin/backups", Requires(ManageOperations)),
+    route(Method::POST, "/api/v1/admin/backups", Requires(ManageOperations)),
+    route(
+        Method::GET,
+        "/api/v1/admin/retention-periods",
+        Requires(ManageOperations),
+    ),
+    route(
+        Method::PUT,
+        "/api/v1/admin/retention-periods",
+        Requires(ManageOperations),
+    ),
     route(Method::GET, "/api/v1/reports/sla", Requires(ViewReports)),
     route(Method::GET, "/api/v1/reports/backlog", Requires(ViewReports)),
     route(Method::GET, "/api/v1/dashboard", Requires(ViewReports)),
@@ -311,6 +329,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::users::api::routes)
             .configure(crate::teams::api::routes)
             .configure(crate::audit::api::routes)
+            .configure(crate::backup::api::routes)
             .configure(crate::problems::api::routes)
             .configure(crate::postmortems::api::routes)
             .configure(crate::tickets::routes::api)
@@ -328,6 +347,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::users::pages::routes(cfg);
     crate::teams::pages::routes(cfg);
     crate::audit::pages::routes(cfg);
+    crate::backup::pages::routes(cfg);
     crate::incidents::pages::routes(cfg);
     crate::problems::pages::routes(cfg);
     crate::postmortems::pages::routes(cfg);

@@ -500,6 +500,69 @@ flash-postmortem-updated = Post-mortem saved.
 flash-action-item-done = Action item done.
 error-problem-unknown = No such problem.
 
+## Backups and retention
+nav-backups = Backups
+page-backups = Backups
+backup-run-now = Back up now
+backup-schedule = Scheduled backup
+backup-enabled = Back up every day
+backup-time-of-day = Time of day
+backup-target-dir = Target folder
+backup-target-dir-hint = An absolute path on the server. Empty: { $path }
+backup-keep-daily = Daily archives kept
+backup-keep-weekly = Weekly archives kept
+backup-alert-team = Team told about failures
+backup-alert-team-default = The first administrator's team
+backup-alert-team-hint = A failed backup or restore test opens an incident for this team; further failures are added to it while it is open.
+backup-runs = Backups made
+backup-started = Started
+backup-kind = Kind
+backup-result = Backup
+backup-verification = Restore test
+backup-size = Size
+backup-duration = Duration
+backup-archive = Archive
+backup-kind-scheduled = Scheduled
+backup-kind-manual = Manual
+backup-result-running = Running
+backup-result-succeeded = Succeeded
+backup-result-failed = Failed
+backup-verification-pending = Not yet
+backup-verification-passed = Passed
+backup-verification-failed = Failed
+backup-verification-skipped = Not run
+backup-error = Error
+backup-size-kb = { $kb } KB
+backup-duration-ms = { $ms } ms
+backup-pruned = Removed by retention
+backup-none = No backup has been made yet.
+flash-backup-done = The backup was made and its restore test passed.
+flash-backup-failed = The backup or its restore test failed; an incident was opened for the administrators.
+flash-backup-busy = Another backup is running. Try again when it has finished.
+backup-error-time-of-day = Enter a time as HH:MM, for example 02:00.
+backup-error-target-dir = Enter an absolute folder path, or leave it empty.
+backup-error-keep = Enter a number from 0 to { $max }.
+backup-incident-backup-failed = The scheduled backup failed
+backup-incident-verify-failed = The backup's restore test failed
+backup-incident-category = Backup
+backup-incident-body = { $what } (run number { $run }). Error: { $error }
+    Check the target folder and free space, then use "Back up now" on the Backups page.
+
+retention-title = Retention
+retention-hint = Days each kind of record is kept; 0 keeps it for ever. Pruning runs once a day, in small batches. The audit log is pruned from its oldest end and stays verifiable.
+retention-name-audit_log = Audit log
+retention-name-login_attempts = Sign-in attempts
+retention-name-notifications = Notifications
+retention-name-idempotency_keys = API idempotency keys
+retention-name-sessions = Sessions (from their last use)
+retention-days-label = { $name } (days)
+retention-count = { $name }: { $count }
+retention-runs = Pruning runs
+retention-removed = Rows removed
+retention-none = Pruning has not run yet.
+retention-error-table = Not a kind of record that can be pruned.
+retention-error-days = Enter a number of days from 0 to { $max }.
+
 ## Input safety
 
 error-control-character = Contains a control character (such as NUL) that cannot be stored. Remove it and try again.

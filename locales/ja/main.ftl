@@ -497,6 +497,69 @@ flash-postmortem-updated = 事後報告を保存しました。
 flash-action-item-done = 対策項目を完了にしました。
 error-problem-unknown = 該当する問題がありません。
 
+## バックアップと保存期間
+nav-backups = バックアップ
+page-backups = バックアップ
+backup-run-now = 今すぐバックアップ
+backup-schedule = 定期バックアップ
+backup-enabled = 毎日バックアップする
+backup-time-of-day = 実行時刻
+backup-target-dir = 保存先フォルダー
+backup-target-dir-hint = サーバー上の絶対パスです。空欄の場合：{ $path }
+backup-keep-daily = 日次バックアップの保存数
+backup-keep-weekly = 週次バックアップの保存数
+backup-alert-team = 失敗を知らせるチーム
+backup-alert-team-default = 最初の管理者のチーム
+backup-alert-team-hint = バックアップまたは復元テストが失敗すると、このチームにインシデントを起票します。そのインシデントが未解決の間は、以降の失敗をコメントとして追記します。
+backup-runs = バックアップ履歴
+backup-started = 開始日時
+backup-kind = 種別
+backup-result = バックアップ
+backup-verification = 復元テスト
+backup-size = サイズ
+backup-duration = 所要時間
+backup-archive = 保存先
+backup-kind-scheduled = 定期
+backup-kind-manual = 手動
+backup-result-running = 実行中
+backup-result-succeeded = 成功
+backup-result-failed = 失敗
+backup-verification-pending = 未実施
+backup-verification-passed = 合格
+backup-verification-failed = 不合格
+backup-verification-skipped = 実施せず
+backup-error = エラー内容
+backup-size-kb = { $kb } KB
+backup-duration-ms = { $ms } ミリ秒
+backup-pruned = 保存期間により削除済み
+backup-none = まだバックアップはありません。
+flash-backup-done = バックアップを作成し、復元テストに合格しました。
+flash-backup-failed = バックアップまたは復元テストが失敗しました。管理者向けにインシデントを起票しました。
+flash-backup-busy = 別のバックアップを実行中です。終了してから再度お試しください。
+backup-error-time-of-day = 時刻は「02:00」のように 時:分 で入力してください。
+backup-error-target-dir = フォルダーの絶対パスを入力するか、空欄にしてください。
+backup-error-keep = 0～{ $max } の数値を入力してください。
+backup-incident-backup-failed = 定期バックアップが失敗しました
+backup-incident-verify-failed = バックアップの復元テストが失敗しました
+backup-incident-category = バックアップ
+backup-incident-body = { $what }（実行番号 { $run }）。エラー内容：{ $error }
+    保存先フォルダーと空き容量を確認し、バックアップ画面の「今すぐバックアップ」で再実行してください。
+
+retention-title = 保存期間
+retention-hint = 記録の種類ごとの保存日数です。0 は無期限に保存します。削除は1日1回、少しずつ行います。監査ログは古い順に削除し、削除後も改ざん検証ができます。
+retention-name-audit_log = 監査ログ
+retention-name-login_attempts = ログイン試行の記録
+retention-name-notifications = 通知
+retention-name-idempotency_keys = API の重複防止キー
+retention-name-sessions = セッション（最終利用から）
+retention-days-label = { $name }（日）
+retention-count = { $name }：{ $count } 件
+retention-runs = 削除の実行履歴
+retention-removed = 削除した件数
+retention-none = まだ削除は実行されていません。
+retention-error-table = 削除の対象にできない記録の種類です。
+retention-error-days = 0～{ $max } の日数を入力してください。
+
 ## 入力の安全性
 
 error-control-character = 保存できない制御文字（NUL など）が含まれています。取り除いてから、もう一度お試しください。

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::model::{AuditEntry, AuditFilter, NewAuditEntry, NewVerification, Verification};
-use crate::db::schema::{audit_log, audit_verifications};
+use crate::db::schema::{audit_log, audit_prune_anchors, audit_verifications};
 use crate::db::DbConnection;
 
 /// Key of the PostgreSQL advisory lock that serialises appends to the chain (ASCII "mamoriAU").
@@ -146,4 +146,37 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, limit: i64) -> QueryR
         query = query.filter(audit_log::id.lt(before));
     }
     query.order(audit_log::id.desc()).limit(limit).load(conn)
+}
+
+/// Where pruning stopped: the id and hash of the last row removed, the chain's new start.
+pub fn last_prune_anchor(conn: &mut DbConnection) -> QueryResult<Option<(i64, String)>> {
+    audit_prune_anchors::table
+        .select((audit_prune_anchors::pruned_through_id, audit_prune_anchors::last_hash))
+        .order(audit_prune_anchors::pruned_through_id.desc())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_prune_anchor(
+    conn: &mut DbConnection,
+    through_id: i64,
+    last_hash: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(audit_prune_anchors::table)
+        .values((
+            audit_prune_anchors::pruned_through_id.eq(through_id),
+            audit_prune_anchors::last_hash.eq(last_hash),
+            audit_prune_anchors::pruned_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Removes every row up to `through_id` (the triggers allow it only at or below an anchor).
+pub fn delete_through(conn: &mut DbConnection, through_id: i64) -> QueryResult<usize> {
+    diesel::delete(audit_log::table.filter(audit_log::id.le(through_id))).execute(conn)
+}
+
+pub fn newest_id(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
+    audit_log::table.select(diesel::dsl::max(audit_log::id)).first(conn)
 }

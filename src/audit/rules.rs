@@ -119,6 +119,16 @@ impl Walker {
         }
     }
 
+    /// A walk of a pruned log: it starts after `start`, the last pruned row (its id and hash),
+    /// so the first remaining row must chain to it.
+    pub fn resume(start: Option<(i64, String)>, anchor: Option<(i64, String)>) -> Self {
+        Self {
+            previous: start,
+            anchor,
+            checked: 0,
+        }
+    }
+
     /// Checks the next row.
     pub fn check(&mut self, content: &Content<'_>, prev_hash: Option<&str>, hash: Option<&str>) -> Result<(), Break> {
         let id = content.id;

@@ -125,8 +125,11 @@ pub fn verify(
     now: impl Fn() -> NaiveDateTime,
 ) -> Result<Verification, AppError> {
     let started_at = now();
-    let anchor = queries::last_anchor(conn)?;
-    let mut walker = Walker::new(anchor);
+    // Pruned logs start after their newest prune anchor; a verification anchor that was
+    // pruned away no longer applies.
+    let start = queries::last_prune_anchor(conn)?;
+    let anchor = queries::last_anchor(conn)?.filter(|(id, _)| start.as_ref().is_none_or(|(through, _)| id > through));
+    let mut walker = Walker::resume(start, anchor);
     let mut after = i64::MIN;
     let outcome: Result<(), Break> = 'walk: loop {
         let batch = queries::batch_after(conn, after, BATCH)?;
@@ -192,4 +195,31 @@ pub fn browse(
         None
     };
     Ok((rows, next))
+}
+
+/// One batch of pruning from the oldest end: at most `limit` rows, all older than `cutoff`, never
+/// the newest row (the next append chains to it). In one transaction: the anchor (the last
+/// removed row's id and hash) is written first, then the rows go; `verify` starts from it.
+/// Returns the rows removed (0: nothing left to prune).
+pub fn prune_batch(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    write_transaction(conn, |conn| {
+        let Some(newest) = queries::newest_id(conn)? else {
+            return Ok(0);
+        };
+        let rows = queries::batch_after(conn, i64::MIN, limit)?;
+        let Some(last) = rows.iter().take_while(|r| r.at < cutoff && r.id < newest).last() else {
+            return Ok(0);
+        };
+        let Some(hash) = last.row_hash.clone() else {
+            // Unsealed rows are sealed at start-up; never prune what the chain does not cover.
+            return Ok(0);
+        };
+        queries::insert_prune_anchor(conn, last.id, &hash, now)?;
+        Ok(queries::delete_through(conn, last.id)?)
+    })
 }

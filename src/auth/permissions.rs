@@ -59,11 +59,13 @@ pub enum Permission {
     ManageSla,
     /// Read SLA reports and the manager dashboard.
     ViewReports,
+    /// Set backups and retention, back up now, read the backup runs.
+    ManageOperations,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -77,6 +79,7 @@ impl Permission {
         Permission::DeleteTickets,
         Permission::ManageSla,
         Permission::ViewReports,
+        Permission::ManageOperations,
     ];
 }
 
@@ -113,6 +116,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::DeleteTickets, &[Role::Admin]),
     (Permission::ManageSla, &[Role::Admin]),
     (Permission::ViewReports, &[Role::Manager, Role::Admin]),
+    (Permission::ManageOperations, &[Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -11,8 +11,17 @@
 //!
 //! `verify` checks every file's checksum, then restores into a scratch SQLite file and compares
 //! the row counts with the manifest. `restore` loads an archive into the configured database.
+//!
+//! Scheduled backups (`job`): administrators set them on `/admin/backups` (time of day in
+//! their zone, target folder, N daily and M weekly archives kept); one instance of several
+//! runs each through a lease, tests the restore of every archive, and a failure opens an
+//! incident for the admin team.
 
+pub mod api;
+pub mod job;
 pub mod model;
+pub mod pages;
 pub mod portable;
+pub mod queries;
 pub mod rules;
 pub mod service;

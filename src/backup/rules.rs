@@ -1,6 +1,6 @@
 //! Pure rules of backups: the tables and their order, the portable form of a value.
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::Value;
 
 /// Every table that holds data, parents before children, so rows load in this order with
@@ -19,6 +19,7 @@ pub const TABLES: &[&str] = &[
     "app_flags",
     "audit_log",
     "audit_verifications",
+    "audit_prune_anchors",
     "ticket_sequences",
     "tickets",
     "ticket_search",
@@ -41,6 +42,11 @@ pub const TABLES: &[&str] = &[
     "notifications",
     "sla_rollup",
     "sla_rollup_dirty",
+    "backup_settings",
+    "backup_runs",
+    "job_leases",
+    "retention_periods",
+    "retention_runs",
     "sla_settings_token",
 ];
 
@@ -101,6 +107,79 @@ fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
+/// The latest scheduled instant (UTC) at or before `now`: today's `time_of_day` in `zone`, or
+/// yesterday's when today's has not come yet. A local time that does not exist (a DST gap) is
+/// taken an hour later; an ambiguous one at its first occurrence.
+pub fn latest_slot(now: NaiveDateTime, time_of_day: NaiveTime, zone: chrono_tz::Tz) -> NaiveDateTime {
+    let local_today = now.and_utc().with_timezone(&zone).date_naive();
+    let at = |day: chrono::NaiveDate| {
+        let local = day.and_time(time_of_day);
+        zone.from_local_datetime(&local)
+            .earliest()
+            .or_else(|| zone.from_local_datetime(&(local + Duration::hours(1))).earliest())
+            .map(|t| t.naive_utc())
+            .unwrap_or(local)
+    };
+    let today = at(local_today);
+    if today <= now {
+        today
+    } else {
+        at(local_today - Duration::days(1))
+    }
+}
+
+/// Whether a scheduled backup is due: switched on, and the latest slot came after the settings
+/// were last saved (switching backups on at 15:00 with 02:00 waits for the next 02:00) and has
+/// no run yet.
+pub fn backup_due(enabled: bool, slot: NaiveDateTime, settings_saved_at: NaiveDateTime, slot_has_run: bool) -> bool {
+    enabled && slot > settings_saved_at && !slot_has_run
+}
+
+/// `HH:MM` (24-hour) as a time of day.
+pub fn parse_time_of_day(raw: &str) -> Option<NaiveTime> {
+    let raw = raw.trim();
+    if raw.len() != 5 {
+        return None;
+    }
+    NaiveTime::parse_from_str(raw, "%H:%M").ok()
+}
+
+/// Of the archives (id, when it was made), those retention keeps: the newest of each of the
+/// last `daily` days and the newest of each of the last `weekly` ISO weeks (days and weeks in
+/// `zone`, counted among days and weeks that have an archive). The newest archive is always
+/// kept. Returns the ids to remove.
+pub fn archives_to_prune(archives: &[(i64, NaiveDateTime)], daily: u32, weekly: u32, zone: chrono_tz::Tz) -> Vec<i64> {
+    let mut newest_first: Vec<(i64, NaiveDateTime)> = archives.to_vec();
+    newest_first.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let mut keep = std::collections::HashSet::new();
+    let mut days = Vec::new();
+    let mut weeks = Vec::new();
+    for (id, at) in &newest_first {
+        let local = at.and_utc().with_timezone(&zone).date_naive();
+        let week = local.iso_week();
+        if !days.contains(&local) {
+            days.push(local);
+            if days.len() <= daily as usize {
+                keep.insert(*id);
+            }
+        }
+        if !weeks.contains(&(week.year(), week.week())) {
+            weeks.push((week.year(), week.week()));
+            if weeks.len() <= weekly as usize {
+                keep.insert(*id);
+            }
+        }
+    }
+    if let Some((id, _)) = newest_first.first() {
+        keep.insert(*id);
+    }
+    newest_first
+        .iter()
+        .filter(|(id, _)| !keep.contains(id))
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 /// The first difference between the counts a manifest promises and those found, as a sentence.
 pub fn first_count_mismatch(
     expected: &std::collections::BTreeMap<String, i64>,
@@ -157,6 +236,64 @@ mod tests {
             first_count_mismatch(&expected, &fewer).unwrap(),
             "table tickets: 4 rows, manifest says 5"
         );
+    }
+
+    fn utc(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn the_latest_slot_is_todays_time_in_the_zone_or_yesterdays() {
+        let two = NaiveTime::from_hms_opt(2, 0, 0).unwrap();
+        let tokyo = chrono_tz::Asia::Tokyo;
+        // 02:00 in Tokyo is 17:00 UTC the day before.
+        assert_eq!(
+            latest_slot(utc("2026-12-02 17:00"), two, tokyo),
+            utc("2026-12-02 17:00")
+        );
+        assert_eq!(
+            latest_slot(utc("2026-12-02 16:59"), two, tokyo),
+            utc("2026-12-01 17:00")
+        );
+        assert_eq!(
+            latest_slot(utc("2026-12-03 09:00"), two, tokyo),
+            utc("2026-12-02 17:00")
+        );
+        // A DST gap in New York (2:30 does not exist on 2026-03-08): an hour later.
+        let half_two = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(
+            latest_slot(utc("2026-03-08 12:00"), half_two, ny),
+            utc("2026-03-08 07:30")
+        );
+    }
+
+    #[test]
+    fn a_backup_is_due_once_per_slot_after_the_settings_were_saved() {
+        let slot = utc("2026-12-02 17:00");
+        assert!(backup_due(true, slot, utc("2026-12-02 10:00"), false));
+        assert!(!backup_due(false, slot, utc("2026-12-02 10:00"), false));
+        assert!(!backup_due(true, slot, utc("2026-12-02 10:00"), true));
+        assert!(!backup_due(true, slot, utc("2026-12-02 18:00"), false));
+        assert_eq!(parse_time_of_day("02:00"), NaiveTime::from_hms_opt(2, 0, 0));
+        assert_eq!(parse_time_of_day("2:00"), None);
+        assert_eq!(parse_time_of_day("25:00"), None);
+    }
+
+    #[test]
+    fn retention_keeps_n_daily_and_m_weekly_archives() {
+        let tokyo = chrono_tz::Asia::Tokyo;
+        // One archive a day from Mon 2026-11-02 to Sun 2026-11-22 (Tokyo 02:00), two on the last day.
+        let mut archives: Vec<(i64, NaiveDateTime)> = (0..21)
+            .map(|d| (d + 1, utc("2026-11-01 17:00") + Duration::days(d)))
+            .collect();
+        archives.push((100, utc("2026-11-22 03:00")));
+        let pruned = archives_to_prune(&archives, 3, 3, tokyo);
+        let kept: Vec<i64> = archives.iter().map(|a| a.0).filter(|id| !pruned.contains(id)).collect();
+        // Daily: the newest of 22 (id 100), 21 and 20; weekly: the newest of the weeks ending
+        // 22 (100), 15 (id 14) and 8 (id 7).
+        assert_eq!(kept, vec![7, 14, 19, 20, 100]);
+        assert_eq!(archives_to_prune(&archives[..1], 0, 0, tokyo), Vec::<i64>::new());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::model::{Manifest, MANIFEST_FILE, METHOD_PORTABLE, METHOD_SQLITE, PORT
 use super::portable;
 use super::rules::first_count_mismatch;
 use crate::audit::model::Actor;
-use crate::db::{backend_of, Backend, DatabaseUrl, DbConnection};
+use crate::db::{backend_of, write_transaction, Backend, DatabaseUrl, DbConnection};
 use crate::error::AppError;
 
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -405,5 +405,67 @@ pub fn import(
         }
         audit(conn, now, "database.import", &file.to_string_lossy(), &counts)?;
         Ok(counts)
+    })
+}
+
+/// Saves the backup settings after checking each field; audited with the before and after.
+pub fn update_settings(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: &super::model::SettingsInput,
+) -> Result<super::model::BackupSettings, AppError> {
+    use super::model::MAX_KEEP;
+    use crate::error::{FieldErrors, FieldMessage};
+    let mut errors = FieldErrors::new();
+    if super::rules::parse_time_of_day(&input.time_of_day).is_none() {
+        errors.add("time_of_day", FieldMessage::new("backup-error-time-of-day"));
+    }
+    if input.time_zone.trim().parse::<chrono_tz::Tz>().is_err() {
+        errors.add("time_zone", FieldMessage::new("error-timezone-invalid"));
+    }
+    let target = input.target_dir.trim();
+    if !target.is_empty() && (!Path::new(target).is_absolute() || target.chars().any(char::is_control)) {
+        errors.add("target_dir", FieldMessage::new("backup-error-target-dir"));
+    }
+    for (field, value) in [("keep_daily", input.keep_daily), ("keep_weekly", input.keep_weekly)] {
+        if !(0..=MAX_KEEP).contains(&value) {
+            errors.add(
+                field,
+                FieldMessage::new("backup-error-keep").with("max", i64::from(MAX_KEEP)),
+            );
+        }
+    }
+    if let Some(team) = input.alert_team_id {
+        if crate::teams::queries::existing_ids(conn, &[team])?.is_empty() {
+            errors.add("alert_team_id", FieldMessage::new("error-team-unknown"));
+        }
+    }
+    errors.into_result()?;
+    write_transaction(conn, |conn| {
+        let before = super::queries::settings(conn)?;
+        super::queries::update_settings(
+            conn,
+            input.enabled,
+            input.time_of_day.trim(),
+            input.time_zone.trim(),
+            target,
+            input.keep_daily,
+            input.keep_weekly,
+            input.alert_team_id,
+            now,
+        )?;
+        let after = super::queries::settings(conn)?;
+        crate::audit::service::record(
+            conn,
+            actor,
+            now,
+            "backup.settings",
+            "backup_settings",
+            1,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
     })
 }

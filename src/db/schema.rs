@@ -388,6 +388,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    backup_settings (id) {
+        id -> Integer,
+        enabled -> Bool,
+        time_of_day -> Text,
+        time_zone -> Text,
+        target_dir -> Text,
+        keep_daily -> Integer,
+        keep_weekly -> Integer,
+        alert_team_id -> Nullable<BigInt>,
+        failure_incident_id -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    backup_runs (id) {
+        id -> BigInt,
+        kind -> Text,
+        slot_at -> Nullable<Timestamp>,
+        holder -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        archive_path -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        duration_ms -> Nullable<BigInt>,
+        result -> Text,
+        verification -> Text,
+        error -> Nullable<Text>,
+        pruned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_periods (name) {
+        name -> Text,
+        days -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_runs (id) {
+        id -> BigInt,
+        holder -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        counts -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_prune_anchors (id) {
+        id -> BigInt,
+        pruned_through_id -> BigInt,
+        last_hash -> Text,
+        pruned_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -432,4 +501,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalation_rules,
     escalation_firings,
     notifications,
+    backup_settings,
+    backup_runs,
+    job_leases,
+    retention_periods,
+    retention_runs,
+    audit_prune_anchors,
 );

@@ -57,7 +57,8 @@ pub async fn handle(
         return Ok(ServiceResponse::new(request, response));
     }
 
-    if matches!(app_error, Some(AppError::Unauthenticated)) {
+    // A scraper is not a browser: `/metrics` without credentials answers 401, not the sign-in page.
+    if matches!(app_error, Some(AppError::Unauthenticated)) && super::routing_path(&request) != "/metrics" {
         return Ok(ServiceResponse::new(request.clone(), login_redirect(&request)));
     }
     let headers = res.response().headers().clone();

@@ -81,6 +81,7 @@ struct Can {
     delete_tickets: bool,
     view_reports: bool,
     manage_sla: bool,
+    manage_operations: bool,
 }
 
 #[derive(Serialize)]
@@ -158,6 +159,7 @@ pub fn render_status(
                     delete_tickets: allows(u.role, Permission::DeleteTickets),
                     view_reports: allows(u.role, Permission::ViewReports),
                     manage_sla: allows(u.role, Permission::ManageSla),
+                    manage_operations: allows(u.role, Permission::ManageOperations),
                 },
             );
         }
@@ -172,6 +174,7 @@ pub fn render_status(
                     delete_tickets: false,
                     view_reports: false,
                     manage_sla: false,
+                    manage_operations: false,
                 },
             );
         }

@@ -19,6 +19,7 @@ mod incidents;
 mod json_bodies;
 mod metrics;
 mod openapi;
+mod operations;
 mod permissions;
 mod postmortems;
 mod problems;

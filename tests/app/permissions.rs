@@ -35,6 +35,10 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         }
         ("GET", "/api/v1/audit" | "/api/v1/audit/export") => Some(ADMIN),
         ("POST", "/api/v1/users/{id}/sessions/end") => Some(ADMIN),
+        // Backups and retention: administrators only.
+        (_, "/api/v1/admin/backup-settings" | "/api/v1/admin/backups" | "/api/v1/admin/retention-periods") => {
+            Some(ADMIN)
+        }
         // Prometheus scrapes: an administrator's session or API token.
         ("GET", "/metrics") => Some(ADMIN),
         // Reports and the dashboard are for managers (and admins).
