@@ -99,6 +99,8 @@ pub const PREFIX: &str = "/api/v1";
         crate::problems::api::show,
         crate::problems::api::link,
         crate::problems::api::transition,
+        crate::mail::inbound::api::receive,
+        crate::mail::inbound::api::raw,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &ActionRoutes, &CommonErrors),
@@ -114,6 +116,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "notifications", description = "In-app notifications of the signed-in user"),
         (name = "audit", description = "The append-only audit log (administrators)"),
         (name = "search", description = "One search over every ticket kind, Japanese-aware"),
+        (name = "mail", description = "Incoming mail: the gateway's endpoint (`mamori mailgate`) and received messages"),
         (name = "meta", description = "This description"),
     )
 )]

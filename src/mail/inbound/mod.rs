@@ -9,5 +9,10 @@
 //! quote trimming), `service.rs` the use cases (receive, process, re-process), `api.rs` and
 //! `pages.rs` the handlers.
 
+pub mod api;
+pub mod model;
+pub mod pages;
 pub mod parse;
+pub mod queries;
 pub mod rules;
+pub mod service;
