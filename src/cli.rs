@@ -1,5 +1,6 @@
 //! The command line: `mamori serve` (the default), `migrate`, `user create`, `token create`, `seed`,
-//! `demo`, `backup [verify]`, `restore`, `export`, `import`, `audit verify`, `audit export`.
+//! `demo`, `backup [verify]`, `restore`, `export`, `import`, `audit verify`, `audit export`, and
+//! `mailgate` (the MTA's pipe into `POST /api/v1/inbound-mail`; it needs no configuration).
 
 use std::io::Read;
 
@@ -28,6 +29,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the web application (the default).
     Serve,
+    /// Read one mail on stdin and post it to Mamori (for the MTA: an alias
+    /// `mamori: "|/usr/local/bin/mamori mailgate --url https://... --token ..."`). Exit codes
+    /// follow sysexits: 0 stored, 75 try again later, 65/69/77 refused for good.
+    Mailgate(MailgateArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -88,6 +93,127 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Args)]
+pub struct MailgateArgs {
+    /// Mamori's address (`https://mamori.example.jp`).
+    #[arg(long)]
+    pub url: String,
+    /// An API token of a user who may file incidents.
+    #[arg(long, env = "MAMORI_MAILGATE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Team (name or id) of the incidents this address opens.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// `new`: always a new incident; `comment`: only comments on known tickets.
+    #[arg(long, value_parser = ["new", "comment"])]
+    pub action: Option<String>,
+    /// Seconds to wait for Mamori before asking the MTA to try again.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// sysexits.h: the MTA bounces on 65/69/77 and retries on 75.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const USAGE: i32 = 64;
+    pub const DATAERR: i32 = 65;
+    pub const UNAVAILABLE: i32 = 69;
+    pub const IOERR: i32 = 74;
+    pub const TEMPFAIL: i32 = 75;
+    pub const NOPERM: i32 = 77;
+}
+
+/// The exit code for an HTTP status from Mamori.
+pub fn mailgate_exit_code(status: u16) -> i32 {
+    match status {
+        200..=299 => exit::OK,
+        // Not authorised: the alias's token is wrong or lacks the permission.
+        401 | 403 => exit::NOPERM,
+        // Too large, not readable as mail, or a bad --team/--action.
+        400 | 413 | 415 | 422 => exit::DATAERR,
+        // Timeouts, rate limits, conflicts of a retry in flight: try again.
+        408 | 409 | 425 | 429 => exit::TEMPFAIL,
+        500..=599 => exit::TEMPFAIL,
+        _ => exit::UNAVAILABLE,
+    }
+}
+
+/// `mamori mailgate`: one message from stdin to `POST /api/v1/inbound-mail`. Returns the exit
+/// code; messages go to stderr, where the MTA puts them into its bounce or log.
+pub fn mailgate(args: &MailgateArgs) -> i32 {
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+        eprintln!("mamori mailgate: cannot read the message from stdin: {e}");
+        return exit::IOERR;
+    }
+    let mut url = match url::Url::parse(args.url.trim_end_matches('/')) {
+        Ok(url) if url.scheme() == "http" || url.scheme() == "https" => url,
+        _ => {
+            eprintln!("mamori mailgate: --url must be Mamori's http:// or https:// address");
+            return exit::USAGE;
+        }
+    };
+    if !url.path().ends_with("/api/v1/inbound-mail") {
+        let path = format!("{}/api/v1/inbound-mail", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+    }
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(team) = &args.team {
+            query.append_pair("team", team);
+        }
+        if let Some(action) = &args.action {
+            query.append_pair("action", action);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    let client = match reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(args.timeout))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("mamori mailgate: cannot start an HTTP client: {e}");
+            return exit::TEMPFAIL;
+        }
+    };
+    let response = client
+        .post(url.clone())
+        .bearer_auth(args.token.trim())
+        .header("Content-Type", "message/rfc822")
+        .body(raw)
+        .send();
+    let response = match response {
+        Ok(response) => response,
+        Err(e) => {
+            // Server down, refused, timed out: the MTA keeps the message and tries again.
+            eprintln!(
+                "mamori mailgate: cannot reach {}: {e}; the mail server will try again",
+                args.url
+            );
+            return exit::TEMPFAIL;
+        }
+    };
+    let status = response.status().as_u16();
+    let body = response.text().unwrap_or_default();
+    let code = mailgate_exit_code(status);
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    if code == exit::OK {
+        println!(
+            "stored as received mail {}: {} {}",
+            value["id"],
+            value["outcome"].as_str().unwrap_or(""),
+            value["ticket_reference"].as_str().unwrap_or("")
+        );
+    } else {
+        let message = value["error"]["message"].as_str().map(str::to_string).unwrap_or(body);
+        eprintln!("mamori mailgate: Mamori answered {status}: {message}");
+    }
+    code
 }
 
 #[derive(Subcommand)]
@@ -165,7 +291,7 @@ pub fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let pool = crate::db::build_pool(&config.database_url, 1, crate::db::BACKGROUND_CHECKOUT)?;
     let mut conn = pool.get()?;
     match command {
-        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Serve | Command::Mailgate(_) => unreachable!("serve and mailgate are handled by main"),
         Command::Backup {
             command: Some(BackupCommand::Verify { path }),
             ..
@@ -458,4 +584,22 @@ fn audit_bulk(conn: &mut crate::db::DbConnection, action: &str, count: i64) -> a
         )
     })
     .map_err(describe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailgate_exit_codes_follow_sysexits() {
+        assert_eq!(mailgate_exit_code(201), exit::OK);
+        for temporary in [500, 502, 503, 504, 507, 429, 408] {
+            assert_eq!(mailgate_exit_code(temporary), exit::TEMPFAIL, "{temporary}");
+        }
+        assert_eq!(mailgate_exit_code(413), exit::DATAERR);
+        assert_eq!(mailgate_exit_code(422), exit::DATAERR);
+        assert_eq!(mailgate_exit_code(401), exit::NOPERM);
+        assert_eq!(mailgate_exit_code(403), exit::NOPERM);
+        assert_eq!(mailgate_exit_code(404), exit::UNAVAILABLE);
+    }
 }

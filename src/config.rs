@@ -19,6 +19,9 @@
 //! | `MAMORI_REQUEST_TIMEOUT_SECONDS` | `30` | longest wait for a request's headers, and for each next piece of its body (408, connection closed) |
 //! | `MAMORI_MAX_CONNECTIONS_PER_IP` | `100` | open connections one client address may hold; past it a request gets 429 and the connection is closed (not applied behind a trusted proxy) |
 //! | `MAMORI_DB_CHECKOUT_TIMEOUT_MS` | `2000` | longest wait of a request for a database connection before it gets 503 |
+//! | `MAMORI_MAIL_MAX_BYTES` | `26214400` (25 MB) | largest incoming mail `POST /api/v1/inbound-mail` accepts (then 413) |
+//! | `MAMORI_MAIL_DEFAULT_TEAM` | the first team | team (by name) of incidents opened from mail when the gateway names none |
+//! | `MAMORI_MAIL_REPLY_TO_CLOSED` | `new` | a mail reply to a resolved or closed ticket: `new` (a new incident linked to it) or `reopen` (reopens a resolved incident) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
 //!
@@ -56,6 +59,12 @@ pub struct Config {
     pub max_connections_per_ip: u32,
     /// Milliseconds a request waits for a pooled database connection.
     pub db_checkout_timeout_ms: u64,
+    /// Largest incoming mail in bytes.
+    pub mail_max_bytes: usize,
+    /// Team name for incidents from mail when the gateway names none; `None`: the first team.
+    pub mail_default_team: Option<String>,
+    /// `MAMORI_MAIL_REPLY_TO_CLOSED=reopen`: a reply reopens a resolved incident (else a new one).
+    pub mail_reply_reopens: bool,
     pub log_filter: String,
     pub log_json: bool,
 }
@@ -154,6 +163,18 @@ impl Config {
         let request_timeout_seconds = parse_number(&get, "MAMORI_REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64;
         let max_connections_per_ip = parse_number(&get, "MAMORI_MAX_CONNECTIONS_PER_IP", 100, 1, 1_000_000)? as u32;
         let db_checkout_timeout_ms = parse_number(&get, "MAMORI_DB_CHECKOUT_TIMEOUT_MS", 2000, 100, 60_000)? as u64;
+        let mail_max_bytes = parse_number(&get, "MAMORI_MAIL_MAX_BYTES", 25 * 1024 * 1024, 1024, 1 << 30)? as usize;
+        let mail_default_team = get("MAMORI_MAIL_DEFAULT_TEAM");
+        let mail_reply_reopens = match get("MAMORI_MAIL_REPLY_TO_CLOSED").as_deref() {
+            None | Some("new") => false,
+            Some("reopen") => true,
+            Some(other) => {
+                return Err(bad(
+                    "MAMORI_MAIL_REPLY_TO_CLOSED",
+                    format!("'{other}' is not 'new' or 'reopen'"),
+                ))
+            }
+        };
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -179,6 +200,9 @@ impl Config {
             request_timeout_seconds,
             max_connections_per_ip,
             db_checkout_timeout_ms,
+            mail_max_bytes,
+            mail_default_team,
+            mail_reply_reopens,
             log_filter,
             log_json,
         })

@@ -23,6 +23,10 @@ fn init_logging(config: &Config) {
 fn main() {
     mamori::kinds::register();
     let cli = Cli::parse();
+    // The gateway runs under the MTA, with no Mamori configuration or data folder of its own.
+    if let Some(Command::Mailgate(args)) = &cli.command {
+        std::process::exit(mamori::cli::mailgate(args));
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -83,6 +83,11 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/admin/backups/settings", Requires(ManageOperations)),
     route(Method::POST, "/admin/backups/run", Requires(ManageOperations)),
     route(Method::POST, "/admin/backups/retention", Requires(ManageOperations)),
+    // Incoming mail: admins review every received message; the raw message is also open to
+    // whoever may see the ticket it went to (checked by the handler).
+    route(Method::GET, "/admin/inbound-mail", Requires(ViewAudit)),
+    route(Method::POST, "/admin/inbound-mail/{id}/reprocess", Requires(ViewAudit)),
+    route(Method::GET, "/inbound-mail/{id}/raw", Requires(WorkIncidents)),
     route(Method::GET, "/admin/deleted", Requires(DeleteTickets)),
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
@@ -285,6 +290,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/v1/search", Authenticated),
     route(Method::GET, "/api/v1/action-items", Authenticated),
     route(Method::POST, "/api/v1/action-items/{id}/done", Authenticated),
+    // The mail gateway files incidents: the token's user needs that permission.
+    route(Method::POST, "/api/v1/inbound-mail", Requires(WorkIncidents)),
+    route(Method::GET, "/api/v1/inbound-mail/{id}/raw", Requires(WorkIncidents)),
     route(Method::GET, "/api/v1/problems", Requires(ViewProblems)),
     route(Method::POST, "/api/v1/problems", Requires(ManageProblems)),
     route(Method::GET, "/api/v1/problems/candidates", Requires(ViewProblems)),
@@ -336,7 +344,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::search::routes::api)
             .configure(crate::sla::api::routes)
             .configure(crate::notifications::routes::api)
-            .configure(crate::reports::routes::api),
+            .configure(crate::reports::routes::api)
+            .configure(crate::mail::inbound::api::routes),
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
@@ -356,6 +365,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::notifications::routes::pages(cfg);
     crate::reports::routes::pages(cfg);
     crate::sla::pages::routes(cfg);
+    crate::mail::inbound::pages::routes(cfg);
 }
 
 #[cfg(test)]

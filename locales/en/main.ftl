@@ -157,6 +157,46 @@ audit-chain-verify = Verify now
 flash-audit-chain-intact = The audit log is intact.
 flash-audit-chain-broken = The audit log has been tampered with. See the first broken entry below.
 
+## Mail in
+page-mail-in = Incoming mail
+nav-mail-in = Incoming mail
+mail-in-hint = Every message the mail gateway received, with what became of it. Ignored and unreadable messages are kept here; none is lost.
+mail-in-filter = Show
+mail-in-filter-all = All
+mail-in-filter-ignored = Ignored
+mail-in-filter-unparseable = Unreadable
+mail-in-filter-failed = Not applied
+mail-in-received-at = Received
+mail-in-from = From
+mail-in-subject = Subject
+mail-in-outcome = Outcome
+mail-in-state-received = Received, not yet processed
+mail-in-state-processed = Processed
+mail-in-state-ignored = Ignored
+mail-in-state-unparseable = Unreadable
+mail-in-state-failed = Not applied
+mail-in-outcome-comment = Added as a comment
+mail-in-outcome-new-ticket = Opened a new incident
+mail-in-outcome-reopened = Reopened the incident
+mail-in-reason-auto-submitted = Automatic message (Auto-Submitted, auto-reply)
+mail-in-reason-precedence = Bulk or list mail (Precedence)
+mail-in-reason-empty-return-path = No return address (empty Return-Path)
+mail-in-reason-mailer-daemon = From a mail server (mailer-daemon, postmaster)
+mail-in-reason-bounce = Delivery failure report (bounce)
+mail-in-reason-own-mail = Our own outgoing mail
+mail-in-reason-no-ticket = Comments only, and no ticket was found
+mail-in-open-ticket = Open the ticket
+mail-in-download = Download the message
+mail-in-reprocess = Process again
+mail-in-empty = No mail received.
+mail-in-sent-by = By mail from
+mail-in-whole-message = The whole message
+flash-mail-reprocessed = The message was processed again.
+flash-mail-reprocess-failed = The message could not be applied; see the reason in the list.
+error-mail-unparseable = the message cannot be read as mail; it is kept as received mail { $id }
+error-mail-team-unknown = no team has this name or id
+error-mail-action-invalid = must be new or comment
+
 ## Profile
 profile-preferences = Preferences
 profile-password = Change password

@@ -157,6 +157,46 @@ audit-chain-verify = 今すぐ検証
 flash-audit-chain-intact = 監査ログに改ざんはありません。
 flash-audit-chain-broken = 監査ログの改ざんを検出しました。最初に不整合となった記録を確認してください。
 
+## メール受信
+page-mail-in = 受信メール
+nav-mail-in = 受信メール
+mail-in-hint = メールゲートウェイが受け取ったすべてのメールと、その処理結果です。無視したメールや読み取れなかったメールもここに保管しており、失われることはありません。
+mail-in-filter = 表示
+mail-in-filter-all = すべて
+mail-in-filter-ignored = 無視したもの
+mail-in-filter-unparseable = 読み取れなかったもの
+mail-in-filter-failed = 反映できなかったもの
+mail-in-received-at = 受信日時
+mail-in-from = 差出人
+mail-in-subject = 件名
+mail-in-outcome = 処理結果
+mail-in-state-received = 受信済み（未処理）
+mail-in-state-processed = 処理済み
+mail-in-state-ignored = 無視
+mail-in-state-unparseable = 読み取り不可
+mail-in-state-failed = 反映できず
+mail-in-outcome-comment = コメントとして追加
+mail-in-outcome-new-ticket = インシデントを新規起票
+mail-in-outcome-reopened = インシデントを再オープン
+mail-in-reason-auto-submitted = 自動送信のメール（自動応答など）
+mail-in-reason-precedence = 一括配信・メーリングリストのメール
+mail-in-reason-empty-return-path = 返信先のないメール（空の Return-Path）
+mail-in-reason-mailer-daemon = メールサーバーからのメール（mailer-daemon、postmaster）
+mail-in-reason-bounce = 配送エラーの通知（バウンス）
+mail-in-reason-own-mail = 本システムが送信したメール
+mail-in-reason-no-ticket = コメント専用の宛先で、該当するチケットがありません
+mail-in-open-ticket = チケットを開く
+mail-in-download = メールをダウンロード
+mail-in-reprocess = 再処理
+mail-in-empty = 受信したメールはありません。
+mail-in-sent-by = メール差出人：
+mail-in-whole-message = メール全文
+flash-mail-reprocessed = メールを再処理しました。
+flash-mail-reprocess-failed = メールを反映できませんでした。一覧で理由を確認してください。
+error-mail-unparseable = メールとして読み取れません。受信メール { $id } 番として保管しています
+error-mail-team-unknown = この名前または ID のチームはありません
+error-mail-action-invalid = new または comment を指定してください
+
 ## プロフィール
 profile-preferences = 表示設定
 profile-password = パスワードの変更

@@ -48,6 +48,7 @@ pub const TABLES: &[&str] = &[
     "retention_periods",
     "retention_runs",
     "sla_settings_token",
+    "mail_inbound",
 ];
 
 /// Tables whose rows say a database is in use: restore and import refuse to overwrite them

@@ -457,6 +457,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_inbound (id) {
+        id -> BigInt,
+        received_at -> Timestamp,
+        received_by -> Nullable<BigInt>,
+        sha256 -> Text,
+        from_address -> Text,
+        from_name -> Text,
+        subject -> Text,
+        message_id -> Text,
+        team_id -> Nullable<BigInt>,
+        requested_action -> Text,
+        state -> Text,
+        outcome -> Text,
+        reason -> Text,
+        ticket_id -> Nullable<BigInt>,
+        no_auto_reply -> Bool,
+        error -> Text,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -507,4 +528,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_periods,
     retention_runs,
     audit_prune_anchors,
+    mail_inbound,
 );

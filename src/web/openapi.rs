@@ -105,6 +105,8 @@ pub const PREFIX: &str = "/api/v1";
         crate::problems::api::show,
         crate::problems::api::link,
         crate::problems::api::transition,
+        crate::mail::inbound::api::receive,
+        crate::mail::inbound::api::raw,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &ActionRoutes, &CommonErrors),
@@ -121,6 +123,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "audit", description = "The append-only audit log (administrators)"),
         (name = "operations", description = "Scheduled, verified backups and retention (administrators)"),
         (name = "search", description = "One search over every ticket kind, Japanese-aware"),
+        (name = "mail", description = "Incoming mail: the gateway's endpoint (`mamori mailgate`) and received messages"),
         (name = "meta", description = "This description"),
     )
 )]

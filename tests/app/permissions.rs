@@ -64,6 +64,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         (_, p) if p.contains("/postmortem") => Some(SECOND_LINE),
         (_, p) if p.starts_with("/action-items") || p.starts_with("/api/v1/action-items") => Some(ALL),
         (_, p) if p.starts_with("/attachments") || p.starts_with("/api/v1/attachments") => Some(ALL),
+        // Incoming mail: the gateway's token files incidents, so everyone who files them may post
+        // mail; a raw message is for whoever may see its ticket (the handler answers 404 otherwise).
+        (_, "/api/v1/inbound-mail" | "/api/v1/inbound-mail/{id}/raw" | "/inbound-mail/{id}/raw") => Some(ALL),
         // Problems: everyone reads, engineers and up act.
         ("GET", p) if (p.starts_with("/problems") || p.starts_with("/api/v1/problems")) && p != "/problems/new" => {
             Some(ALL)
