@@ -59,11 +59,17 @@ pub enum Permission {
     ManageSla,
     /// Read SLA reports and the manager dashboard.
     ViewReports,
+    /// Read the CMDB: configuration items, their relationships and impact.
+    ViewCmdb,
+    /// Create, change and delete configuration items and their relationships.
+    ManageCmdb,
+    /// Add CI classes.
+    ManageCmdbClasses,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -77,6 +83,9 @@ impl Permission {
         Permission::DeleteTickets,
         Permission::ManageSla,
         Permission::ViewReports,
+        Permission::ViewCmdb,
+        Permission::ManageCmdb,
+        Permission::ManageCmdbClasses,
     ];
 }
 
@@ -113,6 +122,12 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::DeleteTickets, &[Role::Admin]),
     (Permission::ManageSla, &[Role::Admin]),
     (Permission::ViewReports, &[Role::Manager, Role::Admin]),
+    (
+        Permission::ViewCmdb,
+        &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (Permission::ManageCmdb, &[Role::Engineer, Role::Manager, Role::Admin]),
+    (Permission::ManageCmdbClasses, &[Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -42,6 +42,10 @@ pub const TABLES: &[&str] = &[
     "sla_rollup",
     "sla_rollup_dirty",
     "sla_settings_token",
+    "ci_classes",
+    "cis",
+    "ci_details",
+    "ticket_cis",
 ];
 
 /// Tables whose rows say a database is in use: restore and import refuse to overwrite them

@@ -81,6 +81,8 @@ struct Can {
     delete_tickets: bool,
     view_reports: bool,
     manage_sla: bool,
+    manage_cmdb: bool,
+    manage_cmdb_classes: bool,
 }
 
 #[derive(Serialize)]
@@ -158,6 +160,8 @@ pub fn render_status(
                     delete_tickets: allows(u.role, Permission::DeleteTickets),
                     view_reports: allows(u.role, Permission::ViewReports),
                     manage_sla: allows(u.role, Permission::ManageSla),
+                    manage_cmdb: allows(u.role, Permission::ManageCmdb),
+                    manage_cmdb_classes: allows(u.role, Permission::ManageCmdbClasses),
                 },
             );
         }
@@ -172,6 +176,8 @@ pub fn render_status(
                     delete_tickets: false,
                     view_reports: false,
                     manage_sla: false,
+                    manage_cmdb: false,
+                    manage_cmdb_classes: false,
                 },
             );
         }
