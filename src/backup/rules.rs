@@ -45,6 +45,8 @@ pub const TABLES: &[&str] = &[
     "ci_classes",
     "cis",
     "ci_details",
+    "ci_redundancy_groups",
+    "ci_relationships",
     "ticket_cis",
 ];
 

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::model::{Ci, CiClass, CiFilter, CiInput, CiSummary};
+use super::model::{Ci, CiClass, CiFilter, CiInput, CiSummary, Impact, ImpactQuery, Relationship, RelationshipInput};
 use super::{queries, service};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -23,6 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update))
             .route(web::delete().to(delete)),
     )
+    .route("/cis/{id}/impact", web::get().to(impact))
+    .route("/cis/{id}/relationships", web::get().to(relationships))
+    .route("/ci-relationships", web::post().to(relate))
+    .route("/ci-relationships/{id}", web::delete().to(unrelate))
     .service(
         web::resource("/ci-classes")
             .route(web::get().to(classes))
@@ -136,4 +140,65 @@ pub(crate) async fn create_class(
         .db(move |conn| service::create_class(conn, &actor, now, &name))
         .await?;
     Ok(HttpResponse::Created().json(class))
+}
+
+/// What fails when this CI fails (`direction=down`, the default) or what it rests on (`up`),
+/// each CI with the path that explains it; redundant groups pass a failure on only when every
+/// member is down; cycles met are listed.
+#[utoipa::path(get, path = "/api/v1/cis/{id}/impact", tag = "cmdb", operation_id = "ci_impact",
+    params(("id" = i64, Path, example = 1, description = "CI id"), ImpactQuery),
+    responses((status = 200, description = "The CIs reached, with their paths", body = Impact)))]
+pub(crate) async fn impact(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: Query<ImpactQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (id, query) = (path.into_inner(), query.into_inner());
+    let impact = state.db(move |conn| service::impact(conn, id, &query)).await?;
+    Ok(HttpResponse::Ok().json(impact))
+}
+
+/// A CI's relationships, both ways.
+#[utoipa::path(get, path = "/api/v1/cis/{id}/relationships", tag = "cmdb", operation_id = "ci_relationships",
+    params(("id" = i64, Path, example = 1, description = "CI id")),
+    responses((status = 200, description = "Its relationships", body = Items<Relationship>)))]
+pub(crate) async fn relationships(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let items = state
+        .db(move |conn| {
+            service::get(conn, id)?;
+            service::relationships(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// Adds a relationship: `from_id` depends on `to_id`.
+#[utoipa::path(post, path = "/api/v1/ci-relationships", tag = "cmdb", operation_id = "create_ci_relationship",
+    request_body = RelationshipInput,
+    responses((status = 201, description = "The new relationship", body = Relationship)))]
+pub(crate) async fn relate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<RelationshipInput>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
+    let relationship = state.db(move |conn| service::relate(conn, &actor, now, &input)).await?;
+    Ok(HttpResponse::Created().json(relationship))
+}
+
+/// Removes a relationship.
+#[utoipa::path(delete, path = "/api/v1/ci-relationships/{id}", tag = "cmdb", operation_id = "delete_ci_relationship",
+    params(("id" = i64, Path, example = 1, description = "Relationship id")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn unrelate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    state.db(move |conn| service::unrelate(conn, &actor, now, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

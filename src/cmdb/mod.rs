@@ -2,6 +2,7 @@
 //! every field change read from the audit log.
 
 pub mod api;
+pub mod impact;
 pub mod model;
 pub mod pages;
 pub mod queries;

@@ -282,3 +282,89 @@ pub struct HistoryEntry {
     pub action: String,
     pub changes: Vec<super::rules::FieldChange>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::db::schema::ci_relationships)]
+pub struct RelationshipRow {
+    pub id: i64,
+    pub from_id: i64,
+    pub to_id: i64,
+    pub kind: String,
+    pub redundancy_group_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// `POST /api/v1/ci-relationships`: `from_id` depends on `to_id`. Edges of one CI that name
+/// the same `redundancy_group` form a redundant group.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct RelationshipInput {
+    #[serde(deserialize_with = "int_or_text")]
+    #[schema(value_type = Option<i64>, example = 12)]
+    pub from_id: Option<i64>,
+    #[serde(deserialize_with = "int_or_text")]
+    #[schema(value_type = Option<i64>, example = 34)]
+    pub to_id: Option<i64>,
+    /// `depends_on`, `runs_on`, `connected_to` or `part_of`.
+    #[schema(example = "runs_on")]
+    pub kind: String,
+    /// A name shared by the edges of one CI that back each other up (empty: not redundant).
+    #[schema(example = "web-cluster")]
+    pub redundancy_group: String,
+}
+
+/// A CI as a step of a path or an end of a relationship.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CiRef {
+    pub id: i64,
+    pub name: String,
+    pub class: String,
+    pub status: String,
+}
+
+/// A relationship with both ends named.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Relationship {
+    pub id: i64,
+    pub from_id: i64,
+    pub to_id: i64,
+    pub kind: String,
+    pub redundancy_group: Option<String>,
+    pub from: CiRef,
+    pub to: CiRef,
+}
+
+/// `GET /api/v1/cis/{id}/impact` parameters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct ImpactQuery {
+    /// `down` (default): what fails when this CI fails; `up`: what it rests on.
+    #[param(value_type = Option<String>)]
+    pub direction: Option<super::impact::Direction>,
+    /// Steps to follow, 1–50 (default 10).
+    pub depth: Option<u32>,
+}
+
+/// One CI the impact reaches, with the chain of CIs that explains it (from the start).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ImpactItem {
+    pub id: i64,
+    pub name: String,
+    pub class: String,
+    pub status: String,
+    pub depth: u32,
+    pub path: Vec<CiRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Impact {
+    pub ci: CiRef,
+    pub direction: super::impact::Direction,
+    pub depth: u32,
+    pub items: Vec<ImpactItem>,
+    /// Cycles met on the way, each a chain that starts and ends on the same CI.
+    pub cycles: Vec<Vec<CiRef>>,
+    /// The item bound cut the answer short.
+    pub truncated: bool,
+}

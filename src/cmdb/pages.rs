@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tera::Context;
 
-use super::model::{CiClass, CiFilter, CiForm, CiInput};
+use super::model::{CiClass, CiFilter, CiForm, CiInput, ImpactQuery, RelationshipInput};
 use super::{queries, rules, service};
 use crate::auth::permissions::{allows, Permission};
 use crate::auth::CurrentUser;
@@ -31,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/cmdb/new", web::get().to(new_form))
     .route("/cmdb/{id}/edit", web::get().to(edit_form))
     .route("/cmdb/{id}/delete", web::post().to(delete))
+    .route("/cmdb/{id}/relationships", web::post().to(relate))
+    .route("/cmdb/relationships/{id}/delete", web::post().to(unrelate))
     .service(
         web::resource("/cmdb/{id}")
             .route(web::get().to(show))
@@ -128,17 +130,39 @@ async fn show(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let (ci, mut history, classes) = state
+    render_show(
+        &req,
+        &state,
+        &user,
+        path.into_inner(),
+        StatusCode::OK,
+        RelationForm::default(),
+        BTreeMap::new(),
+    )
+    .await
+}
+
+async fn render_show(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    id: i64,
+    status: StatusCode,
+    relation_form: RelationForm,
+    relation_errors: BTreeMap<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let (ci, mut history, classes, relationships, impact) = state
         .db(move |conn| {
             Ok((
                 service::get(conn, id)?,
                 service::history(conn, id)?,
                 queries::classes(conn)?,
+                service::relationships(conn, id)?,
+                service::impact(conn, id, &ImpactQuery::default())?,
             ))
         })
         .await?;
-    let lang = request_lang(&req);
+    let lang = request_lang(req);
     let labels = class_labels(lang, &classes);
     for change in history.iter_mut().flat_map(|h| h.changes.iter_mut()) {
         change.before = shown_value(lang, &labels, &change.field, &change.before);
@@ -148,8 +172,93 @@ async fn show(
     context.insert("class_labels", &labels);
     context.insert("ci", &ci);
     context.insert("history", &history);
+    context.insert("relationships", &relationships);
+    context.insert("impact", &impact);
+    context.insert("kinds", &service::KINDS);
+    context.insert("relation_form", &relation_form);
+    context.insert("relation_errors", &relation_errors);
     context.insert("can_manage", &allows(user.role, Permission::ManageCmdb));
-    render(&req, "cmdb/show.html", context)
+    render_status(req, status, "cmdb/show.html", context)
+}
+
+/// The CI page's form for a relationship: `outgoing` when this CI depends on the other.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+struct RelationForm {
+    other_id: String,
+    kind: String,
+    direction: String,
+    redundancy_group: String,
+}
+
+async fn relate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<RelationForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (actor, now) = (user.actor(&req), state.clock.now());
+    let result = match form.other_id.trim().parse::<i64>() {
+        Err(_) => Err(AppError::Validation(FieldErrors::single(
+            "other_id",
+            crate::error::FieldMessage::new("error-ci-unknown"),
+        ))),
+        Ok(other) => {
+            let outgoing = form.direction != "incoming";
+            let input = RelationshipInput {
+                from_id: Some(if outgoing { id } else { other }),
+                to_id: Some(if outgoing { other } else { id }),
+                kind: form.kind.clone(),
+                redundancy_group: form.redundancy_group.clone(),
+            };
+            state.db(move |conn| service::relate(conn, &actor, now, &input)).await
+        }
+    };
+    match result {
+        Ok(_) => {
+            flash::push(&session, Kind::Success, "flash-ci-relationship-created");
+            Ok(redirect(&format!("/cmdb/{id}")))
+        }
+        Err(AppError::Validation(errors)) => {
+            // The other end is one field on the page, whichever way the edge points.
+            let mut shown = errors.translated(request_lang(&req));
+            for field in ["from_id", "to_id"] {
+                if let Some(message) = shown.remove(field) {
+                    shown.entry("other_id".into()).or_insert(message);
+                }
+            }
+            render_show(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, form, shown).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct BackTo {
+    ci_id: i64,
+}
+
+async fn unrelate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(back): Form<BackTo>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, now, id) = (user.actor(&req), state.clock.now(), path.into_inner());
+    let removed = state.db(move |conn| service::unrelate(conn, &actor, now, id)).await?;
+    flash::push(&session, Kind::Success, "flash-ci-relationship-deleted");
+    let back = if back.ci_id == removed.to_id {
+        removed.to_id
+    } else {
+        removed.from_id
+    };
+    Ok(redirect(&format!("/cmdb/{back}")))
 }
 
 fn form_of(input: &CiInput) -> CiForm {

@@ -1,9 +1,12 @@
 //! Diesel queries for the CMDB.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
-use super::model::{CiClass, CiDetails, CiFields, CiFilter, CiRow};
-use crate::db::schema::{ci_classes, ci_details, cis, teams, ticket_cis};
+use super::impact::Edge;
+use super::model::{CiClass, CiDetails, CiFields, CiFilter, CiRef, CiRow, RelationshipRow};
+use crate::db::schema::{ci_classes, ci_details, ci_redundancy_groups, ci_relationships, cis, teams, ticket_cis};
 use crate::db::DbConnection;
 
 /// A page of a CI list.
@@ -169,4 +172,164 @@ pub fn ticket_count(conn: &mut DbConnection, ci_id: i64) -> QueryResult<i64> {
 
 pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     diesel::delete(cis::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// Ids per `IN (…)` list: well under both backends' bound parameters.
+pub const CHUNK: usize = 1000;
+
+/// The edges into (`to_id` in) or out of (`from_id` in) a frontier, one query per chunk.
+pub fn edges_touching(conn: &mut DbConnection, ids: &[i64], by_target: bool) -> QueryResult<Vec<Edge>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let query = ci_relationships::table.select((
+            ci_relationships::from_id,
+            ci_relationships::to_id,
+            ci_relationships::redundancy_group_id,
+        ));
+        let rows: Vec<(i64, i64, Option<i64>)> = if by_target {
+            query.filter(ci_relationships::to_id.eq_any(chunk)).load(conn)?
+        } else {
+            query.filter(ci_relationships::from_id.eq_any(chunk)).load(conn)?
+        };
+        out.extend(rows.into_iter().map(|(from_id, to_id, group_id)| Edge {
+            from_id,
+            to_id,
+            group_id,
+        }));
+    }
+    Ok(out)
+}
+
+/// How many edges each redundant group has.
+pub fn group_sizes(conn: &mut DbConnection, groups: &[i64]) -> QueryResult<HashMap<i64, usize>> {
+    let mut out = HashMap::new();
+    for chunk in groups.chunks(CHUNK) {
+        let rows: Vec<(Option<i64>, i64)> = ci_relationships::table
+            .filter(ci_relationships::redundancy_group_id.eq_any(chunk))
+            .group_by(ci_relationships::redundancy_group_id)
+            .select((ci_relationships::redundancy_group_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(g, n)| Some((g?, n as usize))));
+    }
+    Ok(out)
+}
+
+/// Name, class and status of each CI, one query per chunk.
+pub fn refs(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, CiRef>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String, String, String)> = cis::table
+            .inner_join(ci_classes::table)
+            .filter(cis::id.eq_any(chunk))
+            .select((cis::id, cis::name, ci_classes::name, cis::status))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(id, name, class, status)| {
+            (
+                id,
+                CiRef {
+                    id,
+                    name,
+                    class,
+                    status,
+                },
+            )
+        }));
+    }
+    Ok(out)
+}
+
+/// A CI's relationships both ways, bounded.
+pub fn relationships_of(conn: &mut DbConnection, ci_id: i64, limit: i64) -> QueryResult<Vec<RelationshipRow>> {
+    ci_relationships::table
+        .filter(
+            ci_relationships::from_id
+                .eq(ci_id)
+                .or(ci_relationships::to_id.eq(ci_id)),
+        )
+        .select(RelationshipRow::as_select())
+        .order(ci_relationships::id)
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn find_relationship(conn: &mut DbConnection, id: i64) -> QueryResult<RelationshipRow> {
+    ci_relationships::table
+        .find(id)
+        .select(RelationshipRow::as_select())
+        .first(conn)
+}
+
+pub fn relationship_exists(conn: &mut DbConnection, from_id: i64, to_id: i64, kind: &str) -> QueryResult<bool> {
+    Ok(ci_relationships::table
+        .filter(ci_relationships::from_id.eq(from_id))
+        .filter(ci_relationships::to_id.eq(to_id))
+        .filter(ci_relationships::kind.eq(kind))
+        .select(ci_relationships::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+pub fn group_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = ci_redundancy_groups::table
+        .filter(ci_redundancy_groups::id.eq_any(ids))
+        .select((ci_redundancy_groups::id, ci_redundancy_groups::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The id of the CI's redundant group of this name, created when missing.
+pub fn group_id(conn: &mut DbConnection, from_id: i64, name: &str, at: chrono::NaiveDateTime) -> QueryResult<i64> {
+    let found = ci_redundancy_groups::table
+        .filter(ci_redundancy_groups::from_id.eq(from_id))
+        .filter(ci_redundancy_groups::name.eq(name))
+        .select(ci_redundancy_groups::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match found {
+        Some(id) => Ok(id),
+        None => diesel::insert_into(ci_redundancy_groups::table)
+            .values((
+                ci_redundancy_groups::from_id.eq(from_id),
+                ci_redundancy_groups::name.eq(name),
+                ci_redundancy_groups::created_at.eq(at),
+            ))
+            .returning(ci_redundancy_groups::id)
+            .get_result(conn),
+    }
+}
+
+pub fn insert_relationship(
+    conn: &mut DbConnection,
+    from_id: i64,
+    to_id: i64,
+    kind: &str,
+    group: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(ci_relationships::table)
+        .values((
+            ci_relationships::from_id.eq(from_id),
+            ci_relationships::to_id.eq(to_id),
+            ci_relationships::kind.eq(kind),
+            ci_relationships::redundancy_group_id.eq(group),
+            ci_relationships::created_at.eq(at),
+        ))
+        .returning(ci_relationships::id)
+        .get_result(conn)
+}
+
+/// Deletes an edge, and its redundant group once the group has no edge left.
+pub fn delete_relationship(conn: &mut DbConnection, row: &RelationshipRow) -> QueryResult<()> {
+    diesel::delete(ci_relationships::table.find(row.id)).execute(conn)?;
+    if let Some(group) = row.redundancy_group_id {
+        let left: i64 = ci_relationships::table
+            .filter(ci_relationships::redundancy_group_id.eq(group))
+            .count()
+            .get_result(conn)?;
+        if left == 0 {
+            diesel::delete(ci_redundancy_groups::table.find(group)).execute(conn)?;
+        }
+    }
+    Ok(())
 }

@@ -2,7 +2,13 @@
 
 use chrono::NaiveDateTime;
 
-use super::model::{Ci, CiClass, CiDetails, CiFields, CiFilter, CiInput, CiSummary, HistoryEntry};
+use std::collections::HashMap;
+
+use super::impact::{traverse, Direction};
+use super::model::{
+    Ci, CiClass, CiDetails, CiFields, CiFilter, CiInput, CiRef, CiSummary, HistoryEntry, Impact, ImpactItem,
+    ImpactQuery, Relationship, RelationshipInput, RelationshipRow,
+};
 use super::{queries, rules};
 use crate::audit::model::{Actor, AuditFilter};
 use crate::audit::service::record;
@@ -259,4 +265,186 @@ pub fn history(conn: &mut DbConnection, id: i64) -> Result<Vec<HistoryEntry>, Ap
             }
         })
         .collect())
+}
+
+/// The relationship kinds.
+pub const KINDS: [&str; 4] = ["depends_on", "runs_on", "connected_to", "part_of"];
+/// How many relationships of one CI its page and the API list.
+pub const RELATIONSHIPS_LIMIT: i64 = 500;
+/// Impact answers list at most this many CIs.
+pub const IMPACT_MAX_ITEMS: usize = 10_000;
+pub const IMPACT_DEFAULT_DEPTH: u32 = 10;
+pub const IMPACT_MAX_DEPTH: u32 = 50;
+
+fn named(conn: &mut DbConnection, rows: Vec<RelationshipRow>) -> Result<Vec<Relationship>, AppError> {
+    let mut ids: Vec<i64> = rows.iter().flat_map(|r| [r.from_id, r.to_id]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let refs = queries::refs(conn, &ids)?;
+    let groups: Vec<i64> = rows.iter().filter_map(|r| r.redundancy_group_id).collect();
+    let group_names = queries::group_names(conn, &groups)?;
+    rows.into_iter()
+        .map(|r| {
+            let end = |id: i64| refs.get(&id).cloned().ok_or(AppError::NotFound);
+            Ok(Relationship {
+                id: r.id,
+                from_id: r.from_id,
+                to_id: r.to_id,
+                from: end(r.from_id)?,
+                to: end(r.to_id)?,
+                kind: r.kind,
+                redundancy_group: r.redundancy_group_id.and_then(|g| group_names.get(&g).cloned()),
+            })
+        })
+        .collect()
+}
+
+/// A CI's relationships, both ways.
+pub fn relationships(conn: &mut DbConnection, ci_id: i64) -> Result<Vec<Relationship>, AppError> {
+    let rows = queries::relationships_of(conn, ci_id, RELATIONSHIPS_LIMIT)?;
+    named(conn, rows)
+}
+
+/// Adds an edge: both CIs exist, no self-loop, a known kind, not a duplicate (409).
+pub fn relate(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: &RelationshipInput,
+) -> Result<Relationship, AppError> {
+    write_transaction(conn, |conn| {
+        let mut errors = FieldErrors::new();
+        let kind = input.kind.trim();
+        if !KINDS.contains(&kind) {
+            errors.add("kind", FieldMessage::new("error-ci-relationship-kind"));
+        }
+        let ids: Vec<i64> = [input.from_id, input.to_id].into_iter().flatten().collect();
+        let found = queries::refs(conn, &ids)?;
+        for (field, id) in [("from_id", input.from_id), ("to_id", input.to_id)] {
+            match id {
+                None => errors.add(field, FieldMessage::new("error-required")),
+                Some(id) if !found.contains_key(&id) => errors.add(field, FieldMessage::new("error-ci-unknown")),
+                Some(_) => {}
+            }
+        }
+        if input.from_id.is_some() && input.from_id == input.to_id {
+            errors.add("to_id", FieldMessage::new("error-ci-relationship-self"));
+        }
+        let group = input.redundancy_group.trim();
+        if group.chars().count() > rules::MAX_TEXT {
+            errors.add(
+                "redundancy_group",
+                FieldMessage::new("error-too-long").with("max", rules::MAX_TEXT as i64),
+            );
+        }
+        errors.into_result()?;
+        let (from_id, to_id) = (input.from_id.expect("checked"), input.to_id.expect("checked"));
+        if queries::relationship_exists(conn, from_id, to_id, kind)? {
+            return Err(duplicate());
+        }
+        let group_id = match group {
+            "" => None,
+            name => Some(queries::group_id(conn, from_id, name, now)?),
+        };
+        let id = queries::insert_relationship(conn, from_id, to_id, kind, group_id, now).map_err(|e| match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => duplicate(),
+            other => other.into(),
+        })?;
+        let row = queries::find_relationship(conn, id)?;
+        let relationship = named(conn, vec![row])?.pop().expect("one row");
+        record(
+            conn,
+            actor,
+            now,
+            "ci_relationship.create",
+            "ci_relationship",
+            id,
+            None::<&()>,
+            Some(&relationship),
+        )?;
+        Ok(relationship)
+    })
+}
+
+fn duplicate() -> AppError {
+    AppError::Conflict("ci_relationship_duplicate: these two CIs already have a relationship of this kind".into())
+}
+
+/// Removes an edge (and its redundant group once empty).
+pub fn unrelate(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: i64) -> Result<Relationship, AppError> {
+    write_transaction(conn, |conn| {
+        let row = queries::find_relationship(conn, id)?;
+        let before = named(conn, vec![row.clone()])?.pop().expect("one row");
+        queries::delete_relationship(conn, &row)?;
+        record(
+            conn,
+            actor,
+            now,
+            "ci_relationship.delete",
+            "ci_relationship",
+            id,
+            Some(&before),
+            None::<&()>,
+        )?;
+        Ok(before)
+    })
+}
+
+/// What fails when the CI fails (down), or what it rests on (up), each with its path: a walk
+/// over the edges a frontier at a time (`impact::traverse`), then the names in one bounded read.
+pub fn impact(conn: &mut DbConnection, id: i64, query: &ImpactQuery) -> Result<Impact, AppError> {
+    let direction = query.direction.unwrap_or(Direction::Down);
+    let depth = query.depth.unwrap_or(IMPACT_DEFAULT_DEPTH);
+    if !(1..=IMPACT_MAX_DEPTH).contains(&depth) {
+        return Err(AppError::Validation(FieldErrors::single(
+            "depth",
+            FieldMessage::new("error-ci-impact-depth").with("max", IMPACT_MAX_DEPTH as i64),
+        )));
+    }
+    let start = queries::refs(conn, &[id])?.remove(&id).ok_or(AppError::NotFound)?;
+    let by_target = direction == Direction::Down;
+    let walk = {
+        // Both callbacks read through the one connection, never at the same time.
+        let conn = std::cell::RefCell::new(&mut *conn);
+        traverse(
+            id,
+            direction,
+            depth,
+            IMPACT_MAX_ITEMS,
+            |frontier| queries::edges_touching(&mut conn.borrow_mut(), frontier, by_target),
+            |groups| queries::group_sizes(&mut conn.borrow_mut(), groups),
+        )?
+    };
+    let ids: Vec<i64> = walk.reached.iter().map(|r| r.id).collect();
+    let mut refs = queries::refs(conn, &ids)?;
+    refs.insert(id, start.clone());
+    let name = |id: i64, refs: &HashMap<i64, CiRef>| refs.get(&id).cloned();
+    let items = walk
+        .reached
+        .iter()
+        .filter_map(|r| {
+            let ci = name(r.id, &refs)?;
+            Some(ImpactItem {
+                id: r.id,
+                name: ci.name,
+                class: ci.class,
+                status: ci.status,
+                depth: r.depth,
+                path: walk.path(id, r.id).into_iter().filter_map(|p| name(p, &refs)).collect(),
+            })
+        })
+        .collect();
+    let cycles = walk
+        .cycles
+        .iter()
+        .map(|c| c.iter().filter_map(|p| name(*p, &refs)).collect())
+        .collect();
+    Ok(Impact {
+        ci: start,
+        direction,
+        depth,
+        items,
+        cycles,
+        truncated: walk.truncated,
+    })
 }

@@ -429,6 +429,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    ci_redundancy_groups (id) {
+        id -> BigInt,
+        from_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_relationships (id) {
+        id -> BigInt,
+        from_id -> BigInt,
+        to_id -> BigInt,
+        kind -> Text,
+        redundancy_group_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ticket_cis (ticket_id, ci_id) {
         ticket_id -> BigInt,
         ci_id -> BigInt,
@@ -489,5 +509,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ci_classes,
     cis,
     ci_details,
+    ci_redundancy_groups,
+    ci_relationships,
     ticket_cis,
 );

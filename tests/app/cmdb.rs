@@ -357,6 +357,177 @@ async fn admins_add_classes(app: TestApp) {
     assert!(page.contains("firewall") && page.contains("Business service"));
 }
 
+async fn ci(api: &Api<'_>, name: &str, class: &str) -> i64 {
+    let (status, body) = api.post("/api/v1/cis", json!({"name": name, "class": class})).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn relate(api: &Api<'_>, from: i64, to: i64, kind: &str, group: &str) -> (u16, Value) {
+    api.post(
+        "/api/v1/ci-relationships",
+        json!({"from_id": from, "to_id": to, "kind": kind, "redundancy_group": group}),
+    )
+    .await
+}
+
+fn names(impact: &Value) -> Vec<String> {
+    let mut names: Vec<String> = impact["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn bad_relationships_are_named_and_nothing_is_stored(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let (app_ci, server_ci) = (
+        ci(&api, "受注アプリ", "application").await,
+        ci(&api, "ap-01", "server").await,
+    );
+    for (body, field_name) in [
+        (json!({"from_id": app_ci, "to_id": app_ci, "kind": "runs_on"}), "to_id"),
+        (
+            json!({"from_id": 999_999, "to_id": server_ci, "kind": "runs_on"}),
+            "from_id",
+        ),
+        (json!({"from_id": app_ci, "to_id": 999_999, "kind": "runs_on"}), "to_id"),
+        (json!({"from_id": app_ci, "to_id": server_ci, "kind": "hosts"}), "kind"),
+    ] {
+        let (status, answer) = api.post("/api/v1/ci-relationships", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(field(&answer), vec![field_name.to_string()], "{body}");
+    }
+    let (status, created) = relate(&api, app_ci, server_ci, "runs_on", "").await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["from"]["name"], "受注アプリ");
+    let (status, answer) = relate(&api, app_ci, server_ci, "runs_on", "").await;
+    assert_eq!(status, 409);
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ci_relationship_duplicate"));
+    // Another kind between the same two is another edge.
+    assert_eq!(relate(&api, app_ci, server_ci, "connected_to", "").await.0, 201);
+    let (_, listed) = api.get(&format!("/api/v1/cis/{server_ci}/relationships")).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    let (status, answer) = api.get(&format!("/api/v1/cis/{server_ci}/impact?depth=0")).await;
+    assert_eq!((status, field(&answer)), (422, vec!["depth".to_string()]));
+    let (status, answer) = api
+        .get(&format!("/api/v1/cis/{server_ci}/impact?direction=sideways"))
+        .await;
+    assert_eq!((status, field(&answer)), (422, vec!["direction".to_string()]));
+    assert_eq!(api.get("/api/v1/cis/999999/impact").await.0, 404);
+    // Deleting a relationship is audited and leaves the CIs.
+    let rel = created["id"].as_i64().unwrap();
+    assert_eq!(
+        api.send(Method::DELETE, &format!("/api/v1/ci-relationships/{rel}"), None)
+            .await
+            .0,
+        204
+    );
+    let (_, listed) = api.get(&format!("/api/v1/cis/{server_ci}/relationships")).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}
+
+async fn impact_reaches_the_services_through_redundancy_and_cycles(app: TestApp) {
+    let api = Api::new(&app, Role::Engineer).await;
+    let service = ci(&api, "ネット受注", "business_service").await;
+    let web = ci(&api, "受注Web", "application").await;
+    let db = ci(&api, "受注DB", "database").await;
+    let node1 = ci(&api, "web-node-1", "server").await;
+    let node2 = ci(&api, "web-node-2", "server").await;
+    let storage = ci(&api, "san-01", "storage").await;
+    assert_eq!(relate(&api, service, web, "depends_on", "").await.0, 201);
+    assert_eq!(relate(&api, web, db, "depends_on", "").await.0, 201);
+    assert_eq!(relate(&api, web, node1, "runs_on", "web-cluster").await.0, 201);
+    assert_eq!(relate(&api, web, node2, "runs_on", "web-cluster").await.0, 201);
+    assert_eq!(relate(&api, db, storage, "runs_on", "").await.0, 201);
+    // A cycle in the data: the storage "depends on" the database it serves.
+    assert_eq!(relate(&api, storage, db, "connected_to", "").await.0, 201);
+
+    // One node of the redundant pair down: nothing above it fails.
+    let (status, one_node) = api.get(&format!("/api/v1/cis/{node1}/impact")).await;
+    assert_eq!(status, 200, "{one_node}");
+    assert!(one_node["items"].as_array().unwrap().is_empty(), "{one_node}");
+    // The storage down: the database, the application and the business service, with paths.
+    let (_, from_storage) = api.get(&format!("/api/v1/cis/{storage}/impact?direction=down")).await;
+    assert_eq!(names(&from_storage), ["ネット受注", "受注DB", "受注Web"]);
+    let service_item = from_storage["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == service)
+        .unwrap();
+    assert_eq!(service_item["class"], "business_service");
+    let path: Vec<&str> = service_item["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(path, ["san-01", "受注DB", "受注Web", "ネット受注"]);
+    assert_eq!(from_storage["cycles"].as_array().unwrap().len(), 1, "{from_storage}");
+    // Depth bounds the walk; up lists what the service rests on (redundancy does not cut that).
+    let (_, shallow) = api.get(&format!("/api/v1/cis/{storage}/impact?depth=1")).await;
+    assert_eq!(names(&shallow), ["受注DB"]);
+    let (_, rests_on) = api.get(&format!("/api/v1/cis/{service}/impact?direction=up")).await;
+    assert_eq!(
+        names(&rests_on),
+        ["san-01", "web-node-1", "web-node-2", "受注DB", "受注Web"]
+    );
+
+    // The CI page shows the impact and points the cycle out.
+    let (client, _) = app.login_as(Role::Helpdesk).await;
+    let html = app
+        .get(&client, &format!("/cmdb/{storage}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let impact = &html[html.find("id=\"ci-impact\"").unwrap()..];
+    assert!(
+        impact.contains("ネット受注") && impact.contains("id=\"ci-cycles\""),
+        "{impact}"
+    );
+    // The page form adds a relationship the other way round; a bad number is named.
+    let (client, _) = app.login_as(Role::Engineer).await;
+    let refused = app
+        .post_form(
+            &client,
+            &format!("/cmdb/{node1}/relationships"),
+            &[
+                ("direction", "incoming"),
+                ("kind", "runs_on"),
+                ("other_id", &node1.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("id=\"error-other_id\""));
+    let added = app
+        .post_form(
+            &client,
+            &format!("/cmdb/{storage}/relationships"),
+            &[
+                ("direction", "incoming"),
+                ("kind", "runs_on"),
+                ("other_id", &node2.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+    let (_, rel) = api.get(&format!("/api/v1/cis/{node2}/relationships")).await;
+    assert!(rel["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["from_id"] == node2 && r["to_id"] == storage));
+}
+
 on_both!(
     cis_are_created_read_filtered_changed_and_audited,
     the_list_pages_by_keyset,
@@ -364,4 +535,6 @@ on_both!(
     a_ci_that_tickets_name_is_retired_not_deleted,
     the_form_creates_and_edits_and_names_bad_fields,
     admins_add_classes,
+    bad_relationships_are_named_and_nothing_is_stored,
+    impact_reaches_the_services_through_redundancy_and_cycles,
 );

@@ -55,6 +55,31 @@ CREATE TABLE ci_details (
     notes TEXT NOT NULL
 );
 
+-- A redundant group: edges from one CI to the members of a cluster ("app X runs_on {node1,
+-- node2}, redundant"). Impact passes through it only when every member is down.
+CREATE TABLE ci_redundancy_groups (
+    id INTEGER PRIMARY KEY,
+    from_id BIGINT NOT NULL REFERENCES cis (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (from_id, name)
+);
+
+-- from_id depends on to_id (depends_on, runs_on, connected_to, part_of).
+CREATE TABLE ci_relationships (
+    id INTEGER PRIMARY KEY,
+    from_id BIGINT NOT NULL REFERENCES cis (id) ON DELETE CASCADE,
+    to_id BIGINT NOT NULL REFERENCES cis (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('depends_on', 'runs_on', 'connected_to', 'part_of')),
+    redundancy_group_id BIGINT REFERENCES ci_redundancy_groups (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    CHECK (from_id <> to_id),
+    UNIQUE (from_id, to_id, kind)
+);
+-- Impact walks edges by their target: one index-only read per frontier.
+CREATE INDEX ci_relationships_to_idx ON ci_relationships (to_id, from_id, redundancy_group_id);
+CREATE INDEX ci_relationships_group_idx ON ci_relationships (redundancy_group_id);
+
 -- The CIs a ticket affects. A CI that tickets name cannot be deleted (retire it instead).
 CREATE TABLE ticket_cis (
     ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
