@@ -19,8 +19,9 @@ const fn route(method: Method, path: &'static str, access: Access) -> RouteSpec 
 
 use Access::{Authenticated, Public, Requires};
 use Permission::{
-    DeleteTickets, ManageIncidents, ManageOperations, ManageProblems, ManageSla, ManageTeams, ManageUsers,
-    PublishPostmortems, ViewAudit, ViewDirectory, ViewProblems, ViewReports, WorkIncidents, WritePostmortems,
+    DeleteTickets, ManageCmdb, ManageCmdbClasses, ManageIncidents, ManageOperations, ManageProblems, ManageSla,
+    ManageTeams, ManageUsers, PublishPostmortems, ViewAudit, ViewCmdb, ViewDirectory, ViewProblems, ViewReports,
+    WorkIncidents, WritePostmortems,
 };
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -315,6 +316,29 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/v1/problems/{id}/resolve", Requires(ManageProblems)),
     route(Method::POST, "/api/v1/problems/{id}/close", Requires(ManageProblems)),
     route(Method::POST, "/api/v1/problems/{id}/reopen", Requires(ManageProblems)),
+    // The CMDB: everyone reads; engineers and up maintain; admins add classes.
+    route(Method::GET, "/cmdb", Requires(ViewCmdb)),
+    route(Method::GET, "/cmdb/new", Requires(ManageCmdb)),
+    route(Method::POST, "/cmdb", Requires(ManageCmdb)),
+    route(Method::GET, "/cmdb/{id}", Requires(ViewCmdb)),
+    route(Method::GET, "/cmdb/{id}/edit", Requires(ManageCmdb)),
+    route(Method::POST, "/cmdb/{id}", Requires(ManageCmdb)),
+    route(Method::POST, "/cmdb/{id}/delete", Requires(ManageCmdb)),
+    route(Method::POST, "/cmdb/{id}/relationships", Requires(ManageCmdb)),
+    route(Method::POST, "/cmdb/relationships/{id}/delete", Requires(ManageCmdb)),
+    route(Method::GET, "/admin/ci-classes", Requires(ManageCmdbClasses)),
+    route(Method::POST, "/admin/ci-classes", Requires(ManageCmdbClasses)),
+    route(Method::GET, "/api/v1/cis", Requires(ViewCmdb)),
+    route(Method::POST, "/api/v1/cis", Requires(ManageCmdb)),
+    route(Method::GET, "/api/v1/cis/{id}", Requires(ViewCmdb)),
+    route(Method::PATCH, "/api/v1/cis/{id}", Requires(ManageCmdb)),
+    route(Method::DELETE, "/api/v1/cis/{id}", Requires(ManageCmdb)),
+    route(Method::GET, "/api/v1/cis/{id}/impact", Requires(ViewCmdb)),
+    route(Method::GET, "/api/v1/cis/{id}/relationships", Requires(ViewCmdb)),
+    route(Method::POST, "/api/v1/ci-relationships", Requires(ManageCmdb)),
+    route(Method::DELETE, "/api/v1/ci-relationships/{id}", Requires(ManageCmdb)),
+    route(Method::GET, "/api/v1/ci-classes", Requires(ViewCmdb)),
+    route(Method::POST, "/api/v1/ci-classes", Requires(ManageCmdbClasses)),
 ];
 
 /// The access rule for a matched route pattern; HEAD follows GET.
@@ -345,7 +369,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::sla::api::routes)
             .configure(crate::notifications::routes::api)
             .configure(crate::reports::routes::api)
-            .configure(crate::mail::inbound::api::routes),
+            .configure(crate::mail::inbound::api::routes)
+            .configure(crate::cmdb::api::routes),
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))
@@ -366,6 +391,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::reports::routes::pages(cfg);
     crate::sla::pages::routes(cfg);
     crate::mail::inbound::pages::routes(cfg);
+    crate::cmdb::pages::routes(cfg);
 }
 
 #[cfg(test)]

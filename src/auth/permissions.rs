@@ -61,11 +61,17 @@ pub enum Permission {
     ViewReports,
     /// Set backups and retention, back up now, read the backup runs.
     ManageOperations,
+    /// Read the CMDB: configuration items, their relationships and impact.
+    ViewCmdb,
+    /// Create, change and delete configuration items and their relationships.
+    ManageCmdb,
+    /// Add CI classes.
+    ManageCmdbClasses,
 }
 
 impl Permission {
     /// Every permission; a test checks each has exactly one row in [`PERMISSIONS`].
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ViewDirectory,
         Permission::ManageUsers,
         Permission::ManageTeams,
@@ -80,6 +86,9 @@ impl Permission {
         Permission::ManageSla,
         Permission::ViewReports,
         Permission::ManageOperations,
+        Permission::ViewCmdb,
+        Permission::ManageCmdb,
+        Permission::ManageCmdbClasses,
     ];
 }
 
@@ -117,6 +126,12 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageSla, &[Role::Admin]),
     (Permission::ViewReports, &[Role::Manager, Role::Admin]),
     (Permission::ManageOperations, &[Role::Admin]),
+    (
+        Permission::ViewCmdb,
+        &[Role::Helpdesk, Role::Engineer, Role::Manager, Role::Admin],
+    ),
+    (Permission::ManageCmdb, &[Role::Engineer, Role::Manager, Role::Admin]),
+    (Permission::ManageCmdbClasses, &[Role::Admin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

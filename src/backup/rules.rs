@@ -49,6 +49,12 @@ pub const TABLES: &[&str] = &[
     "retention_runs",
     "sla_settings_token",
     "mail_inbound",
+    "ci_classes",
+    "cis",
+    "ci_details",
+    "ci_redundancy_groups",
+    "ci_relationships",
+    "ticket_cis",
 ];
 
 /// Tables whose rows say a database is in use: restore and import refuse to overwrite them

@@ -478,6 +478,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ci_classes (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cis (id) {
+        id -> BigInt,
+        class_id -> BigInt,
+        name -> Text,
+        environment -> Text,
+        criticality -> Integer,
+        status -> Text,
+        owner_team_id -> Nullable<BigInt>,
+        location -> Text,
+        host_name -> Text,
+        ip_addresses -> Text,
+        software_name -> Text,
+        software_version -> Text,
+        support_ends_on -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_details (ci_id) {
+        ci_id -> BigInt,
+        os_family -> Text,
+        os_release -> Text,
+        vendor -> Text,
+        attributes -> Text,
+        notes -> Text,
+    }
+}
+
+diesel::table! {
+    ci_redundancy_groups (id) {
+        id -> BigInt,
+        from_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_relationships (id) {
+        id -> BigInt,
+        from_id -> BigInt,
+        to_id -> BigInt,
+        kind -> Text,
+        redundancy_group_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_cis (ticket_id, ci_id) {
+        ticket_id -> BigInt,
+        ci_id -> BigInt,
+        added_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -493,6 +562,12 @@ diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(escalation_firings -> escalation_rules (rule_id));
+
+diesel::joinable!(cis -> ci_classes (class_id));
+diesel::joinable!(cis -> teams (owner_team_id));
+diesel::joinable!(ci_details -> cis (ci_id));
+diesel::joinable!(ticket_cis -> cis (ci_id));
+diesel::joinable!(ticket_cis -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -529,4 +604,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_runs,
     audit_prune_anchors,
     mail_inbound,
+    ci_classes,
+    cis,
+    ci_details,
+    ci_redundancy_groups,
+    ci_relationships,
+    ticket_cis,
 );

@@ -82,6 +82,8 @@ struct Can {
     view_reports: bool,
     manage_sla: bool,
     manage_operations: bool,
+    manage_cmdb: bool,
+    manage_cmdb_classes: bool,
 }
 
 #[derive(Serialize)]
@@ -160,6 +162,8 @@ pub fn render_status(
                     view_reports: allows(u.role, Permission::ViewReports),
                     manage_sla: allows(u.role, Permission::ManageSla),
                     manage_operations: allows(u.role, Permission::ManageOperations),
+                    manage_cmdb: allows(u.role, Permission::ManageCmdb),
+                    manage_cmdb_classes: allows(u.role, Permission::ManageCmdbClasses),
                 },
             );
         }
@@ -175,6 +179,8 @@ pub fn render_status(
                     view_reports: false,
                     manage_sla: false,
                     manage_operations: false,
+                    manage_cmdb: false,
+                    manage_cmdb_classes: false,
                 },
             );
         }

@@ -9,6 +9,7 @@ mod auth;
 mod backups;
 mod browser;
 mod cli;
+mod cmdb;
 mod database;
 mod escalation;
 mod hardening_faults;

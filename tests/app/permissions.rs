@@ -85,6 +85,23 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
                 Some(ALL)
             }
         }
+        // The CMDB: everyone reads; engineers and up maintain CIs; admins add classes.
+        (
+            "GET",
+            "/cmdb"
+            | "/cmdb/{id}"
+            | "/api/v1/cis"
+            | "/api/v1/cis/{id}"
+            | "/api/v1/cis/{id}/impact"
+            | "/api/v1/cis/{id}/relationships"
+            | "/api/v1/ci-classes",
+        ) => Some(ALL),
+        ("POST", "/api/v1/ci-classes") => Some(ADMIN),
+        (_, p)
+            if p.starts_with("/cmdb") || p.starts_with("/api/v1/cis") || p.starts_with("/api/v1/ci-relationships") =>
+        {
+            Some(SECOND_LINE)
+        }
         _ => panic!("no expectation written for {method} {path}: add it to tests/app/permissions.rs"),
     }
 }
