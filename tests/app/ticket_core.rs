@@ -1,0 +1,146 @@
+//! The ticket core every kind shares (issue 12, part A): the SLA engine on the core's own
+//! facts (`tickets`, `ticket_facts`, `ticket_events`) and each kind's status classes.
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::on_both;
+use crate::sla::utc;
+use crate::support::api::Api;
+use crate::support::TestApp;
+use mamori::auth::permissions::Role;
+
+/// The facts an incident's use cases write are the core's: category, service, the reported
+/// time and the first response land in `ticket_facts`, and the clocks are computed from them
+/// and the timeline alone, so they come out the same with the incident's own row gone.
+async fn the_clocks_run_on_the_core_facts_alone(app: TestApp) {
+    let t0 = utc("2026-11-23T00:00:00Z");
+    app.state.clock.set((t0 + Duration::minutes(5)).naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let (status, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "VPN 接続障害", "impact": "high", "urgency": "high",
+                   "category": "network", "service": "VPN", "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    app.state.clock.advance(Duration::minutes(10));
+    let acked_at = app.state.clock.now();
+    let (status, acked) = api
+        .post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    app.state.clock.advance(Duration::minutes(20));
+    let (status, held) = api
+        .post(
+            &format!("/api/v1/incidents/{id}/hold"),
+            json!({"reason": "ベンダー回答待ち"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{held}");
+
+    let now = app.state.clock.now();
+    let (facts, stored, recomputed) = app
+        .with_db(move |conn| {
+            use diesel::RunQueryDsl;
+            let facts = mamori::tickets::queries::clock_facts(conn, id).unwrap().expect("facts");
+            let stored = mamori::sla::queries::stored(conn, id).unwrap().expect("stored clocks");
+            // Without the incident's row the core still has everything the clocks need.
+            diesel::sql_query(format!("DELETE FROM incidents WHERE ticket_id = {id}"))
+                .execute(conn)
+                .unwrap();
+            let recomputed = mamori::sla::service::refresh(conn, id, now).unwrap();
+            (facts, stored, recomputed)
+        })
+        .await;
+    assert_eq!(
+        (facts.kind.as_str(), facts.category.as_str(), facts.service.as_str()),
+        ("incident", "network", "VPN")
+    );
+    assert_eq!(facts.started_at.and_utc(), t0, "the reported time, not the filing");
+    let first = facts.first_response_at.expect("written by the acknowledgement");
+    assert!(
+        first >= acked_at && first - acked_at < Duration::seconds(5),
+        "{first} vs {acked_at}"
+    );
+    let recomputed = recomputed.expect("clocks without the incident row");
+    assert_eq!(recomputed.policy_id, stored.policy_id);
+    assert_eq!(recomputed.response_met_at, stored.response_met_at);
+    assert_eq!(recomputed.response_elapsed_minutes, 15);
+    assert_eq!(recomputed.resolution_due_at, stored.resolution_due_at);
+    assert!(
+        recomputed.paused,
+        "on hold is paused through the incident's status classes"
+    );
+    assert_eq!(recomputed.resolution_elapsed_minutes, 35);
+}
+
+/// How many statements read the `incidents` table while `f` runs on the connection (diesel's
+/// instrumentation sees every statement, the backend's own connection's included).
+fn incident_reads<T>(
+    conn: &mut mamori::db::DbConnection,
+    f: impl FnOnce(&mut mamori::db::DbConnection) -> T,
+) -> (T, Vec<String>) {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let sql = query.to_string();
+            let lower = sql.to_lowercase().replace(['"', '`'], "");
+            if lower.contains("from incidents") || lower.contains("join incidents") {
+                log.lock().unwrap().push(sql);
+            }
+        }
+    });
+    let out = f(conn);
+    conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+    let seen = seen.lock().unwrap().clone();
+    (out, seen)
+}
+
+/// One incident transition reads the incident once: loaded for change with the names the
+/// answer shows; the SLA refresh gets the facts passed in and the answer is built from what
+/// was written (before: in the use case, twice in the SLA refresh, once more for the view).
+async fn one_transition_loads_the_incident_once(app: TestApp) {
+    app.state.clock.set(utc("2026-11-23T00:05:00Z").naive_utc());
+    let api = Api::new(&app, Role::Engineer).await;
+    let (_, created) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "基幹DB 応答遅延", "impact": "high", "urgency": "medium",
+                   "reported_at": "2026-11-23T00:00:00Z"}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let now = app.state.clock.now();
+    let (view, reads) = app
+        .with_db(move |conn| {
+            incident_reads(conn, |conn| {
+                mamori::incidents::service::transition(
+                    conn,
+                    &mamori::audit::model::Actor::system("test"),
+                    now,
+                    id,
+                    mamori::incidents::rules::Action::Acknowledge,
+                    &mamori::incidents::service::TransitionInput::default(),
+                )
+            })
+        })
+        .await;
+    let view = view.expect("acknowledged");
+    assert_eq!(view.status, "acknowledged");
+    assert!(view.sla.is_some(), "the answer carries the clocks just stored");
+    assert!(view
+        .timeline
+        .is_some_and(|t| t.iter().any(|e| e.kind == "state_changed")));
+    assert_eq!(reads.len(), 1, "the incident is read once: {reads:#?}");
+}
+
+on_both!(
+    the_clocks_run_on_the_core_facts_alone,
+    one_transition_loads_the_incident_once,
+);
