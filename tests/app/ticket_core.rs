@@ -140,7 +140,32 @@ async fn one_transition_loads_the_incident_once(app: TestApp) {
     assert_eq!(reads.len(), 1, "the incident is read once: {reads:#?}");
 }
 
+/// A problem's transitions run in the core's skeleton, so closing one records when, as an
+/// incident's does (before, a closed problem kept `closed_at` empty), and each step leaves
+/// the same `state_changed` event and audit row.
+async fn a_problem_closes_through_the_core_transition(app: TestApp) {
+    let api = Api::new(&app, Role::Admin).await;
+    let (status, problem) = api.post("/api/v1/problems", json!({"title": "夜間バッチの遅延"})).await;
+    assert_eq!(status, 201, "{problem}");
+    let id = problem["id"].as_i64().unwrap();
+    let step = |action: &'static str, body: serde_json::Value| {
+        let api = &api;
+        async move { api.post(&format!("/api/v1/problems/{id}/{action}"), body).await }
+    };
+    assert_eq!(step("investigate", json!({})).await.0, 200);
+    let (status, resolved) = step("resolve", json!({"resolution": "ログ退避を自動化"})).await;
+    assert_eq!(status, 200, "{resolved}");
+    let closed_at = || app.with_db(move |conn| mamori::tickets::queries::find(conn, id).unwrap().closed_at);
+    assert_eq!(closed_at().await, None);
+    let (status, closed) = step("close", json!({})).await;
+    assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
+    assert!(closed_at().await.is_some(), "closing records when");
+    let (_, audit) = api.get("/api/v1/audit?entity_type=problem").await;
+    assert!(audit.to_string().contains("problem.close"), "{audit}");
+}
+
 on_both!(
     the_clocks_run_on_the_core_facts_alone,
     one_transition_loads_the_incident_once,
+    a_problem_closes_through_the_core_transition,
 );
