@@ -1150,19 +1150,8 @@ pub fn escalate(
     get(conn, id, true)
 }
 
-/// An escalation decided by a level of a team's escalation policy (the SLA job), not a person.
-#[derive(Debug, Clone)]
-pub struct AutomaticEscalation<'a> {
-    /// The team to hand the incident to; `None` keeps it with its team.
-    pub to_team: Option<i64>,
-    /// The level to raise it to. Never lowered; without one, a hand-over to another team
-    /// raises it by one, like a person's functional escalation.
-    pub to_level: Option<i32>,
-    /// Why, for the timeline: "automatic: rule 7 of L1 デスク (…)".
-    pub reason: &'a str,
-    /// Facts for the timeline event and the audit row: the rule, its trigger, who was told.
-    pub details: serde_json::Value,
-}
+/// What an escalation level does to an incident (the core's `sla::model::AutomaticEscalation`).
+pub use crate::sla::model::AutomaticEscalation;
 
 /// Records an automatic escalation inside the caller's transaction: the hand-over and the
 /// level (with a version bump), an `escalated` event, the audit row and the SLA figures. A

@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::tickets::kind::StatusClass;
 
+/// Escalation levels L1–L3 (an escalation rule raises a ticket to one of them).
+pub const MIN_LEVEL: i32 = 1;
+pub const MAX_LEVEL: i32 = 3;
+
 /// Minutes in a day; an interval's end may go up to twice that (crossing midnight).
 pub const DAY_MINUTES: u32 = 24 * 60;
 /// How far ahead a calendar is searched for working time before giving up (ten years).

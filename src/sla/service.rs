@@ -1095,7 +1095,7 @@ fn check_escalation_rule(
     }
     if input
         .to_level
-        .is_some_and(|l| !(crate::incidents::rules::MIN_LEVEL..=crate::incidents::rules::MAX_LEVEL).contains(&l))
+        .is_some_and(|l| !(rules::MIN_LEVEL..=rules::MAX_LEVEL).contains(&l))
     {
         errors.add("to_level", FieldMessage::new("error-rule-level-invalid"));
     }

@@ -164,6 +164,45 @@ async fn a_problem_closes_through_the_core_transition(app: TestApp) {
     assert!(audit.to_string().contains("problem.close"), "{audit}");
 }
 
+/// The core and the shared plumbing import no kind: the kinds declare themselves through
+/// `tickets::kind` and `crate::kinds` registers them. (`web/openapi.rs` lists every handler
+/// and moves to the composition layer at the merge.)
+#[test]
+fn the_core_imports_no_kind() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut hits = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = [
+        "tickets",
+        "sla",
+        "reports",
+        "notifications",
+        "attachments",
+        "search",
+        "web",
+    ]
+    .iter()
+    .map(|dir| root.join(dir))
+    .collect();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("web/openapi.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for kind in ["crate::incidents", "crate::problems", "crate::postmortems"] {
+                if line.contains(kind) {
+                    hits.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(hits.is_empty(), "the core imports a kind:\n{}", hits.join("\n"));
+}
+
 on_both!(
     the_clocks_run_on_the_core_facts_alone,
     one_transition_loads_the_incident_once,
