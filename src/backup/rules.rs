@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "ticket_sequences",
     "tickets",
     "ticket_search",
+    "ticket_facts",
     "incidents",
     "ticket_events",
     "problems",

@@ -137,6 +137,17 @@ diesel::table! {
     }
 }
 
+// The facts of a ticket the SLA engine runs on, written by each kind's use cases.
+diesel::table! {
+    ticket_facts (ticket_id) {
+        ticket_id -> BigInt,
+        category -> Text,
+        service -> Text,
+        started_at -> Timestamp,
+        first_response_at -> Nullable<Timestamp>,
+    }
+}
+
 // A ticket's normalised text and its one- and two-character grams (`tickets::search`).
 diesel::table! {
     ticket_search (ticket_id) {
@@ -557,6 +568,7 @@ diesel::joinable!(action_items -> postmortems (postmortem_id));
 diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_search -> tickets (ticket_id));
+diesel::joinable!(ticket_facts -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -582,6 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_sequences,
     tickets,
     ticket_search,
+    ticket_facts,
     incidents,
     ticket_events,
     problems,

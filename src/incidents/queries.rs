@@ -649,6 +649,10 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
            CASE number % 5 WHEN 0 THEN 'database' WHEN 1 THEN 'network' WHEN 2 THEN 'mail' WHEN 3 THEN 'storage' ELSE 'batch' END,
            '', created_at, 1
          FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
+         INSERT INTO ticket_facts (ticket_id, category, service, started_at)
+         SELECT i.ticket_id, i.category, i.service, i.reported_at
+         FROM incidents i JOIN tickets t ON t.id = i.ticket_id
+         WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last};
          INSERT INTO ticket_events (ticket_id, at, actor_id, kind, visibility, body)
          SELECT id, created_at, {reporter}, 'created', 'internal', '' FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
          INSERT INTO ticket_sla (ticket_id, policy_id, response_due_at, response_met_at, response_breached,

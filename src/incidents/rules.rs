@@ -163,6 +163,7 @@ pub static SPEC: KindSpec = KindSpec {
             class: StatusClass::Resolved,
         },
     ],
+    escalate: Some(super::service::escalate_automatically),
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -259,9 +260,8 @@ pub fn close_blockers(
     blockers
 }
 
-/// Escalation levels L1–L3.
-pub const MIN_LEVEL: i32 = 1;
-pub const MAX_LEVEL: i32 = 3;
+/// Escalation levels L1–L3 (the core's, which escalation levels are checked against).
+pub use crate::sla::rules::{MAX_LEVEL, MIN_LEVEL};
 
 /// Who may set each people field of an incident, wherever the field comes in (creation through
 /// the page or the API, assignment, escalation): choosing the team is first-line work (the

@@ -13,7 +13,7 @@ use crate::audit::service::record;
 use crate::auth::permissions::Role;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
-use crate::tickets::model::{Kind, NewTicket};
+use crate::tickets::model::{ClockFacts, Kind, NewFacts, NewTicket};
 use crate::tickets::queries::{self as ticket_queries, TicketUpdate};
 use crate::tickets::service::{add_event, allocate_number, stale};
 use crate::users::rules::required_text;
@@ -253,6 +253,16 @@ pub fn create(
                 json!({ "priority": priority.as_str(), "impact": impact.as_str(), "urgency": urgency.as_str(), "channel": channel }),
             ),
         )?;
+        ticket_queries::insert_facts(
+            conn,
+            &NewFacts {
+                ticket_id: id,
+                category: &category,
+                service: &service,
+                started_at: reported_at,
+                first_response_at: None,
+            },
+        )?;
         let loaded = (ticket, incident);
         record(
             conn,
@@ -265,13 +275,28 @@ pub fn create(
             Some(&snapshot(&loaded)),
         )?;
         // The SLA clocks are stored at every transition, in the same transaction.
-        let sla = crate::sla::service::start(conn, &settings, &loaded, now)?;
+        let sla = crate::sla::service::start(conn, &settings, &clock_facts(&loaded), now)?;
         Ok::<_, AppError>((loaded, sla))
     })?;
     // Everything shown is what was just written: nothing to read back.
     let mut view = view_of_loaded(loaded, names, Vec::new(), None);
     view.sla = sla.map(|row| crate::sla::service::stored_view(&settings, row));
     Ok(view)
+}
+
+/// The facts the SLA clocks run on, as an incident holds them (the same values its use cases
+/// write to `ticket_facts`).
+fn clock_facts((ticket, incident): &super::model::Loaded) -> ClockFacts {
+    ClockFacts {
+        ticket_id: ticket.id,
+        kind: ticket.kind.clone(),
+        priority: ticket.priority.clone(),
+        team_id: ticket.team_id,
+        category: incident.category.clone(),
+        service: incident.service.clone(),
+        started_at: incident.reported_at,
+        first_response_at: incident.acknowledged_at,
+    }
 }
 
 /// One incident with its stored SLA figures, optionally with its timeline.
@@ -341,7 +366,7 @@ pub fn get_live(
     } else {
         crate::sla::service::History::Stored
     };
-    let sla = crate::sla::service::live(conn, &loaded, history, now)?;
+    let sla = crate::sla::service::live(conn, &clock_facts(&loaded), history, now)?;
     let problems = ticket_queries::linked_to(conn, id, "problem")?;
     let mut view = view_of_loaded(loaded, (team, assignee), problems, Some(timeline));
     view.sla = sla;
@@ -702,6 +727,15 @@ pub fn edit(
                 ..Default::default()
             },
         )?;
+        if category.is_some() || service.is_some() {
+            ticket_queries::update_facts(
+                conn,
+                id,
+                category.as_deref().unwrap_or(&loaded.1.category),
+                service.as_deref().unwrap_or(&loaded.1.service),
+                loaded.1.reported_at,
+            )?;
+        }
         if changed_priority {
             add_event(
                 conn,
@@ -782,15 +816,18 @@ pub fn transition(
     };
     errors.into_result()?;
 
-    write_transaction(conn, |conn| {
-        let loaded = load_for_change(conn, id, input.version)?;
+    let (loaded, names, problems, sla) = write_transaction(conn, |conn| {
+        // Loaded once, with the names the answer shows; everything after is built from it.
+        let (loaded, team, assignee) = queries::load_named(conn, id)?;
+        crate::tickets::service::check_version(&loaded.0, input.version)?;
         let from = Status::parse(&loaded.0.status).unwrap_or(Status::New);
         let held_from = loaded.1.held_from.as_deref().and_then(Status::parse);
         let to = rules::next_status(from, action, held_from).ok_or_else(|| not_allowed(from, action))?;
+        let problems = ticket_queries::linked_to(conn, id, "problem")?;
         if action == Action::Close {
             let priority = Priority::parse(&loaded.0.priority).unwrap_or(Priority::P4);
             let only_workaround = loaded.1.resolution_kind.as_deref() == Some("workaround");
-            let linked_to_problem = !ticket_queries::linked_to(conn, id, "problem")?.is_empty();
+            let linked_to_problem = !problems.is_empty();
             let published = crate::postmortems::queries::is_published(conn, id)?;
             let blockers = rules::close_blockers(priority, published, only_workaround, linked_to_problem);
             if let Some(blocker) = blockers.first() {
@@ -807,81 +844,87 @@ pub fn transition(
                 ));
             }
         }
-        let before = snapshot(&loaded);
-        let closed_at = match action {
-            Action::Close => Some(Some(now)),
-            Action::Reopen => Some(None),
-            _ => None,
-        };
-        bump(
-            conn,
-            &loaded,
-            &TicketUpdate {
-                status: Some(to.as_str()),
-                closed_at,
-                ..Default::default()
-            },
-            now,
-        )?;
         let mut changes = IncidentUpdate::default();
-        if loaded.1.acknowledged_at.is_none() && to != Status::New {
+        let mut incident = loaded.1.clone();
+        if incident.acknowledged_at.is_none() && to != Status::New {
             changes.acknowledged_at = Some(Some(now));
+            incident.acknowledged_at = Some(now);
         }
         match action {
             Action::Hold => {
                 changes.hold_reason = Some(reason.as_deref());
                 changes.held_from = Some(Some(from.as_str()));
+                incident.hold_reason = reason.clone();
+                incident.held_from = Some(from.as_str().to_string());
             }
             Action::Resume => {
                 changes.hold_reason = Some(None);
                 changes.held_from = Some(None);
+                (incident.hold_reason, incident.held_from) = (None, None);
             }
             Action::Mitigate => {
                 changes.workaround = Some(workaround.as_deref());
                 changes.mitigated_at = Some(Some(now));
+                incident.workaround = workaround.clone();
+                incident.mitigated_at = Some(now);
             }
             Action::Resolve => {
                 changes.resolution = Some(resolution.as_deref());
                 changes.resolution_kind = Some(resolution_kind);
                 changes.resolved_at = Some(Some(now));
+                incident.resolution = resolution.clone();
+                incident.resolution_kind = resolution_kind.map(str::to_string);
+                incident.resolved_at = Some(now);
             }
-            Action::Reopen => changes.resolved_at = Some(None),
+            Action::Reopen => {
+                changes.resolved_at = Some(None);
+                incident.resolved_at = None;
+            }
             Action::Close | Action::Acknowledge | Action::Start => {}
         }
-        queries::update(conn, id, &changes)?;
         let body = reason
             .as_deref()
             .or(workaround.as_deref())
             .or(resolution.as_deref())
             .unwrap_or("");
-        add_event(
-            conn,
-            id,
-            now,
-            actor.user_id,
-            "state_changed",
-            "internal",
-            body,
-            Some(
-                json!({ "from": from.as_str(), "to": to.as_str(), "action": action.as_str(), "resolution_kind": resolution_kind }),
-            ),
-        )?;
-        let after = snapshot(&queries::load(conn, id)?);
-        record(
+        let mut after_ticket = loaded.0.clone();
+        after_ticket.status = to.as_str().to_string();
+        after_ticket.version += 1;
+        let facts = clock_facts(&(after_ticket.clone(), incident.clone()));
+        let mut data = serde_json::Map::new();
+        data.insert("resolution_kind".into(), json!(resolution_kind));
+        let changed = crate::tickets::service::change_state(
             conn,
             actor,
             now,
-            &format!("incident.{}", action.as_str()),
-            "incident",
-            id,
-            Some(&before),
-            Some(&after),
+            &loaded.0,
+            input.version,
+            crate::tickets::service::StateChange {
+                action: action.as_str(),
+                to: to.as_str(),
+                body,
+                data,
+                before: snapshot(&loaded),
+                after: snapshot(&(after_ticket, incident.clone())),
+            },
+            |conn| {
+                queries::update(conn, id, &changes)?;
+                if changes.acknowledged_at.is_some() {
+                    ticket_queries::note_first_response(conn, id, now)?;
+                }
+                Ok(facts)
+            },
         )?;
-        // The SLA clocks are stored at every transition, in the same transaction.
-        crate::sla::service::refresh(conn, id, now)?;
-        Ok::<_, AppError>(())
+        Ok::<_, AppError>(((changed.ticket, incident), (team, assignee), problems, changed.sla))
     })?;
-    get(conn, id, true)
+    // The answer is what was just written, with the timeline: the incident is not read again.
+    let timeline = ticket_queries::timeline(conn, id)?;
+    let mut view = view_of_loaded(loaded, names, problems, Some(timeline));
+    if let Some(row) = sla {
+        let settings = crate::sla::settings::current(conn)?;
+        view.sla = Some(crate::sla::service::stored_view(&settings, row));
+    }
+    Ok(view)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -1107,19 +1150,8 @@ pub fn escalate(
     get(conn, id, true)
 }
 
-/// An escalation decided by a level of a team's escalation policy (the SLA job), not a person.
-#[derive(Debug, Clone)]
-pub struct AutomaticEscalation<'a> {
-    /// The team to hand the incident to; `None` keeps it with its team.
-    pub to_team: Option<i64>,
-    /// The level to raise it to. Never lowered; without one, a hand-over to another team
-    /// raises it by one, like a person's functional escalation.
-    pub to_level: Option<i32>,
-    /// Why, for the timeline: "automatic: rule 7 of L1 デスク (…)".
-    pub reason: &'a str,
-    /// Facts for the timeline event and the audit row: the rule, its trigger, who was told.
-    pub details: serde_json::Value,
-}
+/// What an escalation level does to an incident (the core's `sla::model::AutomaticEscalation`).
+pub use crate::sla::model::AutomaticEscalation;
 
 /// Records an automatic escalation inside the caller's transaction: the hand-over and the
 /// level (with a version bump), an `escalated` event, the audit row and the SLA figures. A

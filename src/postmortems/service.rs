@@ -397,3 +397,32 @@ pub fn complete_item(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// The body limit of signed-in users (`web::body`, which imports no domain) is written out
+    /// there; the longest legitimate post-mortem form and JSON body must fit in it.
+    #[test]
+    fn the_longest_post_mortem_form_fits() {
+        use super::super::model::Sections;
+        use super::MAX_SECTION;
+        use crate::web::body::SIGNED_IN_LIMIT;
+        let section = "𠮷".repeat(MAX_SECTION);
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for name in Sections::NAMES {
+            form.append_pair(name, &section);
+        }
+        form.append_pair("version", "2147483647");
+        form.append_pair("csrf_token", &"f".repeat(96));
+        let length = form.finish().len();
+        assert!(length <= SIGNED_IN_LIMIT, "{length} > {SIGNED_IN_LIMIT}");
+        // As JSON with every character escaped (`\ud842\udfb7`).
+        let escaped = "\\ud842\\udfb7".repeat(MAX_SECTION);
+        let fields: Vec<String> = Sections::NAMES
+            .iter()
+            .map(|name| format!("\"{name}\":\"{escaped}\""))
+            .collect();
+        let json = format!("{{\"version\":2147483647,{}}}", fields.join(","));
+        assert!(json.len() <= SIGNED_IN_LIMIT, "{} > {SIGNED_IN_LIMIT}", json.len());
+    }
+}

@@ -68,6 +68,7 @@ pub static SPEC: KindSpec = KindSpec {
             class: StatusClass::Resolved,
         },
     ],
+    escalate: None,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,9 +11,9 @@ use crate::audit::service::record;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::incidents::rules::Priority;
-use crate::tickets::model::{Kind, NewTicket};
-use crate::tickets::queries::{self as ticket_queries, TicketUpdate};
-use crate::tickets::service::{add_event, allocate_number, stale};
+use crate::tickets::model::{ClockFacts, Kind, NewFacts, NewTicket};
+use crate::tickets::queries as ticket_queries;
+use crate::tickets::service::{add_event, allocate_number};
 use crate::users::rules::required_text;
 
 const MAX_TEXT: usize = 20_000;
@@ -108,6 +108,17 @@ pub fn create(
         )?
         .id;
         queries::insert(conn, id, fix_due_on.as_deref())?;
+        // A problem's clocks run from its creation; it has no category or service of its own.
+        ticket_queries::insert_facts(
+            conn,
+            &NewFacts {
+                ticket_id: id,
+                category: "",
+                service: "",
+                started_at: now,
+                first_response_at: None,
+            },
+        )?;
         add_event(
             conn,
             id,
@@ -134,6 +145,21 @@ pub fn create(
         Ok::<_, AppError>(id)
     })?;
     get(conn, id)
+}
+
+/// The facts a problem's SLA clocks run on: from its creation, no category or service (what
+/// `create` writes to `ticket_facts`).
+fn clock_facts(ticket: &crate::tickets::model::Ticket) -> ClockFacts {
+    ClockFacts {
+        ticket_id: ticket.id,
+        kind: ticket.kind.clone(),
+        priority: ticket.priority.clone(),
+        team_id: ticket.team_id,
+        category: String::new(),
+        service: String::new(),
+        started_at: ticket.created_at,
+        first_response_at: None,
+    }
 }
 
 fn link_one(
@@ -317,9 +343,7 @@ pub fn transition(
 
     write_transaction(conn, |conn| {
         let (ticket, problem) = queries::load(conn, id)?;
-        if input.version.is_some_and(|v| v != ticket.version) {
-            return Err(stale());
-        }
+        crate::tickets::service::check_version(&ticket, input.version)?;
         let from = Status::parse(&ticket.status).unwrap_or(Status::New);
         let to = rules::next_status(from, action).ok_or_else(|| {
             let allowed: Vec<&str> = rules::allowed_actions(from).into_iter().map(Action::as_str).collect();
@@ -330,18 +354,6 @@ pub fn transition(
                 allowed.join(", ")
             ))
         })?;
-        if !ticket_queries::update_versioned(
-            conn,
-            id,
-            ticket.version,
-            &TicketUpdate {
-                status: Some(to.as_str()),
-                ..Default::default()
-            },
-            now,
-        )? {
-            return Err(stale());
-        }
         let keep =
             |new: &Option<String>, old: &str| new.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| old.to_string());
         let (rc, wa, cf, fw) = (
@@ -355,33 +367,45 @@ pub fn transition(
         texts.compare("workaround", &problem.workaround, Some(&wa));
         texts.compare("contributing_factors", &problem.contributing_factors, Some(&cf));
         texts.compare("five_whys", &problem.five_whys, Some(&fw));
-        queries::update(
+        let mut before = json!({ "status": from.as_str() });
+        let mut after = json!({ "status": to.as_str(), "root_cause": rc, "workaround": wa });
+        texts.add_to(&mut before, &mut after);
+        crate::tickets::service::change_state(
             conn,
-            id,
-            &ProblemUpdate {
-                root_cause: Some(&rc),
-                workaround: Some(&wa),
-                contributing_factors: Some(&cf),
-                five_whys: Some(&fw),
-                resolution: resolution.as_deref(),
-                fix_due_on: due.as_ref().and_then(|d| d.as_deref()).map(Some),
-                known_error_at: (to == Status::KnownError && problem.known_error_at.is_none()).then_some(Some(now)),
-                resolved_at: match to {
-                    Status::Resolved => Some(Some(now)),
-                    Status::Investigating => Some(None),
-                    _ => None,
-                },
-            },
-        )?;
-        add_event(
-            conn,
-            id,
+            actor,
             now,
-            actor.user_id,
-            "state_changed",
-            "internal",
-            resolution.as_deref().unwrap_or(&rc),
-            Some(json!({ "from": from.as_str(), "to": to.as_str(), "action": action.as_str() })),
+            &ticket,
+            input.version,
+            crate::tickets::service::StateChange {
+                action: action.as_str(),
+                to: to.as_str(),
+                body: resolution.as_deref().unwrap_or(&rc),
+                data: serde_json::Map::new(),
+                before,
+                after,
+            },
+            |conn| {
+                queries::update(
+                    conn,
+                    id,
+                    &ProblemUpdate {
+                        root_cause: Some(&rc),
+                        workaround: Some(&wa),
+                        contributing_factors: Some(&cf),
+                        five_whys: Some(&fw),
+                        resolution: resolution.as_deref(),
+                        fix_due_on: due.as_ref().and_then(|d| d.as_deref()).map(Some),
+                        known_error_at: (to == Status::KnownError && problem.known_error_at.is_none())
+                            .then_some(Some(now)),
+                        resolved_at: match to {
+                            Status::Resolved => Some(Some(now)),
+                            Status::Investigating => Some(None),
+                            _ => None,
+                        },
+                    },
+                )?;
+                Ok(clock_facts(&ticket))
+            },
         )?;
         if !texts.is_empty() {
             add_event(
@@ -395,19 +419,7 @@ pub fn transition(
                 Some(texts.event_data()),
             )?;
         }
-        let mut before = json!({ "status": from.as_str() });
-        let mut after = json!({ "status": to.as_str(), "root_cause": rc, "workaround": wa });
-        texts.add_to(&mut before, &mut after);
-        record(
-            conn,
-            actor,
-            now,
-            &format!("problem.{}", action.as_str().replace('-', "_")),
-            "problem",
-            id,
-            Some(&before),
-            Some(&after),
-        )
+        Ok::<_, AppError>(())
     })?;
     get(conn, id)
 }

@@ -75,9 +75,10 @@ pub fn covers(from: NaiveDateTime, to: NaiveDateTime) -> bool {
 /// Marks the hour of a ticket's reported time for rolling up again (inside the caller's
 /// transaction: the mark commits with the change, or not at all).
 pub fn mark_dirty(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<()> {
-    let hour = hour_of(backend_of(conn), "i.reported_at");
+    // The core's copy of when the clocks started (an incident's reported time).
+    let hour = hour_of(backend_of(conn), "f.started_at");
     diesel::sql_query(format!(
-        "INSERT INTO sla_rollup_dirty (bucket) SELECT {hour} FROM incidents i WHERE i.ticket_id = {ticket_id} \
+        "INSERT INTO sla_rollup_dirty (bucket) SELECT {hour} FROM ticket_facts f WHERE f.ticket_id = {ticket_id} \
          ON CONFLICT DO NOTHING"
     ))
     .execute(conn)?;

@@ -50,21 +50,12 @@ impl Kind {
         }
     }
 
-    /// The states that count as open (`status=open`).
+    /// The states that count as open (`status=open`): those the kind declares open
+    /// (`tickets::kind`, every status not of the `Resolved` class).
     fn open_states(self) -> Vec<&'static str> {
-        match self {
-            Kind::Incident => crate::incidents::rules::Status::OPEN
-                .iter()
-                .map(|s| s.as_str())
-                .collect(),
-            Kind::Problem => {
-                use crate::problems::rules::Status;
-                [Status::New, Status::Investigating, Status::KnownError]
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect()
-            }
-        }
+        crate::tickets::kind::find_str(self.as_str())
+            .map(|spec| spec.open_statuses().collect())
+            .unwrap_or_default()
     }
 
     /// The page that shows one record of this kind.

@@ -33,7 +33,7 @@ use serde_json::json;
 use super::model::{EscalationRule, TicketSla};
 use super::{queries, service};
 use crate::audit::model::Actor;
-use crate::db::schema::{incidents, sla_alerts, team_members, teams, ticket_sla, tickets, users};
+use crate::db::schema::{sla_alerts, team_members, teams, ticket_sla, tickets, users};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 
@@ -136,6 +136,7 @@ fn still_due(row: &TicketSla, clock: Clock, alert: Alert, now: NaiveDateTime) ->
 /// What the job needs to know about a ticket to act on it.
 struct Ticket {
     id: i64,
+    kind: String,
     status: String,
     team_id: Option<i64>,
     assignee_id: Option<i64>,
@@ -145,10 +146,10 @@ struct Ticket {
 
 impl Ticket {
     fn load(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
-        let (status, team_id, assignee_id, reference, title) = tickets::table
-            .inner_join(incidents::table)
+        let (kind, status, team_id, assignee_id, reference, title) = tickets::table
             .filter(tickets::id.eq(id))
             .select((
+                tickets::kind,
                 tickets::status,
                 tickets::team_id,
                 tickets::assignee_id,
@@ -158,6 +159,7 @@ impl Ticket {
             .first(conn)?;
         Ok(Ticket {
             id,
+            kind,
             status,
             team_id,
             assignee_id,
@@ -256,12 +258,15 @@ fn act(
     let told = recipients(conn, &rule.notify, team_after, assignee_after)?;
     let policy: String = teams::table.find(rule.team_id).select(teams::name).first(conn)?;
     let reason = format!("automatic: rule {} of {policy} ({})", rule.id, trigger_text(rule));
-    crate::incidents::service::escalate_automatically(
+    let escalate = crate::tickets::kind::find_str(&ticket.kind)
+        .and_then(|spec| spec.escalate)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("{} has no escalation hook", ticket.kind)))?;
+    escalate(
         conn,
         actor,
         now,
         ticket.id,
-        &crate::incidents::service::AutomaticEscalation {
+        &super::model::AutomaticEscalation {
             to_team,
             to_level: rule.to_level,
             reason: &reason,

@@ -252,3 +252,18 @@ pub struct SlaBrief {
     pub due_at: Option<NaiveDateTime>,
     pub remaining_minutes: Option<i64>,
 }
+
+/// What one escalation level does to a ticket, handed by the SLA job to the escalation hook
+/// of the ticket's kind (`tickets::kind::KindSpec::escalate`).
+#[derive(Debug, Clone)]
+pub struct AutomaticEscalation<'a> {
+    /// The team to hand the ticket to; `None` keeps it with its team.
+    pub to_team: Option<i64>,
+    /// The level to raise it to. Never lowered; without one, a hand-over to another team
+    /// raises it by one, like a person's functional escalation.
+    pub to_level: Option<i32>,
+    /// Why, for the timeline: "automatic: rule 7 of L1 デスク (…)".
+    pub reason: &'a str,
+    /// Facts for the timeline event and the audit row: the rule, its trigger, who was told.
+    pub details: serde_json::Value,
+}

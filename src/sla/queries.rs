@@ -341,11 +341,15 @@ pub fn escalation_candidates(conn: &mut DbConnection, now: chrono::NaiveDateTime
 /// Open tickets with clocks that a team's escalation policy may govern: those the team holds
 /// (`tickets_team_idx`), and those one of its levels handed on (`escalation_firings_rule_idx`).
 pub fn open_tickets_under_team_policy(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<i64>> {
-    // Open statuses listed, so the (team, status) index is searched, not the team's history.
-    let open: Vec<&str> = crate::incidents::rules::Status::OPEN
+    // Open statuses listed, so the (team, status) index is searched, not the team's history:
+    // those any kind declares open (`tickets::kind`). A status open in one kind and closed in
+    // another only adds tickets to recompute, which finds their clocks stopped.
+    let mut open: Vec<&str> = crate::tickets::kind::all()
         .iter()
-        .map(|s| s.as_str())
+        .flat_map(|spec| spec.open_statuses())
         .collect();
+    open.sort_unstable();
+    open.dedup();
     let mut held: Vec<i64> = ticket_sla::table
         .inner_join(tickets::table)
         .filter(tickets::team_id.eq(team_id))

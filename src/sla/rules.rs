@@ -15,6 +15,12 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub use crate::tickets::kind::StatusClass;
+
+/// Escalation levels L1–L3 (an escalation rule raises a ticket to one of them).
+pub const MIN_LEVEL: i32 = 1;
+pub const MAX_LEVEL: i32 = 3;
+
 /// Minutes in a day; an interval's end may go up to twice that (crossing midnight).
 pub const DAY_MINUTES: u32 = 24 * 60;
 /// How far ahead a calendar is searched for working time before giving up (ten years).
@@ -325,11 +331,13 @@ impl Calendar {
     }
 }
 
-/// One change of a ticket's status, from its timeline.
+/// One change of a ticket's status, from its timeline, as the clocks see it: the class its kind
+/// declares for the status reached (`tickets::kind::KindSpec::class_of`), never its name, so
+/// the clocks serve every kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusChange {
     pub at: DateTime<Utc>,
-    pub to: String,
+    pub to: StatusClass,
 }
 
 /// What the clocks are computed from: the ticket's own facts.
@@ -393,12 +401,17 @@ pub struct Clocks {
     pub resolution: Option<ClockState>,
 }
 
-fn is_paused(status: &str) -> bool {
-    status == "on_hold"
+fn is_paused(class: StatusClass) -> bool {
+    class == StatusClass::Paused
 }
 
-fn stops_resolution(status: &str, targets: &Targets) -> bool {
-    matches!(status, "resolved" | "closed") || (targets.mitigation_stops_resolution && status == "mitigated")
+/// Resolving without a response still answers the requester: it stops the response clock.
+fn stops_response(class: StatusClass) -> bool {
+    class == StatusClass::Resolved
+}
+
+fn stops_resolution(class: StatusClass, mitigation_stops_resolution: bool) -> bool {
+    class == StatusClass::Resolved || (mitigation_stops_resolution && class == StatusClass::Mitigated)
 }
 
 /// Runs one clock over the status history: `stop_at` says when (and whether) a status stops
@@ -409,7 +422,7 @@ fn run_clock(
     target_minutes: i64,
     warn_percent: i64,
     now: DateTime<Utc>,
-    stops: impl Fn(&str) -> bool,
+    stops: impl Fn(StatusClass) -> bool,
     stopped_at_once: Option<DateTime<Utc>>,
 ) -> ClockState {
     let target = target_minutes * 60;
@@ -423,9 +436,9 @@ fn run_clock(
         .iter()
         .filter(|c| c.at <= now)
         .map(|c| {
-            let next = if stops(&c.to) {
+            let next = if stops(c.to) {
                 "stopped"
-            } else if is_paused(&c.to) {
+            } else if is_paused(c.to) {
                 "paused"
             } else {
                 "running"
@@ -532,8 +545,7 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, targets: &Targets, now: 
             minutes,
             targets.warn_percent,
             now,
-            // Resolving without a response still answers the requester.
-            |status| matches!(status, "resolved" | "closed"),
+            stops_response,
             input.first_response_at,
         )
     });
@@ -544,7 +556,7 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, targets: &Targets, now: 
             minutes,
             targets.warn_percent,
             now,
-            |s| stops_resolution(s, targets),
+            |class| stops_resolution(class, targets.mitigation_stops_resolution),
             None,
         )
     });
@@ -601,12 +613,6 @@ pub fn delay_state(
     delay_minutes: i64,
     now: DateTime<Utc>,
 ) -> DelayState {
-    let targets = Targets {
-        response_minutes: None,
-        resolution_minutes: None,
-        mitigation_stops_resolution,
-        warn_percent: 100,
-    };
     let clock = match awaited {
         Awaited::FirstResponse => run_clock(
             calendar,
@@ -614,7 +620,7 @@ pub fn delay_state(
             delay_minutes,
             100,
             now,
-            |status| matches!(status, "resolved" | "closed"),
+            stops_response,
             input.first_response_at,
         ),
         Awaited::Resolution => run_clock(
@@ -623,7 +629,7 @@ pub fn delay_state(
             delay_minutes,
             100,
             now,
-            |s| stops_resolution(s, &targets),
+            |class| stops_resolution(class, mitigation_stops_resolution),
             None,
         ),
     };
@@ -796,8 +802,16 @@ mod tests {
         assert_eq!(cal.add(monday_night, 60).unwrap(), at(London, "2026-11-24 22:01"));
     }
 
+    /// A change to an incident status, through the classes an incident declares for them.
     fn status(at: DateTime<Utc>, to: &str) -> StatusChange {
-        StatusChange { at, to: to.into() }
+        let to = match to {
+            "acknowledged" => StatusClass::Responded,
+            "on_hold" => StatusClass::Paused,
+            "mitigated" => StatusClass::Mitigated,
+            "resolved" | "closed" => StatusClass::Resolved,
+            _ => StatusClass::Running,
+        };
+        StatusChange { at, to }
     }
 
     #[test]

@@ -15,12 +15,13 @@ use super::model::{
     PolicyInput, PolicyRef, SlaBrief, SlaView, TicketSla,
 };
 use super::queries::{self, PolicyValues};
-use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, Targets, WeekError};
+use super::rules::{self, Calendar, ClockInput, Clocks, Interval, StatusChange, StatusClass, Targets, WeekError};
 use super::settings::{self, Settings};
 use crate::audit::model::Actor;
 use crate::audit::service::record;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
+use crate::tickets::model::ClockFacts;
 use crate::users::rules::required_text;
 
 /// The longest company closure accepted in one entry (a year-end closure is about a week).
@@ -652,17 +653,17 @@ pub enum History<'a> {
     Created,
 }
 
-/// Computes an incident's clocks at `now`; `None` when it is not an incident or no policy applies.
+/// Computes a ticket's clocks at `now` from the facts the core holds (read here); `None` when
+/// it is deleted or unknown, or no policy applies.
 fn evaluate(
     conn: &mut DbConnection,
     settings: &Settings,
     ticket_id: i64,
     now: NaiveDateTime,
 ) -> Result<Option<Evaluation>, AppError> {
-    match crate::incidents::queries::load(conn, ticket_id) {
-        Ok(loaded) => evaluate_loaded(conn, settings, &loaded, History::Stored, now),
-        Err(diesel::result::Error::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
+    match crate::tickets::queries::clock_facts(conn, ticket_id)? {
+        Some(facts) => evaluate_facts(conn, settings, &facts, History::Stored, now),
+        None => Ok(None),
     }
 }
 
@@ -679,45 +680,48 @@ fn calendar_parts(
     }
 }
 
-/// [`evaluate`] for an incident the caller has already loaded.
-fn evaluate_loaded(
+/// [`evaluate`] over facts the caller holds (just written, or loaded with the ticket). The
+/// statuses count by the class their kind declares (`tickets::kind`); a kind no module
+/// declares has no clocks.
+fn evaluate_facts(
     conn: &mut DbConnection,
     settings: &Settings,
-    (ticket, incident): &crate::incidents::model::Loaded,
+    facts: &ClockFacts,
     history: History<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<Evaluation>, AppError> {
+    let Some(spec) = crate::tickets::kind::find_str(&facts.kind) else {
+        return Ok(None);
+    };
     let Some(policy) = settings
-        .policy_for("incident", &ticket.priority, &incident.category, ticket.team_id)
+        .policy_for(&facts.kind, &facts.priority, &facts.category, facts.team_id)
         .cloned()
     else {
         return Ok(None);
     };
     let (calendar, closures) = calendar_parts(conn, settings, policy.calendar_id)?;
-    let started_at = incident.reported_at;
+    let started_at = facts.started_at;
     let rules_calendar = calendar_rules(&calendar, &closures, clock_years(started_at, now));
 
     let mut changes = Vec::new();
-    let mut first_response = incident.acknowledged_at;
+    let mut first_response = facts.first_response_at;
     let mut note = |at: NaiveDateTime, kind: &str, to: Option<&str>| {
         if kind == "status_update" {
             first_response = Some(first_response.map_or(at, |f| f.min(at)));
             return;
         }
         if let Some(to) = to {
-            if to == "acknowledged" {
+            let class = spec.class_of(to);
+            if class == StatusClass::Responded {
                 first_response = Some(first_response.map_or(at, |f| f.min(at)));
             }
-            changes.push(StatusChange {
-                at: utc(at),
-                to: to.to_string(),
-            });
+            changes.push(StatusChange { at: utc(at), to: class });
         }
     };
     const KINDS: [&str; 2] = ["state_changed", "status_update"];
     match history {
         History::Stored => {
-            for (at, kind, data) in crate::tickets::queries::events_of_kinds(conn, ticket.id, &KINDS)? {
+            for (at, kind, data) in crate::tickets::queries::events_of_kinds(conn, facts.ticket_id, &KINDS)? {
                 let data = data.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok());
                 note(at, &kind, data.as_ref().and_then(|d| d["to"].as_str()));
             }
@@ -746,7 +750,7 @@ fn evaluate_loaded(
         calendar,
         started_at,
         clocks,
-        team_id: ticket.team_id,
+        team_id: facts.team_id,
         rules_calendar,
         input,
     }))
@@ -834,10 +838,21 @@ fn view_of(row: TicketSla, policy: Option<&Policy>, explain: Option<Explain>) ->
     }
 }
 
-/// Recomputes and stores an incident's clocks (inside the caller's transaction); removes them
-/// when no policy applies any more.
+/// Recomputes and stores a ticket's clocks (inside the caller's transaction) from the facts
+/// the core holds; removes them when no policy applies any more (or the ticket is deleted).
 pub fn refresh(conn: &mut DbConnection, ticket_id: i64, now: NaiveDateTime) -> Result<Option<TicketSla>, AppError> {
     Ok(refresh_with_levels(conn, ticket_id, now)?.map(|(row, _)| row))
+}
+
+/// [`refresh`] over the facts a use case has just written, passed in rather than read back.
+pub fn refresh_with(
+    conn: &mut DbConnection,
+    facts: &ClockFacts,
+    now: NaiveDateTime,
+) -> Result<Option<TicketSla>, AppError> {
+    let settings = settings::current(conn)?;
+    let evaluation = evaluate_facts(conn, &settings, facts, History::Stored, now)?;
+    Ok(store_evaluation(conn, &settings, facts.ticket_id, evaluation, now)?.map(|(row, _)| row))
 }
 
 /// [`refresh`], also returning the delay levels of the ticket's escalation policy that are due
@@ -848,11 +863,23 @@ pub fn refresh_with_levels(
     now: NaiveDateTime,
 ) -> Result<Option<(TicketSla, Vec<EscalationRule>)>, AppError> {
     let settings = settings::current(conn)?;
-    match evaluate(conn, &settings, ticket_id, now)? {
+    let evaluation = evaluate(conn, &settings, ticket_id, now)?;
+    store_evaluation(conn, &settings, ticket_id, evaluation, now)
+}
+
+/// Stores what an evaluation found (and which delay levels are due), or forgets the figures.
+fn store_evaluation(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    ticket_id: i64,
+    evaluation: Option<Evaluation>,
+    now: NaiveDateTime,
+) -> Result<Option<(TicketSla, Vec<EscalationRule>)>, AppError> {
+    match evaluation {
         Some(evaluation) => {
             let mut row = figures(ticket_id, &evaluation, now);
             let fired = queries::firings(conn, ticket_id)?;
-            let (due, next) = delay_levels(&settings, &evaluation, &fired, now);
+            let (due, next) = delay_levels(settings, &evaluation, &fired, now);
             row.next_escalation_at = next;
             queries::store(conn, &row)?;
             Ok(Some((row, due)))
@@ -932,18 +959,18 @@ fn delay_levels(
     (due, next)
 }
 
-/// Computes and stores the clocks of an incident created in this transaction (no history, no
-/// levels fired, no stored row yet: nothing to read back).
+/// Computes and stores the clocks of a ticket created in this transaction from the facts its
+/// kind just wrote (no history, no levels fired, no stored row yet: nothing to read back).
 pub fn start(
     conn: &mut DbConnection,
     settings: &Settings,
-    loaded: &crate::incidents::model::Loaded,
+    facts: &ClockFacts,
     now: NaiveDateTime,
 ) -> Result<Option<TicketSla>, AppError> {
-    let Some(evaluation) = evaluate_loaded(conn, settings, loaded, History::Created, now)? else {
+    let Some(evaluation) = evaluate_facts(conn, settings, facts, History::Created, now)? else {
         return Ok(None);
     };
-    let mut row = figures(loaded.0.id, &evaluation, now);
+    let mut row = figures(facts.ticket_id, &evaluation, now);
     row.next_escalation_at = delay_levels(settings, &evaluation, &[], now).1;
     queries::store_new(conn, &row)?;
     Ok(Some(row))
@@ -964,17 +991,17 @@ pub fn stored_view(settings: &Settings, row: TicketSla) -> SlaView {
     view_of(row, policy, None)
 }
 
-/// The clocks of a loaded incident right now, with the explanation (policy, calendar, running
+/// The clocks of a loaded ticket right now, with the explanation (policy, calendar, running
 /// and paused stretches).
 pub fn live(
     conn: &mut DbConnection,
-    loaded: &crate::incidents::model::Loaded,
+    facts: &ClockFacts,
     history: History<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<SlaView>, AppError> {
-    let ticket_id = loaded.0.id;
+    let ticket_id = facts.ticket_id;
     let settings = settings::current(conn)?;
-    let Some(evaluation) = evaluate_loaded(conn, &settings, loaded, history, now)? else {
+    let Some(evaluation) = evaluate_facts(conn, &settings, facts, history, now)? else {
         return Ok(None);
     };
     let row = figures(ticket_id, &evaluation, now);
@@ -1068,7 +1095,7 @@ fn check_escalation_rule(
     }
     if input
         .to_level
-        .is_some_and(|l| !(crate::incidents::rules::MIN_LEVEL..=crate::incidents::rules::MAX_LEVEL).contains(&l))
+        .is_some_and(|l| !(rules::MIN_LEVEL..=rules::MAX_LEVEL).contains(&l))
     {
         errors.add("to_level", FieldMessage::new("error-rule-level-invalid"));
     }

@@ -51,7 +51,19 @@ pub struct KindSpec {
     pub work: Permission,
     /// Every status, in the order lists show them.
     pub statuses: &'static [StatusSpec],
+    /// How the SLA job applies an escalation level to a ticket of this kind (hand-over, level,
+    /// event, audit, clocks), inside the job's transaction; `None`: the kind does not escalate.
+    pub escalate: Option<EscalateFn>,
 }
+
+/// A kind's escalation hook: (connection, actor, now, ticket id, what the level does).
+pub type EscalateFn = fn(
+    &mut crate::db::DbConnection,
+    &crate::audit::model::Actor,
+    chrono::NaiveDateTime,
+    i64,
+    &crate::sla::model::AutomaticEscalation<'_>,
+) -> Result<(), crate::error::AppError>;
 
 impl KindSpec {
     pub fn status(&self, name: &str) -> Option<&StatusSpec> {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{ticket_events, tickets};
+use crate::db::schema::{ticket_events, ticket_facts, tickets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,4 +120,34 @@ pub struct EventView {
     pub visibility: String,
     pub body: String,
     pub data: serde_json::Value,
+}
+
+/// The facts of a ticket the SLA engine runs on, all held by the core (`tickets` and
+/// `ticket_facts`). A use case that has just written them fills this itself and passes it in
+/// (`sla::service::refresh_with`); other callers read it with `tickets::queries::clock_facts`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct ClockFacts {
+    pub ticket_id: i64,
+    pub kind: String,
+    pub priority: String,
+    pub team_id: Option<i64>,
+    /// What the policies match on besides kind, priority and team.
+    pub category: String,
+    pub service: String,
+    /// When the clocks start: an incident's reported time, a problem's creation.
+    pub started_at: NaiveDateTime,
+    /// The first response the kind recorded itself (an incident's acknowledgement); status
+    /// updates and reaching a `Responded` status count too (read from the history).
+    pub first_response_at: Option<NaiveDateTime>,
+}
+
+/// The `ticket_facts` row a kind writes when it creates a ticket.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ticket_facts)]
+pub struct NewFacts<'a> {
+    pub ticket_id: i64,
+    pub category: &'a str,
+    pub service: &'a str,
+    pub started_at: NaiveDateTime,
+    pub first_response_at: Option<NaiveDateTime>,
 }

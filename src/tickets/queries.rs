@@ -1,9 +1,10 @@
 //! Diesel queries for the ticket core: numbering, rows with optimistic locking, the timeline.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Event, EventView, Kind, NewEvent, NewTicket, Ticket};
-use crate::db::schema::{ticket_events, ticket_sequences, tickets, users};
+use super::model::{ClockFacts, Event, EventView, Kind, NewEvent, NewFacts, NewTicket, Ticket};
+use crate::db::schema::{ticket_events, ticket_facts, ticket_sequences, tickets, users};
 use crate::db::DbConnection;
 
 /// The next number of a kind. Must run inside the creating transaction. SQLite: the counter
@@ -150,6 +151,59 @@ pub fn touch(conn: &mut DbConnection, id: i64, at: chrono::NaiveDateTime) -> Que
     diesel::update(tickets::table.find(id).filter(tickets::updated_at.lt(at)))
         .set(tickets::updated_at.eq(at))
         .execute(conn)
+}
+
+/// Writes the SLA facts of a ticket created in this transaction.
+pub fn insert_facts(conn: &mut DbConnection, facts: &NewFacts<'_>) -> QueryResult<usize> {
+    diesel::insert_into(ticket_facts::table).values(facts).execute(conn)
+}
+
+/// Changes what the policies match on and when the clocks start (a corrected record).
+pub fn update_facts(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    category: &str,
+    service: &str,
+    started_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(ticket_facts::table.find(ticket_id))
+        .set((
+            ticket_facts::category.eq(category),
+            ticket_facts::service.eq(service),
+            ticket_facts::started_at.eq(started_at),
+        ))
+        .execute(conn)
+}
+
+/// Records the first response, unless one is recorded already.
+pub fn note_first_response(conn: &mut DbConnection, ticket_id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        ticket_facts::table
+            .find(ticket_id)
+            .filter(ticket_facts::first_response_at.is_null()),
+    )
+    .set(ticket_facts::first_response_at.eq(at))
+    .execute(conn)
+}
+
+/// The SLA facts of a ticket that is not deleted; `None` for a deleted or unknown one.
+pub fn clock_facts(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Option<ClockFacts>> {
+    tickets::table
+        .inner_join(ticket_facts::table)
+        .filter(tickets::id.eq(ticket_id))
+        .filter(tickets::deleted_at.is_null())
+        .select((
+            tickets::id,
+            tickets::kind,
+            tickets::priority,
+            tickets::team_id,
+            ticket_facts::category,
+            ticket_facts::service,
+            ticket_facts::started_at,
+            ticket_facts::first_response_at,
+        ))
+        .first(conn)
+        .optional()
 }
 
 pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<i64> {

@@ -1,9 +1,10 @@
-//! Shared ticket steps used inside the kinds' own use cases (always within their transaction).
+//! Shared ticket steps used inside the kinds' own use cases (always within their transaction),
+//! and the one transition skeleton every kind's state machine runs in ([`change_state`]).
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::model::{Kind, NewEvent};
+use super::model::{ClockFacts, Kind, NewEvent, Ticket};
 use super::queries;
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -46,6 +47,107 @@ pub fn stale() -> AppError {
     AppError::Conflict("this ticket was changed by someone else; reload it and try again".into())
 }
 
+/// The version check of a ticket loaded for change: a client that read an older version gets
+/// the conflict (no version given: the latest is meant, as on the JSON API).
+pub fn check_version(ticket: &Ticket, expected: Option<i32>) -> Result<(), AppError> {
+    if expected.is_some_and(|v| v != ticket.version) {
+        return Err(stale());
+    }
+    Ok(())
+}
+
+/// One move of a ticket through its kind's state machine, as the kind decided it.
+pub struct StateChange<'a> {
+    /// The action's name (`acknowledge`, `known-error`): on the event, and in the audit action
+    /// (`incident.acknowledge`, `problem.known_error`).
+    pub action: &'a str,
+    /// The status the kind's state machine gives for (current status, action).
+    pub to: &'a str,
+    /// The event's text (a hold reason, a resolution).
+    pub body: &'a str,
+    /// More of the event's data besides `from`, `to` and `action`.
+    pub data: serde_json::Map<String, Value>,
+    /// The audit row's before and after, in the kind's own shape.
+    pub before: Value,
+    pub after: Value,
+}
+
+/// What a transition wrote: the ticket row as it now stands and its SLA figures, so the kind
+/// builds its answer without reading the ticket again.
+pub struct Changed {
+    pub ticket: Ticket,
+    pub sla: Option<crate::sla::model::TicketSla>,
+}
+
+/// The transition skeleton, inside the kind's transaction, on the ticket it loaded for change
+/// (once): the version check, the new status with `closed_at` (set on reaching `closed`,
+/// cleared on leaving it), the kind's own fields (`own_fields`, which returns the SLA facts as
+/// they stand after it), the `state_changed` event, the audit row and the SLA clocks, computed
+/// from those facts and stored.
+pub fn change_state(
+    conn: &mut DbConnection,
+    actor: &crate::audit::model::Actor,
+    now: NaiveDateTime,
+    ticket: &Ticket,
+    expected_version: Option<i32>,
+    change: StateChange<'_>,
+    own_fields: impl FnOnce(&mut DbConnection) -> Result<ClockFacts, AppError>,
+) -> Result<Changed, AppError> {
+    check_version(ticket, expected_version)?;
+    let closed_at = match (ticket.status == CLOSED, change.to == CLOSED) {
+        (false, true) => Some(Some(now)),
+        (true, false) => Some(None),
+        _ => None,
+    };
+    let update = queries::TicketUpdate {
+        status: Some(change.to),
+        closed_at,
+        ..Default::default()
+    };
+    if !queries::update_versioned(conn, ticket.id, ticket.version, &update, now)? {
+        return Err(stale());
+    }
+    let facts = own_fields(conn)?;
+    let mut data = serde_json::Map::new();
+    data.insert("from".into(), ticket.status.clone().into());
+    data.insert("to".into(), change.to.into());
+    data.insert("action".into(), change.action.into());
+    data.extend(change.data);
+    add_event(
+        conn,
+        ticket.id,
+        now,
+        actor.user_id,
+        "state_changed",
+        "internal",
+        change.body,
+        Some(Value::Object(data)),
+    )?;
+    crate::audit::service::record(
+        conn,
+        actor,
+        now,
+        &format!("{}.{}", ticket.kind, change.action.replace('-', "_")),
+        &ticket.kind,
+        ticket.id,
+        Some(&change.before),
+        Some(&change.after),
+    )?;
+    // The SLA clocks are stored at every transition, in the same transaction.
+    let sla = crate::sla::service::refresh_with(conn, &facts, now)?;
+    let mut written = ticket.clone();
+    written.status = change.to.to_string();
+    written.version += 1;
+    written.updated_at = now;
+    if let Some(closed_at) = closed_at {
+        written.closed_at = closed_at;
+    }
+    Ok(Changed { ticket: written, sla })
+}
+
+/// The status that ends a ticket of any kind: reaching it sets `closed_at`.
+const CLOSED: &str = "closed";
+
 /// Deletes a ticket softly: it leaves every list and page, keeps its rows, and can be restored.
 /// Admins only (the route says so); the reason is required and goes to the timeline and audit.
 pub fn soft_delete(
@@ -74,9 +176,9 @@ pub fn soft_delete(
     })
 }
 
-/// Brings a softly deleted ticket back; a ticket that is not deleted is a conflict. An
-/// incident's SLA clocks are recomputed in the same transaction (which also marks its hour of
-/// the SLA rollup dirty, as `set_deleted` does).
+/// Brings a softly deleted ticket back; a ticket that is not deleted is a conflict. Its SLA
+/// clocks, whatever its kind, are recomputed in the same transaction (which also marks its
+/// hour of the SLA rollup dirty, as `set_deleted` does).
 pub fn restore(
     conn: &mut DbConnection,
     actor: &crate::audit::model::Actor,
@@ -90,11 +192,9 @@ pub fn restore(
         }
         queries::set_deleted(conn, id, None, now)?;
         add_event(conn, id, now, actor.user_id, "restored", "internal", "", None)?;
-        if ticket.kind == Kind::Incident.as_str() {
-            // Recomputations skip deleted incidents (and the SLA job drops their figures), so
-            // the clocks come back up to date, with the policies and calendars of today.
-            crate::sla::service::refresh(conn, id, now)?;
-        }
+        // Recomputations skip deleted tickets (and the SLA job drops their figures), so the
+        // clocks come back up to date, with the policies and calendars of today.
+        crate::sla::service::refresh(conn, id, now)?;
         crate::audit::service::record(
             conn,
             actor,

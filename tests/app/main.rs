@@ -28,4 +28,5 @@ mod problems;
 mod reports;
 mod search;
 mod sla;
+mod ticket_core;
 mod users;
