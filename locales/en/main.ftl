@@ -437,6 +437,9 @@ flash-problem-updated = Problem updated.
 error-date-invalid = Not a valid date (YYYY-MM-DD).
 error-incident-unknown = No such incident.
 
+## Watchers, requester and ticket lists
+flash-ticket-assigned = Assignment saved.
+
 ## Search
 search-title = Search
 search-label = Search every ticket

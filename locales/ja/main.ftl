@@ -434,6 +434,9 @@ flash-problem-updated = 問題を更新しました。
 error-date-invalid = 日付の形式が正しくありません（YYYY-MM-DD）。
 error-incident-unknown = 該当するインシデントがありません。
 
+## ウォッチャー、依頼者とチケット一覧
+flash-ticket-assigned = 担当を変更しました。
+
 ## 検索
 search-title = 検索
 search-label = すべてのチケットを検索

@@ -249,7 +249,7 @@ pub(crate) async fn assign(
 
 /// Uploads a file (multipart field `file`) to an incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/attachments", tag = "incidents", operation_id = "attach_to_incident",
-    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(crate::attachments::model::UploadForm), content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored attachment", body = crate::attachments::model::Attachment)))]
 pub(crate) async fn attach(
     req: HttpRequest,
@@ -280,15 +280,6 @@ pub(crate) struct TemplateQuery {
     state: String,
     /// `ja` or `en`; the user's language when absent.
     lang: Option<String>,
-}
-
-/// A multipart upload.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct UploadForm {
-    /// The file.
-    #[schema(content_media_type = "application/octet-stream")]
-    file: Vec<u8>,
 }
 
 /// A prefilled status update.

@@ -73,32 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-#[derive(Serialize)]
-struct Choice {
-    id: i64,
-    name: String,
-}
-
-async fn choices(state: &web::Data<AppState>) -> Result<(Vec<Choice>, Vec<Choice>), AppError> {
-    state
-        .db(|conn| {
-            let teams = crate::teams::queries::all(conn)?
-                .into_iter()
-                .map(|t| Choice { id: t.id, name: t.name })
-                .collect();
-            let filter = crate::users::model::UserFilter::default();
-            let users = crate::users::queries::list(conn, &filter, 1000)?
-                .into_iter()
-                .filter(|u| u.active)
-                .map(|u| Choice {
-                    id: u.id,
-                    name: u.display_name,
-                })
-                .collect();
-            Ok((teams, users))
-        })
-        .await
-}
+use crate::tickets::work_routes::choices;
 
 /// Query strings from HTML forms send empty fields; treat them as absent.
 #[derive(Deserialize, Default)]

@@ -163,6 +163,8 @@ pub static SPEC: KindSpec = KindSpec {
             class: StatusClass::Resolved,
         },
     ],
+    assign_team: PEOPLE_FIELDS[0].1,
+    assign_person: PEOPLE_FIELDS[1].1,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -171,9 +171,22 @@ async fn render_show(
     status: StatusCode,
     errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = state.db(move |conn| service::get(conn, id)).await?;
+    let (view, attachments) = state
+        .db(move |conn| {
+            let attachments: Vec<crate::attachments::model::AttachmentView> =
+                crate::attachments::queries::of_ticket(conn, id)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+            Ok((service::get(conn, id)?, attachments))
+        })
+        .await?;
+    let (teams, users) = crate::tickets::work_routes::choices(state).await?;
     let mut context = Context::new();
     context.insert("problem", &view);
+    context.insert("attachments", &attachments);
+    context.insert("teams", &teams);
+    context.insert("users", &users);
     context.insert("errors", &errors);
     context.insert("problem_can", &allows(user.role, Permission::ManageProblems));
     render_status(req, status, "problems/show.html", context)

@@ -68,6 +68,8 @@ pub static SPEC: KindSpec = KindSpec {
             class: StatusClass::Resolved,
         },
     ],
+    assign_team: Permission::ManageProblems,
+    assign_person: Permission::ManageProblems,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -51,6 +51,10 @@ pub struct KindSpec {
     pub work: Permission,
     /// Every status, in the order lists show them.
     pub statuses: &'static [StatusSpec],
+    /// Handing the ticket to a team (`team_id` of assign); the core checks it per field.
+    pub assign_team: Permission,
+    /// Naming its assignee (`assignee_id` of assign).
+    pub assign_person: Permission,
 }
 
 impl KindSpec {

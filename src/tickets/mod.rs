@@ -10,3 +10,5 @@ pub mod routes;
 pub mod search;
 pub mod service;
 pub mod similarity;
+pub mod work;
+pub mod work_routes;

@@ -94,3 +94,17 @@ pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppErr
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+/// The end of a page action: on success a flash that names what happened and a 303 back to
+/// `back` (the ticket's page); on failure the error, which a page shows on the error page (a
+/// refused form as 422 naming each field and its reason).
+pub fn flash_back<T>(
+    session: &actix_session::Session,
+    outcome: Result<T, AppError>,
+    flash_key: &str,
+    back: &str,
+) -> Result<HttpResponse, AppError> {
+    outcome?;
+    flash::push(session, flash::Kind::Success, flash_key);
+    Ok(redirect(back))
+}

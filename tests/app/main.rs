@@ -25,4 +25,5 @@ mod problems;
 mod reports;
 mod search;
 mod sla;
+mod ticket_shared;
 mod users;
