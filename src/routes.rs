@@ -88,6 +88,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/tickets/{id}/assign", Authenticated),
     route(Method::POST, "/tickets/{id}/attachments", Authenticated),
     route(Method::GET, "/tickets/{id}/attachments/{attachment_id}", Authenticated),
+    route(Method::POST, "/tickets/{id}/watchers", Authenticated),
+    route(Method::POST, "/tickets/{id}/watchers/{user_id}/delete", Authenticated),
+    route(Method::POST, "/tickets/{id}/requester", Authenticated),
     // Incidents: the helpdesk files, acknowledges, comments, updates and escalates;
     // engineers and managers also work them through to closure.
     route(Method::GET, "/incidents", Requires(WorkIncidents)),
@@ -199,6 +202,10 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/tickets/{id}/attachments/{attachment_id}",
         Authenticated,
     ),
+    route(Method::GET, "/api/v1/tickets/{id}/watchers", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/watchers", Authenticated),
+    route(Method::DELETE, "/api/v1/tickets/{id}/watchers/{user_id}", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/requester", Authenticated),
     route(Method::GET, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::POST, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/api/v1/incidents/{id}", Requires(WorkIncidents)),

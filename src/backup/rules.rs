@@ -24,6 +24,8 @@ pub const TABLES: &[&str] = &[
     "ticket_search",
     "incidents",
     "ticket_events",
+    "ticket_watchers",
+    "ticket_requesters",
     "problems",
     "ticket_links",
     "postmortems",

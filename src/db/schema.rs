@@ -137,6 +137,25 @@ diesel::table! {
     }
 }
 
+// The person a ticket is for (a user or a plain address), when it has one.
+diesel::table! {
+    ticket_requesters (ticket_id) {
+        ticket_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+    }
+}
+
+// Who follows a ticket (and gets its notifications).
+diesel::table! {
+    ticket_watchers (ticket_id, user_id) {
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        added_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 // A ticket's normalised text and its one- and two-character grams (`tickets::search`).
 diesel::table! {
     ticket_search (ticket_id) {
@@ -399,6 +418,8 @@ diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_search -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(ticket_watchers -> tickets (ticket_id));
+diesel::joinable!(ticket_requesters -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -419,6 +440,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_search,
     incidents,
     ticket_events,
+    ticket_watchers,
+    ticket_requesters,
     problems,
     ticket_links,
     postmortems,

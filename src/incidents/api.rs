@@ -79,7 +79,14 @@ pub(crate) async fn create(
         input.channel = "api".into();
     }
     let view = state
-        .db(move |conn| service::create(conn, &actor, now, &tz, &input))
+        .db(move |conn| {
+            crate::tickets::watchers::create_with_requester(
+                conn,
+                &input.requester(),
+                |conn| service::create(conn, &actor, now, &tz, &input),
+                |v| v.id,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/incidents/{}", view.id)))

@@ -925,6 +925,7 @@ pub fn status_update(
             &message,
             Some(json!({ "state": state })),
         )?;
+        crate::tickets::watchers::notify(conn, id, actor.user_id, "status_update", &message, now)?;
         record(
             conn,
             actor,

@@ -109,6 +109,7 @@ pub fn comment(
     write_transaction(conn, |conn| {
         let ticket = queries::find(conn, id)?;
         add_event(conn, id, now, actor.user_id, "comment", visibility, &body, None)?;
+        super::watchers::notify(conn, id, actor.user_id, "comment", &body, now)?;
         record(
             conn,
             actor,

@@ -24,14 +24,24 @@ pub fn pages(cfg: &mut web::ServiceConfig) {
         .route(
             "/tickets/{id}/attachments/{attachment_id}",
             web::get().to(download_page),
-        );
+        )
+        .route("/tickets/{id}/watchers", web::post().to(watch_page))
+        .route("/tickets/{id}/watchers/{user_id}/delete", web::post().to(unwatch_page))
+        .route("/tickets/{id}/requester", web::post().to(requester_page));
 }
 
 pub fn api(cfg: &mut web::ServiceConfig) {
     cfg.route("/tickets/{id}/comments", web::post().to(comment_api))
         .route("/tickets/{id}/assign", web::post().to(assign_api))
         .route("/tickets/{id}/attachments", web::post().to(attach_api))
-        .route("/tickets/{id}/attachments/{attachment_id}", web::get().to(download_api));
+        .route("/tickets/{id}/attachments/{attachment_id}", web::get().to(download_api))
+        .service(
+            web::resource("/tickets/{id}/watchers")
+                .route(web::get().to(watchers_api))
+                .route(web::post().to(watch_api)),
+        )
+        .route("/tickets/{id}/watchers/{user_id}", web::delete().to(unwatch_api))
+        .route("/tickets/{id}/requester", web::post().to(requester_api));
 }
 
 /// A team or person to choose in a form.
@@ -79,14 +89,17 @@ pub struct TicketSummary {
     pub version: i32,
     #[serde(serialize_with = "crate::db::utc::serialize")]
     pub updated_at: NaiveDateTime,
+    /// The person the ticket is for, when it has one.
+    pub requester: Option<super::watchers::RequesterView>,
     /// Its page: `/problems/12`.
     #[schema(example = "/problems/12")]
     pub page: String,
 }
 
 impl TicketSummary {
-    pub fn of(ticket: Ticket) -> Result<Self, AppError> {
+    pub fn of(conn: &mut crate::db::DbConnection, ticket: Ticket) -> Result<Self, AppError> {
         let page = work::spec_of(&ticket)?.page(ticket.id);
+        let requester = super::watchers::requester_of(conn, ticket.id)?;
         Ok(Self {
             id: ticket.id,
             kind: ticket.kind,
@@ -98,6 +111,7 @@ impl TicketSummary {
             assignee_id: ticket.assignee_id,
             version: ticket.version,
             updated_at: ticket.updated_at,
+            requester,
             page,
         })
     }
@@ -126,7 +140,8 @@ where
         .db(move |conn| {
             let (_, spec) = work::load_for(conn, id, role, Need::Work)?;
             run(conn, &actor, now, spec)?;
-            let summary = TicketSummary::of(super::queries::find(conn, id)?)?;
+            let ticket = super::queries::find(conn, id)?;
+            let summary = TicketSummary::of(conn, ticket)?;
             let page = spec.page(id);
             Ok((summary, page))
         })
@@ -317,4 +332,205 @@ pub(crate) async fn download_api(
 ) -> Result<HttpResponse, AppError> {
     let (id, attachment_id) = path.into_inner();
     crate::attachments::routes::serve(&state, user.role, Some(id), attachment_id).await
+}
+
+/// What the watchers panel of a ticket page shows (`templates/tickets/_watchers.html`).
+#[derive(Debug, Serialize)]
+pub struct WatchPanel {
+    pub ticket_id: i64,
+    pub watchers: Vec<super::watchers::Watcher>,
+    pub requester: Option<super::watchers::RequesterView>,
+    /// Whether the reader watches it (the Watch / Unwatch button).
+    pub watching: bool,
+    /// Whether the reader may add and remove others and change the requester.
+    pub can_work: bool,
+}
+
+/// The watchers panel of ticket `id` for a reader (inside the page's `state.db` call).
+pub fn watch_panel(
+    conn: &mut crate::db::DbConnection,
+    id: i64,
+    user_id: i64,
+    role: crate::auth::permissions::Role,
+) -> Result<WatchPanel, AppError> {
+    let ticket = super::queries::find(conn, id)?;
+    let can_work = work::may(work::spec_of(&ticket)?, role, Need::Work);
+    let watchers = super::watchers::list(conn, id)?;
+    Ok(WatchPanel {
+        ticket_id: id,
+        watching: watchers.iter().any(|w| w.user_id == user_id),
+        watchers,
+        requester: super::watchers::requester_of(conn, id)?,
+        can_work,
+    })
+}
+
+/// The watch form: `user_id` empty = the person asking.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WatchForm {
+    user_id: String,
+}
+
+async fn watch_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<WatchForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let who = opt_id("user_id", &form.user_id)?;
+    let page = watch(&req, &state, &user, id, who).await?;
+    flash_back(&session, Ok(()), "flash-watcher-added", &page)
+}
+
+async fn watch(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    id: i64,
+    who: Option<i64>,
+) -> Result<String, AppError> {
+    let (actor, now, role) = (user.actor(req), state.clock.now(), user.role);
+    state
+        .db(move |conn| {
+            super::watchers::add(conn, &actor, role, now, id, who)?;
+            Ok(work::spec_of(&super::queries::find(conn, id)?)?.page(id))
+        })
+        .await
+}
+
+async fn unwatch(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    id: i64,
+    who: i64,
+) -> Result<String, AppError> {
+    let (actor, now, role) = (user.actor(req), state.clock.now(), user.role);
+    state
+        .db(move |conn| {
+            super::watchers::remove(conn, &actor, role, now, id, who)?;
+            Ok(work::spec_of(&super::queries::find(conn, id)?)?.page(id))
+        })
+        .await
+}
+
+async fn unwatch_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, who) = path.into_inner();
+    let page = unwatch(&req, &state, &user, id, who).await?;
+    flash_back(&session, Ok(()), "flash-watcher-removed", &page)
+}
+
+/// The watchers of a ticket.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WatcherList {
+    items: Vec<super::watchers::Watcher>,
+}
+
+/// Who watches a ticket (anyone who can see it may ask).
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/watchers", tag = "tickets", operation_id = "list_watchers",
+    params(("id" = i64, Path, example = 1, description = "Ticket id")),
+    responses((status = 200, description = "The watchers", body = WatcherList)))]
+pub(crate) async fn watchers_api(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (id, role) = (path.into_inner(), user.role);
+    let items = state
+        .db(move |conn| {
+            work::load_for(conn, id, role, Need::View)?;
+            super::watchers::list(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(WatcherList { items }))
+}
+
+/// Watches a ticket (no `user_id`), or adds someone who can see it as a watcher (needs work on
+/// the ticket; someone who cannot see its kind is a 422 on `user_id`).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/watchers", tag = "tickets", operation_id = "add_watcher",
+    params(("id" = i64, Path, example = 1, description = "Ticket id")), request_body = super::watchers::WatchInput,
+    responses((status = 200, description = "The watchers", body = WatcherList)))]
+pub(crate) async fn watch_api(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: Json<super::watchers::WatchInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    watch(&req, &state, &user, id, body.into_inner().user_id).await?;
+    let items = state.db(move |conn| super::watchers::list(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(WatcherList { items }))
+}
+
+/// Stops watching (one's own id), or removes another watcher (needs work on the ticket).
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/watchers/{user_id}", tag = "tickets", operation_id = "remove_watcher",
+    params(("id" = i64, Path, example = 1, description = "Ticket id"), ("user_id" = i64, Path, example = 2, description = "The watcher's user id")),
+    responses((status = 204, description = "Removed")))]
+pub(crate) async fn unwatch_api(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, who) = path.into_inner();
+    unwatch(&req, &state, &user, id, who).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The requester form: a user or an address; both empty clears it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RequesterForm {
+    requester_id: String,
+    requester_email: String,
+}
+
+async fn requester_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: Session,
+    path: web::Path<i64>,
+    Form(form): Form<RequesterForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = super::watchers::RequesterInput {
+        requester_id: opt_id("requester_id", &form.requester_id)?,
+        requester_email: form.requester_email,
+    };
+    let (_, page) = on_ticket(&req, &state, &user, id, move |conn, actor, now, _| {
+        super::watchers::set_requester(conn, actor, now, id, &input)
+    })
+    .await?;
+    flash_back(&session, Ok(()), "flash-requester-saved", &page)
+}
+
+/// Sets (or, with neither field, clears) the person a ticket is for: a user or an address.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/requester", tag = "tickets", operation_id = "set_requester",
+    params(("id" = i64, Path, example = 1, description = "Ticket id")), request_body = super::watchers::RequesterInput,
+    responses((status = 200, description = "The ticket", body = TicketSummary)))]
+pub(crate) async fn requester_api(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<i64>,
+    body: Json<super::watchers::RequesterInput>,
+) -> Result<HttpResponse, AppError> {
+    let (id, input) = (path.into_inner(), body.into_inner());
+    let (summary, _) = on_ticket(&req, &state, &user, id, move |conn, actor, now, _| {
+        super::watchers::set_requester(conn, actor, now, id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(summary))
 }

@@ -64,7 +64,9 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
             | "/api/v1/tickets/{id}/attachments"
             | "/api/v1/tickets/{id}/attachments/{attachment_id}"
             | "/api/v1/tickets/{id}/watchers"
-            | "/api/v1/tickets/{id}/watchers/{user_id}",
+            | "/api/v1/tickets/{id}/watchers/{user_id}"
+            | "/tickets/{id}/requester"
+            | "/api/v1/tickets/{id}/requester",
         ) => Some(ALL),
         // Only admins delete (softly) and restore tickets.
         (_, p) if p.starts_with("/tickets/") || p.starts_with("/api/v1/tickets/") => Some(ADMIN),
