@@ -2810,6 +2810,7 @@ impl Replay<'_> {
                     owner_id: Some(self.user(def.owner)),
                     incident_ids,
                     fix_due_on: String::new(),
+                    ..Default::default()
                 };
                 let view = problems::create(conn, actor, at, &input)?;
                 self.problems[p] = Some(view.id);

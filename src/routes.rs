@@ -93,6 +93,14 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/admin/deleted/{id}/restore", Requires(DeleteTickets)),
     route(Method::GET, "/tickets/{id}/delete", Requires(DeleteTickets)),
     route(Method::POST, "/tickets/{id}/delete", Requires(DeleteTickets)),
+    // The use cases every kind shares: the ticket's kind decides who may see and work it.
+    route(Method::POST, "/tickets/{id}/comments", Authenticated),
+    route(Method::POST, "/tickets/{id}/assign", Authenticated),
+    route(Method::POST, "/tickets/{id}/attachments", Authenticated),
+    route(Method::GET, "/tickets/{id}/attachments/{attachment_id}", Authenticated),
+    route(Method::POST, "/tickets/{id}/watchers", Authenticated),
+    route(Method::POST, "/tickets/{id}/watchers/{user_id}/delete", Authenticated),
+    route(Method::POST, "/tickets/{id}/requester", Authenticated),
     // Incidents: the helpdesk files, acknowledges, comments, updates and escalates;
     // engineers and managers also work them through to closure.
     route(Method::GET, "/incidents", Requires(WorkIncidents)),
@@ -210,6 +218,18 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/v1/tickets/deleted", Requires(DeleteTickets)),
     route(Method::DELETE, "/api/v1/tickets/{id}", Requires(DeleteTickets)),
     route(Method::POST, "/api/v1/tickets/{id}/restore", Requires(DeleteTickets)),
+    route(Method::POST, "/api/v1/tickets/{id}/comments", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/assign", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/attachments", Authenticated),
+    route(
+        Method::GET,
+        "/api/v1/tickets/{id}/attachments/{attachment_id}",
+        Authenticated,
+    ),
+    route(Method::GET, "/api/v1/tickets/{id}/watchers", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/watchers", Authenticated),
+    route(Method::DELETE, "/api/v1/tickets/{id}/watchers/{user_id}", Authenticated),
+    route(Method::POST, "/api/v1/tickets/{id}/requester", Authenticated),
     route(Method::GET, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::POST, "/api/v1/incidents", Requires(WorkIncidents)),
     route(Method::GET, "/api/v1/incidents/{id}", Requires(WorkIncidents)),
@@ -365,6 +385,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::problems::api::routes)
             .configure(crate::postmortems::api::routes)
             .configure(crate::tickets::routes::api)
+            .configure(crate::tickets::work_routes::api)
             .configure(crate::search::routes::api)
             .configure(crate::sla::api::routes)
             .configure(crate::notifications::routes::api)
@@ -386,6 +407,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::problems::pages::routes(cfg);
     crate::postmortems::pages::routes(cfg);
     crate::tickets::routes::pages(cfg);
+    crate::tickets::work_routes::pages(cfg);
     crate::search::routes::pages(cfg);
     crate::notifications::routes::pages(cfg);
     crate::reports::routes::pages(cfg);

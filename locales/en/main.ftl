@@ -477,6 +477,28 @@ flash-problem-updated = Problem updated.
 error-date-invalid = Not a valid date (YYYY-MM-DD).
 error-incident-unknown = No such incident.
 
+## Watchers, requester and ticket lists
+field-requester = Requester
+field-requester-email = Requester's email (no account)
+ticket-requester = Requester
+ticket-requester-none = Nobody named: the ticket is for the person who filed it.
+ticket-requester-change = Change the requester
+ticket-watchers = Watchers
+ticket-watch = Watch
+ticket-unwatch = Stop watching
+ticket-watcher-add = Add a watcher
+ticket-watcher-remove = Remove
+flash-watcher-added = Watcher added.
+flash-watcher-removed = Watcher removed.
+flash-requester-saved = Requester saved.
+error-watcher-cannot-see = This person cannot see this kind of ticket.
+notification-comment = New comment
+notification-status_update = Status update
+event-watcher_added = Watcher added
+event-watcher_removed = Watcher removed
+event-requester_changed = Requester changed
+flash-ticket-assigned = Assignment saved.
+
 ## Search
 search-title = Search
 search-label = Search every ticket

@@ -474,6 +474,28 @@ flash-problem-updated = 問題を更新しました。
 error-date-invalid = 日付の形式が正しくありません（YYYY-MM-DD）。
 error-incident-unknown = 該当するインシデントがありません。
 
+## ウォッチャー、依頼者とチケット一覧
+field-requester = 依頼者
+field-requester-email = 依頼者のメールアドレス（アカウントのない方）
+ticket-requester = 依頼者
+ticket-requester-none = 指定なし（起票者本人の依頼）
+ticket-requester-change = 依頼者を変更
+ticket-watchers = ウォッチャー
+ticket-watch = ウォッチする
+ticket-unwatch = ウォッチをやめる
+ticket-watcher-add = ウォッチャーを追加
+ticket-watcher-remove = 外す
+flash-watcher-added = ウォッチャーを追加しました。
+flash-watcher-removed = ウォッチャーを外しました。
+flash-requester-saved = 依頼者を保存しました。
+error-watcher-cannot-see = この方はこの種類のチケットを閲覧できません。
+notification-comment = 新しいコメント
+notification-status_update = 状況報告
+event-watcher_added = ウォッチャー追加
+event-watcher_removed = ウォッチャー解除
+event-requester_changed = 依頼者変更
+flash-ticket-assigned = 担当を変更しました。
+
 ## 検索
 search-title = 検索
 search-label = すべてのチケットを検索

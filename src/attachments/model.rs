@@ -53,3 +53,12 @@ impl From<Attachment> for AttachmentView {
         Self { attachment, size_kib }
     }
 }
+
+/// A multipart upload (for the API description).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file.
+    #[schema(content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}

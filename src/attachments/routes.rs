@@ -89,19 +89,37 @@ pub async fn read_upload(mut payload: Multipart, limit: usize) -> Result<Upload,
 }
 
 /// `GET /attachments/{id}` and `/api/v1/attachments/{id}`: always a download, never rendered
-/// inline (an uploaded HTML file must not run in our origin).
+/// inline (an uploaded HTML file must not run in our origin). The ticket's kind decides who may
+/// see it, as on `/tickets/{id}/attachments/{attachment_id}`.
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "incidents", operation_id = "download_attachment",
     summary = "Downloads an attachment", description = "Always as a download (`Content-Disposition: attachment`) with its stored content type, never rendered inline.",
     params(("id" = i64, Path, example = 1, description = "Attachment id")),
     responses((status = 200, description = "The file, as an attachment, with its stored content type",
         content_type = "*/*", body = Vec<u8>)))]
-pub async fn download(state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+pub async fn download(
+    state: web::Data<AppState>,
+    user: crate::auth::CurrentUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    serve(&state, user.role, None, path.into_inner()).await
+}
+
+/// Reads an attachment (of `ticket_id` when given) that `role` may see, and answers it as a
+/// download.
+pub async fn serve(
+    state: &web::Data<AppState>,
+    role: crate::auth::permissions::Role,
+    ticket_id: Option<i64>,
+    id: i64,
+) -> Result<HttpResponse, AppError> {
     let data_dir = state.config.data_dir.clone();
     let (attachment, bytes) = state
         .db(move |conn| {
             let attachment = queries::find(conn, id)?;
-            crate::tickets::queries::find(conn, attachment.ticket_id)?;
+            if ticket_id.is_some_and(|t| t != attachment.ticket_id) {
+                return Err(AppError::NotFound);
+            }
+            crate::tickets::work::load_for(conn, attachment.ticket_id, role, crate::tickets::work::Need::View)?;
             let bytes = std::fs::read(service::blob_path(&data_dir, &attachment.sha256)).map_err(AppError::internal)?;
             Ok((attachment, bytes))
         })

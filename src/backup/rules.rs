@@ -26,6 +26,8 @@ pub const TABLES: &[&str] = &[
     "ticket_facts",
     "incidents",
     "ticket_events",
+    "ticket_watchers",
+    "ticket_requesters",
     "problems",
     "ticket_links",
     "postmortems",

@@ -558,6 +558,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_requesters (ticket_id) {
+        ticket_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ticket_watchers (ticket_id, user_id) {
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        added_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -580,6 +597,9 @@ diesel::joinable!(cis -> teams (owner_team_id));
 diesel::joinable!(ci_details -> cis (ci_id));
 diesel::joinable!(ticket_cis -> cis (ci_id));
 diesel::joinable!(ticket_cis -> tickets (ticket_id));
+
+diesel::joinable!(ticket_watchers -> tickets (ticket_id));
+diesel::joinable!(ticket_requesters -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -623,4 +643,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ci_redundancy_groups,
     ci_relationships,
     ticket_cis,
+    ticket_watchers,
+    ticket_requesters,
 );

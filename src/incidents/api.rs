@@ -79,7 +79,14 @@ pub(crate) async fn create(
         input.channel = "api".into();
     }
     let view = state
-        .db(move |conn| service::create(conn, &actor, now, &tz, &input))
+        .db(move |conn| {
+            crate::tickets::watchers::create_with_requester(
+                conn,
+                &input.requester(),
+                |conn| service::create(conn, &actor, now, &tz, &input),
+                |v| v.id,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/incidents/{}", view.id)))
@@ -249,7 +256,7 @@ pub(crate) async fn assign(
 
 /// Uploads a file (multipart field `file`) to an incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/attachments", tag = "incidents", operation_id = "attach_to_incident",
-    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    params(("id" = i64, Path, example = 1, description = "Incident id (not its number)")), request_body(content = inline(crate::attachments::model::UploadForm), content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored attachment", body = crate::attachments::model::Attachment)))]
 pub(crate) async fn attach(
     req: HttpRequest,
@@ -280,15 +287,6 @@ pub(crate) struct TemplateQuery {
     state: String,
     /// `ja` or `en`; the user's language when absent.
     lang: Option<String>,
-}
-
-/// A multipart upload.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct UploadForm {
-    /// The file.
-    #[schema(content_media_type = "application/octet-stream")]
-    file: Vec<u8>,
 }
 
 /// A prefilled status update.

@@ -72,6 +72,11 @@ pub struct IncidentInput {
     pub assignee_id: Option<i64>,
     /// RFC 3339, or `YYYY-MM-DDTHH:MM` in the user's zone (HTML datetime-local); empty = now.
     pub reported_at: String,
+    /// The person the incident is for, when not who files it: a user ...
+    pub requester_id: Option<i64>,
+    /// ... or the address of someone without an account.
+    #[schema(example = "tanaka@example.co.jp")]
+    pub requester_email: String,
 }
 
 /// An incident as the API and pages see it.
@@ -170,4 +175,14 @@ pub struct Similar {
     pub ticket: crate::tickets::queries::LinkedTicket,
     pub same_category_or_service: bool,
     pub similar_text: bool,
+}
+
+impl IncidentInput {
+    /// The requester fields, for `tickets::watchers::create_with_requester`.
+    pub fn requester(&self) -> crate::tickets::watchers::RequesterInput {
+        crate::tickets::watchers::RequesterInput {
+            requester_id: self.requester_id,
+            requester_email: self.requester_email.clone(),
+        }
+    }
 }

@@ -73,32 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-#[derive(Serialize)]
-struct Choice {
-    id: i64,
-    name: String,
-}
-
-async fn choices(state: &web::Data<AppState>) -> Result<(Vec<Choice>, Vec<Choice>), AppError> {
-    state
-        .db(|conn| {
-            let teams = crate::teams::queries::all(conn)?
-                .into_iter()
-                .map(|t| Choice { id: t.id, name: t.name })
-                .collect();
-            let filter = crate::users::model::UserFilter::default();
-            let users = crate::users::queries::list(conn, &filter, 1000)?
-                .into_iter()
-                .filter(|u| u.active)
-                .map(|u| Choice {
-                    id: u.id,
-                    name: u.display_name,
-                })
-                .collect();
-            Ok((teams, users))
-        })
-        .await
-}
+use crate::tickets::work_routes::choices;
 
 /// Query strings from HTML forms send empty fields; treat them as absent.
 #[derive(Deserialize, Default)]
@@ -313,6 +288,7 @@ struct IncidentForm {
     service: String,
     team_id: String,
     reported_at: String,
+    requester_email: String,
 }
 
 async fn render_new(
@@ -365,10 +341,19 @@ async fn create(
         team_id,
         assignee_id: None,
         reported_at: form.reported_at.clone(),
+        requester_id: None,
+        requester_email: form.requester_email.clone(),
     };
     service::check_people_fields(user.role, input.team_id.is_some(), input.assignee_id.is_some())?;
     match state
-        .db(move |conn| service::create(conn, &actor, now, &tz, &input))
+        .db(move |conn| {
+            crate::tickets::watchers::create_with_requester(
+                conn,
+                &input.requester(),
+                |conn| service::create(conn, &actor, now, &tz, &input),
+                |v| v.id,
+            )
+        })
         .await
     {
         Ok(view) => {
@@ -407,23 +392,30 @@ async fn render_show(
     update_template: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let (view, postmortem_status, attachments) = state
+    let (user_id, role) = (user.id, user.role);
+    let (view, postmortem_status, attachments, watch_panel) = state
         .db(move |conn| {
             let view = service::get_live(conn, id, now, true)?;
+            let watch_panel = crate::tickets::work_routes::watch_panel(conn, id, user_id, role)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
             let attachments: Vec<crate::attachments::model::AttachmentView> =
                 crate::attachments::queries::of_ticket(conn, id)?
                     .into_iter()
                     .map(Into::into)
                     .collect();
-            Ok((view, postmortem, attachments))
+            Ok((view, postmortem, attachments, watch_panel))
         })
         .await?;
     let (teams, users) = choices(state).await?;
     let mut context = Context::new();
     context.insert("incident", &view);
+    // The shared timeline partial (`tickets/_timeline.html`).
+    context.insert("timeline", &view.timeline);
+    context.insert("ticket_id", &view.id);
+    context.insert("status_prefix", "status-");
     context.insert("postmortem_status", &postmortem_status);
     context.insert("attachments", &attachments);
+    context.insert("watch_panel", &watch_panel);
     context.insert("teams", &teams);
     context.insert("users", &users);
     context.insert("update_states", &UPDATE_STATES);
@@ -501,26 +493,21 @@ where
         + 'static,
 {
     let (actor, now) = (user.actor(&req), state.clock.now());
-    match state.db(move |conn| run(conn, &actor, now)).await {
-        Ok(_) => {
-            flash::push(&session, Kind::Success, step.flash_key);
-            Ok(redirect(&format!("/incidents/{}", step.id)))
-        }
-        Err(AppError::Validation(errors)) => {
-            render_show(
-                &req,
-                &state,
-                &user,
-                step.id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                step.form_name,
-                errors.translated(request_lang(&req)),
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let outcome = state.db(move |conn| run(conn, &actor, now)).await;
+    let back = super::rules::SPEC.page(step.id);
+    crate::web::after_action(&req, &session, outcome, step.flash_key, &back, |errors| {
+        render_show(
+            &req,
+            &state,
+            &user,
+            step.id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            step.form_name,
+            errors,
+            None,
+        )
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

@@ -558,7 +558,9 @@ const SEED_DETAILS: [&str; 4] = [
 ];
 
 /// Bulk-generates `count` incidents numbered after the current sequence, in one statement per
-/// table (for benchmarks: no per-row round trips, no audit rows; the CLI audits the run). Titles,
+/// table (for benchmarks: no per-row round trips, no audit rows; the CLI audits the run). The
+/// timeline events have the shapes the services write (`created` with its priority, impact,
+/// urgency and channel; one `state_changed` to the seeded status), so every seeded page opens. Titles,
 /// priorities (with matching impact/urgency), states and categories vary with the row number so
 /// filters and search have work to do; P1s are never closed (they would need a post-mortem).
 pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono::NaiveDateTime) -> QueryResult<i64> {
@@ -653,8 +655,14 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
          SELECT i.ticket_id, i.category, i.service, i.reported_at
          FROM incidents i JOIN tickets t ON t.id = i.ticket_id
          WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last};
-         INSERT INTO ticket_events (ticket_id, at, actor_id, kind, visibility, body)
-         SELECT id, created_at, {reporter}, 'created', 'internal', '' FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last};
+         INSERT INTO ticket_events (ticket_id, at, actor_id, kind, visibility, body, data)
+         SELECT t.id, t.created_at, {reporter}, 'created', 'internal', '',
+           '{{\"priority\":\"' || t.priority || '\",\"impact\":\"' || i.impact || '\",\"urgency\":\"' || i.urgency || '\",\"channel\":\"' || i.channel || '\"}}'
+         FROM tickets t JOIN incidents i ON i.ticket_id = t.id WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last};
+         INSERT INTO ticket_events (ticket_id, at, actor_id, kind, visibility, body, data)
+         SELECT id, created_at, {reporter}, 'state_changed', 'internal', '',
+           '{{\"from\":\"new\",\"to\":\"' || status || '\",\"action\":\"' || CASE status WHEN 'acknowledged' THEN 'acknowledge' WHEN 'in_progress' THEN 'start' WHEN 'mitigated' THEN 'mitigate' ELSE 'close' END || '\",\"resolution_kind\":null}}'
+         FROM tickets WHERE kind = 'incident' AND number BETWEEN {first} AND {last} AND status <> 'new';
          INSERT INTO ticket_sla (ticket_id, policy_id, response_due_at, response_met_at, response_breached,
            response_elapsed_minutes, resolution_due_at, resolution_met_at, resolution_breached,
            resolution_elapsed_minutes, paused, computed_at, response_warn_at, resolution_warn_at)

@@ -164,6 +164,8 @@ pub static SPEC: KindSpec = KindSpec {
         },
     ],
     escalate: Some(super::service::escalate_automatically),
+    assign_team: PEOPLE_FIELDS[0].1,
+    assign_person: PEOPLE_FIELDS[1].1,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -16,6 +16,8 @@ use crate::error::{AppError, FieldErrors, FieldMessage};
 use crate::tickets::model::{ClockFacts, Kind, NewFacts, NewTicket};
 use crate::tickets::queries::{self as ticket_queries, TicketUpdate};
 use crate::tickets::service::{add_event, allocate_number, stale};
+use crate::tickets::work::check_people;
+pub use crate::tickets::work::{AssignInput, CommentInput};
 use crate::users::rules::required_text;
 
 pub const MAX_TITLE: usize = 200;
@@ -70,51 +72,6 @@ pub fn parse_reported_at(raw: &str, tz: &str, now: NaiveDateTime) -> Result<Naiv
         return Err(FieldMessage::new("error-reported-in-future"));
     }
     Ok(crate::db::truncate(at))
-}
-
-/// Checks that the team exists and the assignee is an active user; returns their names.
-fn check_people(
-    conn: &mut DbConnection,
-    team_id: Option<i64>,
-    assignee_id: Option<i64>,
-    errors: &mut FieldErrors,
-) -> Result<(Option<String>, Option<String>), AppError> {
-    let mut names = (None, None);
-    if let Some(team) = team_id {
-        match crate::teams::queries::find(conn, team) {
-            Ok(t) => names.0 = Some(t.name),
-            Err(diesel::result::Error::NotFound) => errors.add("team_id", FieldMessage::new("error-team-unknown")),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if let Some(user) = assignee_id {
-        match crate::users::queries::find(conn, user) {
-            Ok(u) if u.active => names.1 = Some(u.display_name),
-            Ok(_) | Err(diesel::result::Error::NotFound) => {
-                errors.add("assignee_id", FieldMessage::new("error-user-unknown"))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if names.0.is_some() && names.1.is_some() {
-        check_member(conn, team_id, assignee_id, errors)?;
-    }
-    Ok(names)
-}
-
-/// The assignee must be a member of the team that holds the incident (when it has one).
-fn check_member(
-    conn: &mut DbConnection,
-    team_id: Option<i64>,
-    assignee_id: Option<i64>,
-    errors: &mut FieldErrors,
-) -> Result<(), AppError> {
-    if let (Some(team), Some(user)) = (team_id, assignee_id) {
-        if !crate::users::queries::team_ids(conn, user)?.contains(&team) {
-            errors.add("assignee_id", FieldMessage::new("error-assignee-not-member"));
-        }
-    }
-    Ok(())
 }
 
 /// The one permission check of the people fields (`rules::PEOPLE_FIELDS`), made by every
@@ -927,26 +884,7 @@ pub fn transition(
     Ok(view)
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct CommentInput {
-    #[schema(example = "ルーターを再起動したところ、一部の利用者は接続できるようになりました。")]
-    pub body: String,
-    /// `internal` (default) or `stakeholder`.
-    pub visibility: String,
-}
-
-fn parse_visibility(raw: &str) -> Result<&'static str, FieldMessage> {
-    match raw.trim() {
-        "" | "internal" => Ok("internal"),
-        "stakeholder" => Ok("stakeholder"),
-        _ => Err(FieldMessage::new("error-visibility-invalid")),
-    }
-}
-
-/// Adds a comment to the timeline. No version check and no version bump: a comment overwrites
-/// nothing, so it neither fails on nor invalidates an edit in progress; it does move the
-/// ticket's `updated_at` (the list's "recently updated" order).
+/// Adds a comment to the timeline (the core use case, `tickets::work::comment`).
 pub fn comment(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -954,29 +892,8 @@ pub fn comment(
     id: i64,
     input: &CommentInput,
 ) -> Result<IncidentView, AppError> {
-    let mut errors = FieldErrors::new();
-    let body = long_text(&input.body).map_err(|e| errors.add("body", e)).ok();
-    let visibility = parse_visibility(&input.visibility)
-        .map_err(|e| errors.add("visibility", e))
-        .ok();
-    errors.into_result()?;
-    let (body, visibility) = (body.expect("validated"), visibility.expect("validated"));
-    write_transaction(conn, |conn| {
-        queries::load(conn, id)?;
-        // The ticket row first, as every incident write does; the version stays.
-        ticket_queries::touch(conn, id, now)?;
-        add_event(conn, id, now, actor.user_id, "comment", visibility, &body, None)?;
-        record(
-            conn,
-            actor,
-            now,
-            "incident.comment",
-            "incident",
-            id,
-            None::<&()>,
-            Some(&json!({ "visibility": visibility, "body": body })),
-        )
-    })?;
+    queries::load(conn, id)?;
+    crate::tickets::work::comment(conn, actor, now, id, input)?;
     get(conn, id, true)
 }
 
@@ -1051,6 +968,7 @@ pub fn status_update(
             &message,
             Some(json!({ "state": state })),
         )?;
+        crate::tickets::watchers::notify(conn, id, actor.user_id, "status_update", &message, now)?;
         record(
             conn,
             actor,
@@ -1287,30 +1205,8 @@ fn record_escalation(
     Ok(())
 }
 
-/// Who holds an incident. Each field: absent = keep, `null` = clear, an id = set; except
-/// that moving the incident to another team without naming an assignee clears the assignee
-/// (the receiving team picks its own, as on escalation).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct AssignInput {
-    pub version: Option<i32>,
-    #[serde(deserialize_with = "present")]
-    pub team_id: Option<Option<i64>>,
-    #[serde(deserialize_with = "present")]
-    pub assignee_id: Option<Option<i64>>,
-}
-
-/// A field that is present (`null` or a value) becomes `Some`; `#[serde(default)]` leaves an
-/// absent one `None`.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// Sets the team and assignee (see [`AssignInput`] for what is kept).
+/// Sets the team and assignee (the core use case, `tickets::work::assign`, with its rule that
+/// the assignee belongs to the team).
 pub fn assign(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -1318,57 +1214,8 @@ pub fn assign(
     id: i64,
     input: &AssignInput,
 ) -> Result<IncidentView, AppError> {
-    let mut errors = FieldErrors::new();
-    check_people(conn, input.team_id.flatten(), input.assignee_id.flatten(), &mut errors)?;
-    errors.into_result()?;
-    write_transaction(conn, |conn| {
-        let loaded = load_for_change(conn, id, input.version)?;
-        let before = snapshot(&loaded);
-        let team_id = input.team_id.unwrap_or(loaded.0.team_id);
-        let assignee_id = match input.assignee_id {
-            Some(assignee) => assignee,
-            None if team_id != loaded.0.team_id => None,
-            None => loaded.0.assignee_id,
-        };
-        let mut errors = FieldErrors::new();
-        check_member(conn, team_id, assignee_id, &mut errors)?;
-        errors.into_result()?;
-        bump(
-            conn,
-            &loaded,
-            &TicketUpdate {
-                team_id: Some(team_id),
-                assignee_id: Some(assignee_id),
-                ..Default::default()
-            },
-            now,
-        )?;
-        add_event(
-            conn,
-            id,
-            now,
-            actor.user_id,
-            "assigned",
-            "internal",
-            "",
-            Some(
-                json!({ "from_team": loaded.0.team_id, "to_team": team_id, "from_assignee": loaded.0.assignee_id, "to_assignee": assignee_id }),
-            ),
-        )?;
-        let after = snapshot(&queries::load(conn, id)?);
-        record(
-            conn,
-            actor,
-            now,
-            "incident.assign",
-            "incident",
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-        crate::sla::service::refresh(conn, id, now)?;
-        Ok::<_, AppError>(())
-    })?;
+    queries::load(conn, id)?;
+    crate::tickets::work::assign(conn, actor, now, id, input)?;
     get(conn, id, true)
 }
 

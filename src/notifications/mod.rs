@@ -14,7 +14,7 @@ use crate::error::AppError;
 /// How many notifications a page or API call shows at most.
 pub const PAGE_SIZE: i64 = 50;
 
-#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: i64,
     pub kind: String,
@@ -25,6 +25,8 @@ pub struct NotificationView {
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::db::utc::serialize_option")]
     pub read_at: Option<NaiveDateTime>,
+    /// The ticket's page, built from its kind (`/problems/12`).
+    pub ticket_page: Option<String>,
 }
 
 /// Tells each of `users` (duplicates dropped) about a ticket.
@@ -73,6 +75,7 @@ pub fn of_user(
             tickets::reference.nullable(),
             notifications::created_at,
             notifications::read_at,
+            tickets::kind.nullable(),
         ))
         .into_boxed();
     if unread_only {
@@ -81,7 +84,34 @@ pub fn of_user(
     if let Some(before) = before {
         query = query.filter(notifications::id.lt(before));
     }
-    Ok(query.load(conn)?)
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, body, ticket_id, ticket_number, created_at, read_at, ticket_kind)| NotificationView {
+                ticket_page: ticket_id
+                    .zip(ticket_kind.as_deref().and_then(crate::tickets::kind::find_str))
+                    .map(|(id, spec)| spec.page(id)),
+                id,
+                kind,
+                body,
+                ticket_id,
+                ticket_number,
+                created_at,
+                read_at,
+            },
+        )
+        .collect())
 }
 
 /// Marks one of the user's notifications read (someone else's is "not found"); audited.

@@ -78,7 +78,16 @@ pub(crate) async fn create(
     body: Json<ProblemInput>,
 ) -> Result<HttpResponse, AppError> {
     let (actor, now, input) = (user.actor(&req), state.clock.now(), body.into_inner());
-    let view = state.db(move |conn| service::create(conn, &actor, now, &input)).await?;
+    let view = state
+        .db(move |conn| {
+            crate::tickets::watchers::create_with_requester(
+                conn,
+                &input.requester(),
+                |conn| service::create(conn, &actor, now, &input),
+                |v| v.id,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/problems/{}", view.id)))
         .json(view))

@@ -38,6 +38,11 @@ pub struct ProblemInput {
     pub incident_ids: Vec<i64>,
     /// 'YYYY-MM-DD'
     pub fix_due_on: String,
+    /// The person the problem is for, when not who files it: a user ...
+    pub requester_id: Option<i64>,
+    /// ... or the address of someone without an account.
+    #[schema(example = "tanaka@example.co.jp")]
+    pub requester_email: String,
 }
 
 /// Root-cause analysis; also what `known-error` requires.
@@ -67,6 +72,9 @@ pub struct ProblemView {
     pub version: i32,
     #[serde(serialize_with = "crate::db::utc::serialize")]
     pub created_at: NaiveDateTime,
+    /// The last activity on its timeline.
+    #[serde(serialize_with = "crate::db::utc::serialize")]
+    pub updated_at: NaiveDateTime,
     #[serde(flatten)]
     pub problem: Problem,
     pub incidents: Vec<LinkedTicket>,
@@ -96,4 +104,14 @@ pub struct Candidate {
     pub incidents: i64,
     /// The incident list filtered to this value (URL-encoded query string).
     pub list_query: String,
+}
+
+impl ProblemInput {
+    /// The requester fields, for `tickets::watchers::create_with_requester`.
+    pub fn requester(&self) -> crate::tickets::watchers::RequesterInput {
+        crate::tickets::watchers::RequesterInput {
+            requester_id: self.requester_id,
+            requester_email: self.requester_email.clone(),
+        }
+    }
 }

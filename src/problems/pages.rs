@@ -87,6 +87,7 @@ struct NewForm {
     priority: String,
     incident_ids: Vec<i64>,
     fix_due_on: String,
+    requester_email: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -144,8 +145,20 @@ async fn create(
         owner_id: None,
         incident_ids: form.incident_ids.clone(),
         fix_due_on: form.fix_due_on.clone(),
+        requester_id: None,
+        requester_email: form.requester_email.clone(),
     };
-    match state.db(move |conn| service::create(conn, &actor, now, &input)).await {
+    match state
+        .db(move |conn| {
+            crate::tickets::watchers::create_with_requester(
+                conn,
+                &input.requester(),
+                |conn| service::create(conn, &actor, now, &input),
+                |v| v.id,
+            )
+        })
+        .await
+    {
         Ok(view) => {
             flash::push(&session, Kind::Success, "flash-problem-created");
             Ok(redirect(&format!("/problems/{}", view.id)))
@@ -171,9 +184,29 @@ async fn render_show(
     status: StatusCode,
     errors: BTreeMap<String, String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = state.db(move |conn| service::get(conn, id)).await?;
+    let (user_id, role) = (user.id, user.role);
+    let (view, attachments, watch_panel) = state
+        .db(move |conn| {
+            let watch_panel = crate::tickets::work_routes::watch_panel(conn, id, user_id, role)?;
+            let attachments: Vec<crate::attachments::model::AttachmentView> =
+                crate::attachments::queries::of_ticket(conn, id)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+            Ok((service::get(conn, id)?, attachments, watch_panel))
+        })
+        .await?;
+    let (teams, users) = crate::tickets::work_routes::choices(state).await?;
     let mut context = Context::new();
     context.insert("problem", &view);
+    // The shared timeline partial (`tickets/_timeline.html`).
+    context.insert("timeline", &view.timeline);
+    context.insert("ticket_id", &view.id);
+    context.insert("status_prefix", "problem-status-");
+    context.insert("attachments", &attachments);
+    context.insert("watch_panel", &watch_panel);
+    context.insert("teams", &teams);
+    context.insert("users", &users);
     context.insert("errors", &errors);
     context.insert("problem_can", &allows(user.role, Permission::ManageProblems));
     render_status(req, status, "problems/show.html", context)
@@ -224,24 +257,16 @@ async fn link(
             service::link_incidents(conn, &actor, now, id, &ids)
         })
         .await;
-    match result {
-        Ok(_) => {
-            flash::push(&session, Kind::Success, "flash-problem-updated");
-            Ok(redirect(&format!("/problems/{id}")))
-        }
-        Err(AppError::Validation(errors)) => {
-            render_show(
-                &req,
-                &state,
-                &user,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                errors.translated(request_lang(&req)),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let outcome = result;
+    crate::web::after_action(
+        &req,
+        &session,
+        outcome,
+        "flash-problem-updated",
+        &super::rules::SPEC.page(id),
+        |errors| render_show(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -275,25 +300,16 @@ async fn transition(
         fix_due_on: form.fix_due_on,
     };
     let resolution = form.resolution;
-    match state
+    let outcome = state
         .db(move |conn| service::transition(conn, &actor, now, id, action, &input, &resolution))
-        .await
-    {
-        Ok(_) => {
-            flash::push(&session, Kind::Success, "flash-problem-updated");
-            Ok(redirect(&format!("/problems/{id}")))
-        }
-        Err(AppError::Validation(errors)) => {
-            render_show(
-                &req,
-                &state,
-                &user,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                errors.translated(request_lang(&req)),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+        .await;
+    crate::web::after_action(
+        &req,
+        &session,
+        outcome,
+        "flash-problem-updated",
+        &super::rules::SPEC.page(id),
+        |errors| render_show(&req, &state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors),
+    )
+    .await
 }

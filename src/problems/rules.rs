@@ -69,6 +69,8 @@ pub static SPEC: KindSpec = KindSpec {
         },
     ],
     escalate: None,
+    assign_team: Permission::ManageProblems,
+    assign_person: Permission::ManageProblems,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

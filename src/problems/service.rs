@@ -236,6 +236,7 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<ProblemView, AppError> {
         owner,
         version: ticket.version,
         created_at: ticket.created_at,
+        updated_at: ticket.updated_at,
         problem,
         incidents: ticket_queries::linked_from(conn, id, "problem")?,
         allowed_actions: rules::allowed_actions(status).into_iter().map(Action::as_str).collect(),

@@ -58,12 +58,9 @@ impl Kind {
             .unwrap_or_default()
     }
 
-    /// The page that shows one record of this kind.
+    /// The page that shows one record of this kind, from the kind's declaration.
     pub fn url(self, id: i64) -> String {
-        match self {
-            Kind::Incident => format!("/incidents/{id}"),
-            Kind::Problem => format!("/problems/{id}"),
-        }
+        crate::tickets::kind::find_str(self.as_str()).map_or_else(|| "/".to_string(), |spec| spec.page(id))
     }
 }
 

@@ -54,6 +54,10 @@ pub struct KindSpec {
     /// How the SLA job applies an escalation level to a ticket of this kind (hand-over, level,
     /// event, audit, clocks), inside the job's transaction; `None`: the kind does not escalate.
     pub escalate: Option<EscalateFn>,
+    /// Handing the ticket to a team (`team_id` of assign); the core checks it per field.
+    pub assign_team: Permission,
+    /// Naming its assignee (`assignee_id` of assign).
+    pub assign_person: Permission,
 }
 
 /// A kind's escalation hook: (connection, actor, now, ticket id, what the level does).

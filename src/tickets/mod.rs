@@ -10,3 +10,6 @@ pub mod routes;
 pub mod search;
 pub mod service;
 pub mod similarity;
+pub mod watchers;
+pub mod work;
+pub mod work_routes;

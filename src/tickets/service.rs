@@ -15,7 +15,9 @@ pub fn allocate_number(conn: &mut DbConnection, kind: Kind) -> Result<(i64, Stri
     Ok((number, kind.reference(number)))
 }
 
-/// Appends one timeline event. (The arguments are the event's columns, as in `audit::record`.)
+/// Appends one timeline event and moves the ticket's `updated_at` to it: any activity on the
+/// timeline is an update in the lists' "recently updated" order (the version stays: an event
+/// overwrites nothing). (The arguments are the event's columns, as in `audit::record`.)
 #[allow(clippy::too_many_arguments)]
 pub fn add_event(
     conn: &mut DbConnection,
@@ -39,6 +41,7 @@ pub fn add_event(
             data: data.map(|d| d.to_string()),
         },
     )?;
+    queries::touch(conn, ticket_id, at)?;
     Ok(())
 }
 

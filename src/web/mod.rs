@@ -94,3 +94,43 @@ pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppErr
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+/// The end of a page action on a ticket: on success a flash that names what happened and a
+/// 303 back to `back` (the ticket's page); a refused form (422) re-rendered by `rerender` with
+/// the field errors translated for the reader (the page again, each error beside its field);
+/// any other error as it is.
+pub async fn after_action<T, R, Fut>(
+    req: &HttpRequest,
+    session: &actix_session::Session,
+    outcome: Result<T, AppError>,
+    flash_key: &str,
+    back: &str,
+    rerender: R,
+) -> Result<HttpResponse, AppError>
+where
+    R: FnOnce(std::collections::BTreeMap<String, String>) -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, AppError>>,
+{
+    match outcome {
+        Ok(_) => {
+            flash::push(session, flash::Kind::Success, flash_key);
+            Ok(redirect(back))
+        }
+        Err(AppError::Validation(errors)) => rerender(errors.translated(templates::request_lang(req))).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// [`after_action`] for a page that has no form of its own to re-render (the shared
+/// `/tickets/{id}/…` actions): a refused form goes to the error page, which names each field
+/// and its reason (422).
+pub fn flash_back<T>(
+    session: &actix_session::Session,
+    outcome: Result<T, AppError>,
+    flash_key: &str,
+    back: &str,
+) -> Result<HttpResponse, AppError> {
+    outcome?;
+    flash::push(session, flash::Kind::Success, flash_key);
+    Ok(redirect(back))
+}

@@ -38,6 +38,8 @@ const NO_TEXT: &[&str] = &[
     "POST /admin/users/{id}/sessions/end",
     "POST /api/v1/users/{id}/sessions/end",
     "POST /admin/audit/verify",
+    "POST /tickets/{id}/watchers/{user_id}/delete",
+    "DELETE /api/v1/tickets/{id}/watchers/{user_id}",
 ];
 
 /// Every unsafe route of the table gets a NUL in a text field through the way it reads text

@@ -29,4 +29,5 @@ mod reports;
 mod search;
 mod sla;
 mod ticket_core;
+mod ticket_shared;
 mod users;

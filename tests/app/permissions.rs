@@ -53,6 +53,25 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         // SLA calendars and policies: everyone reads, admins change.
         ("GET", p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ALL),
         (_, p) if p.starts_with("/api/v1/calendars") || p.starts_with("/api/v1/sla-policies") => Some(ADMIN),
+        // The use cases every kind shares: everyone signed in reaches them; the ticket's kind
+        // decides (a missing ticket is 404 for everyone).
+        (
+            _,
+            "/tickets/{id}/comments"
+            | "/tickets/{id}/assign"
+            | "/tickets/{id}/attachments"
+            | "/tickets/{id}/attachments/{attachment_id}"
+            | "/tickets/{id}/watchers"
+            | "/tickets/{id}/watchers/{user_id}/delete"
+            | "/api/v1/tickets/{id}/comments"
+            | "/api/v1/tickets/{id}/assign"
+            | "/api/v1/tickets/{id}/attachments"
+            | "/api/v1/tickets/{id}/attachments/{attachment_id}"
+            | "/api/v1/tickets/{id}/watchers"
+            | "/api/v1/tickets/{id}/watchers/{user_id}"
+            | "/tickets/{id}/requester"
+            | "/api/v1/tickets/{id}/requester",
+        ) => Some(ALL),
         // Only admins delete (softly) and restore tickets.
         (_, p) if p.starts_with("/tickets/") || p.starts_with("/api/v1/tickets/") => Some(ADMIN),
         // Post-mortems: everyone reads and works their action items; engineers write; managers publish.
@@ -107,7 +126,10 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
 }
 
 fn concrete(path: &str, id: i64) -> String {
-    path.replace("{path:.*}", "app.css").replace("{id}", &id.to_string())
+    path.replace("{path:.*}", "app.css")
+        .replace("{id}", &id.to_string())
+        .replace("{attachment_id}", &id.to_string())
+        .replace("{user_id}", &id.to_string())
 }
 
 async fn every_route_for_every_role(app: TestApp) {

@@ -1,0 +1,2 @@
+DROP TABLE ticket_watchers;
+DROP TABLE ticket_requesters;
