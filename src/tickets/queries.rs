@@ -194,7 +194,7 @@ pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Even
 
 /// Whether the list may rank a text search by relevance: any search the indexes serve, which
 /// since the gram index is every non-empty one.
-pub fn uses_trigram_index(q: &str) -> bool {
+pub fn can_rank_by_relevance(q: &str) -> bool {
     !q.trim().is_empty()
 }
 
