@@ -626,8 +626,7 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
     };
     // The last title runs into the number ("nas12"): one more pair.
     let joined = search::normalize(SEED_TITLES[7]).chars().last().unwrap_or(' ');
-    let (search_load, search_steady) =
-        crate::tickets::queries::bulk_search_load_settings(crate::db::backend_of(conn));
+    let (search_load, search_steady) = crate::tickets::queries::bulk_search_load_settings(crate::db::backend_of(conn));
     let sql = format!(
         "{search_load}
          INSERT INTO tickets (kind, number, reference, title, description, status, priority, team_id, assignee_id, reporter_id, version, created_at, updated_at)

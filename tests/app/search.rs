@@ -420,13 +420,22 @@ async fn bulk_loads_keep_the_index_exact_and_pages_fill_across_batches(app: Test
         .await;
     // 30 of the 3,000: one in a hundred of the incidents with 障害, which is in half of them.
     assert_eq!(expected.len(), 30);
-    let first = format!("/api/v1/incidents?view=all&status=mitigated&q={}&limit=7", encode("障害"));
+    let first = format!(
+        "/api/v1/incidents?view=all&status=mitigated&q={}&limit=7",
+        encode("障害")
+    );
     let mut seen: Vec<i64> = Vec::new();
     let mut path = first.clone();
     loop {
         let (status, page) = api.get(&path).await;
         assert_eq!(status, 200, "{page}");
-        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap()),
+        );
         match page["next_before"].as_i64() {
             Some(before) => path = format!("{first}&before={before}"),
             None => break,
