@@ -2,7 +2,9 @@
 # Benchmark on a release build with N incidents (default 1,000,000), on SQLite and PostgreSQL:
 # create via API (8 clients), read one, filtered list, text search (newest first and best match
 # first, two-character Japanese words included), one search over every kind, a year's SLA report, and the
-# server's peak RSS.
+# server's peak RSS (after each scenario, and its anonymous and file-backed parts at the end). The
+# load average is printed before each backend's seed and after its scenarios: on a shared machine,
+# compare a scenario with the same run's unchanged ones (read one, the SLA report).
 # Everything runs on loopback; each scenario is bounded in time. Results go to stdout as
 # Markdown lines; docs/PERFORMANCE.md records a run.
 #
@@ -30,8 +32,8 @@ runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 pgbin() { command -v "$1" 2>/dev/null || ls /usr/lib/postgresql/*/bin/"$1" | sort | tail -n1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-echo "| backend | scenario | result |"
-echo "|---|---|---|"
+echo "| backend | scenario | result | peak RSS so far |"
+echo "|---|---|---|---|"
 for backend in $BACKENDS; do
   export MAMORI_DATA_DIR="$WORK/$backend-data" MAMORI_LOG=warn MAMORI_DB_POOL_SIZE=16
   if [ "$backend" = sqlite ]; then
@@ -44,9 +46,10 @@ for backend in $BACKENDS; do
     runas "$(pgbin createdb)" -h 127.0.0.1 -p "$PGPORT" -U postgres mamori
     export MAMORI_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/mamori"
   fi
+  echo "| $backend | load before seed | $(cut -d' ' -f1-3 /proc/loadavg) | |"
   start=$(date +%s)
   $BIN seed --incidents "$N" >/dev/null
-  echo "| $backend | seed $N incidents | $(( $(date +%s) - start )) s |"
+  echo "| $backend | seed $N incidents | $(( $(date +%s) - start )) s | |"
   echo "correct horse battery staple 9" | $BIN user create --email bench@example.jp --name Bench --role manager --password-stdin >/dev/null
   TOKEN=$($BIN token create --user bench@example.jp --name bench 2>/dev/null | tail -n1)
   PORT=$(free_port)
@@ -55,9 +58,11 @@ for backend in $BACKENDS; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
   for scenario in read list search search-ranked unified-search report create; do
     result=$($LOADGEN "http://127.0.0.1:$PORT" "$TOKEN" "$scenario" 8 "$SECS" "$N")
-    echo "| $backend | $scenario | ${result#*: } |"
+    echo "| $backend | $scenario | ${result#*: } | $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$SERVER/status) |"
   done
-  echo "| $backend | peak RSS | $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$SERVER/status) |"
+  echo "| $backend | peak RSS | $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$SERVER/status) | |"
+  echo "| $backend | memory at the end (anonymous, file-backed) | $(awk '/RssAnon|RssFile/ {printf "%s %.0f MB ", $1, $2/1024}' /proc/$SERVER/status) | |"
+  echo "| $backend | load after scenarios | $(cut -d' ' -f1-3 /proc/loadavg) | |"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
   if [ "$backend" = postgres ]; then runas "$(pgbin pg_ctl)" -D "$WORK/pg/data" stop -m fast >/dev/null; rm -rf "$WORK/pg"; fi
 done

@@ -628,8 +628,10 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
     };
     // The last title runs into the number ("nas12"): one more pair.
     let joined = search::normalize(SEED_TITLES[7]).chars().last().unwrap_or(' ');
+    let (search_load, search_steady) = crate::tickets::queries::bulk_search_load_settings(crate::db::backend_of(conn));
     let sql = format!(
-        "INSERT INTO tickets (kind, number, reference, title, description, status, priority, team_id, assignee_id, reporter_id, version, created_at, updated_at)
+        "{search_load}
+         INSERT INTO tickets (kind, number, reference, title, description, status, priority, team_id, assignee_id, reporter_id, version, created_at, updated_at)
          SELECT 'incident', n, 'INC-' || {pad},
            {title} || {text_of},
            'generated incident ' || {text_of} || ' ' || {details},
@@ -677,7 +679,8 @@ pub fn bulk_seed(conn: &mut DbConnection, count: i64, reporter: i64, now: chrono
          SELECT DISTINCT {hour} FROM incidents i JOIN tickets t ON t.id = i.ticket_id
          WHERE t.kind = 'incident' AND t.number BETWEEN {first} AND {last}
          ON CONFLICT DO NOTHING;
-         {set_last}",
+         {set_last}
+         {search_steady}",
         hour = crate::reports::rollup::hour_of(crate::db::backend_of(conn), "i.reported_at"),
         set_last = crate::tickets::queries::set_last_number_sql(conn, crate::tickets::model::Kind::Incident, last),
     );

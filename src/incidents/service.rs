@@ -434,7 +434,7 @@ pub fn effective_sort(q: Option<&str>, asked: Option<queries::ListSort>) -> quer
     match (q.is_empty(), asked) {
         (true, Some(Relevance) | None) => Newest,
         (true, Some(sort)) => sort,
-        (false, Some(Relevance)) if ticket_queries::uses_trigram_index(q) => Relevance,
+        (false, Some(Relevance)) if ticket_queries::can_rank_by_relevance(q) => Relevance,
         (false, _) => Newest,
     }
 }

@@ -248,7 +248,7 @@ pub fn timeline(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Even
 
 /// Whether the list may rank a text search by relevance: any search the indexes serve, which
 /// since the gram index is every non-empty one.
-pub fn uses_trigram_index(q: &str) -> bool {
+pub fn can_rank_by_relevance(q: &str) -> bool {
     !q.trim().is_empty()
 }
 
@@ -380,9 +380,13 @@ fn matching_entries(
     entries
 }
 
-/// Matches the SQLite text index hands over per batch, and how many batches one page may read.
-const FTS_BATCH: i64 = 1000;
-const FTS_BATCHES: usize = 40;
+/// Matches the SQLite text index hands over in its first batch at least, the most in one batch,
+/// and the most one page may read. Batches start at twice the page (a frequent word such as 障害,
+/// in half of the tickets, fills a page of 50 from 100 postings instead of 1,000, each of which
+/// is confirmed against its text) and grow fourfold while the page is not full.
+const FTS_FIRST_BATCH: i64 = 64;
+const FTS_BATCH: i64 = 4000;
+const FTS_SCAN: i64 = 40_000;
 
 /// The ids of up to `limit` tickets matching `query`, newest first, below `before`, that also pass
 /// the caller's filters: `page(conn, condition, limit)` runs the caller's query (its filters,
@@ -391,9 +395,9 @@ const FTS_BATCHES: usize = 40;
 /// PostgreSQL: one query; the planner chooses between walking the tickets newest first and
 /// checking each (cheap for a frequent word such as 障害) and the trigram or gram GIN index (a
 /// rare word). SQLite: FTS5 serves `ORDER BY rowid DESC` under a rowid bound without reading
-/// every match, so the index is walked newest first in batches of [`FTS_BATCH`]; each batch is
-/// confirmed against the normalised text and handed to `page` with the caller's filters, until
-/// the page is full or [`FTS_BATCHES`] batches were read. The trigram table drives when the query
+/// every match, so the index is walked newest first in growing batches (from twice the page up
+/// to [`FTS_BATCH`]); each batch is confirmed against the normalised text and handed to `page`
+/// with the caller's filters, until the page is full or [`FTS_SCAN`] matches were read. The trigram table drives when the query
 /// has a word of three characters or more, the gram table when it has a shorter word of letters
 /// or digits; a query of symbols only (「#」) walks the entries themselves, newest first.
 pub fn search_ids(
@@ -440,20 +444,22 @@ pub fn search_ids(
     };
     let mut ids: Vec<i64> = Vec::new();
     let mut cursor = before.unwrap_or(i64::MAX);
-    for _ in 0..FTS_BATCHES {
+    let mut batch_size = (2 * limit).clamp(FTS_FIRST_BATCH, FTS_BATCH);
+    let mut scanned = 0;
+    while scanned < FTS_SCAN {
         let hits: Vec<Hit> = match &driver {
             Some((table, matching)) => diesel::sql_query(format!(
                 "SELECT rowid AS id FROM {table} WHERE {table} MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
             ))
             .bind::<diesel::sql_types::Text, _>(matching)
             .bind::<diesel::sql_types::BigInt, _>(cursor)
-            .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
+            .bind::<diesel::sql_types::BigInt, _>(batch_size)
             .load(conn)?,
             None => diesel::sql_query(
                 "SELECT ticket_id AS id FROM ticket_search WHERE ticket_id < ? ORDER BY ticket_id DESC LIMIT ?",
             )
             .bind::<diesel::sql_types::BigInt, _>(cursor)
-            .bind::<diesel::sql_types::BigInt, _>(FTS_BATCH)
+            .bind::<diesel::sql_types::BigInt, _>(batch_size)
             .load(conn)?,
         };
         let Some(last) = hits.last().map(|h| h.id) else { break };
@@ -468,13 +474,40 @@ pub fn search_ids(
                 limit - ids.len() as i64,
             )?);
         }
-        if ids.len() as i64 >= limit || (hits.len() as i64) < FTS_BATCH {
+        if ids.len() as i64 >= limit || (hits.len() as i64) < batch_size {
             break;
         }
+        scanned += batch_size;
+        batch_size = (batch_size * 4).min(FTS_BATCH);
         cursor = last;
     }
     ids.truncate(limit.max(0) as usize);
     Ok(ids)
+}
+
+/// FTS5 settings of the SQLite text indexes while a bulk load (`mamori seed`) writes its search
+/// entries, and the ones restored after it, both run inside the load's transaction (so no other
+/// connection ever sees the first). By default FTS5 merges segments a little inside every write
+/// (`automerge` 4) and at once when a level reaches 16 (`crisismerge`): a 100,000-row chunk then
+/// re-merged ever larger segments of the earlier chunks, and each chunk took longer than the
+/// one before (FTS5 work alone, 300,000 rows in 100,000-row chunks: 14, 20 and 24 s). With no
+/// incremental merges and a level merged at 64 segments, the same chunks took 6.6, 7.0 and
+/// 7.2 s; the load ends with [`compact_search_index`], which merges everything into one segment
+/// either way. Empty on PostgreSQL.
+pub fn bulk_search_load_settings(backend: crate::db::Backend) -> (&'static str, &'static str) {
+    match backend {
+        crate::db::Backend::Sqlite => (
+            "INSERT INTO ticket_search_fts_text (ticket_search_fts_text, rank) VALUES ('automerge', 0);
+             INSERT INTO ticket_search_fts_text (ticket_search_fts_text, rank) VALUES ('crisismerge', 64);
+             INSERT INTO ticket_search_fts_grams (ticket_search_fts_grams, rank) VALUES ('automerge', 0);
+             INSERT INTO ticket_search_fts_grams (ticket_search_fts_grams, rank) VALUES ('crisismerge', 64);",
+            "INSERT INTO ticket_search_fts_text (ticket_search_fts_text, rank) VALUES ('automerge', 4);
+             INSERT INTO ticket_search_fts_text (ticket_search_fts_text, rank) VALUES ('crisismerge', 16);
+             INSERT INTO ticket_search_fts_grams (ticket_search_fts_grams, rank) VALUES ('automerge', 4);
+             INSERT INTO ticket_search_fts_grams (ticket_search_fts_grams, rank) VALUES ('crisismerge', 16);",
+        ),
+        crate::db::Backend::Postgres => ("", ""),
+    }
 }
 
 /// Merges the SQLite text indexes into one segment each after a bulk load (`mamori seed`). Each
