@@ -18,6 +18,8 @@
 //! | `MAMORI_REQUEST_TIMEOUT_SECONDS` | `30` | longest wait for a request's headers, and for each next piece of its body (408, connection closed) |
 //! | `MAMORI_MAX_CONNECTIONS_PER_IP` | `100` | open connections one client address may hold; past it a request gets 429 and the connection is closed (not applied behind a trusted proxy) |
 //! | `MAMORI_DB_CHECKOUT_TIMEOUT_MS` | `2000` | longest wait of a request for a database connection before it gets 503 |
+//! | `MAMORI_SMTP_URL` | none: mail is written as `.eml` files under `<data dir>/mail/outbox/` | `smtp://host:25`, `smtp://host:587?tls=starttls` or `smtps://user:pass@host:465` |
+//! | `MAMORI_MAIL_FROM` | `mamori@<host of MAMORI_BASE_URL>` | sender of every mail (`Name <address>` or an address) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
 //!
@@ -53,6 +55,9 @@ pub struct Config {
     pub max_connections_per_ip: u32,
     /// Milliseconds a request waits for a pooled database connection.
     pub db_checkout_timeout_ms: u64,
+    /// The SMTP relay; `None`: mail is written as `.eml` files.
+    pub smtp_url: Option<crate::mail::rules::SmtpUrl>,
+    pub mail_from: String,
     pub log_filter: String,
     pub log_json: bool,
 }
@@ -73,6 +78,8 @@ impl std::fmt::Debug for Config {
             .field("request_timeout_seconds", &self.request_timeout_seconds)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("db_checkout_timeout_ms", &self.db_checkout_timeout_ms)
+            .field("smtp_url", &self.smtp_url)
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -150,6 +157,17 @@ impl Config {
         let request_timeout_seconds = parse_number(&get, "MAMORI_REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64;
         let max_connections_per_ip = parse_number(&get, "MAMORI_MAX_CONNECTIONS_PER_IP", 100, 1, 1_000_000)? as u32;
         let db_checkout_timeout_ms = parse_number(&get, "MAMORI_DB_CHECKOUT_TIMEOUT_MS", 2000, 100, 60_000)? as u64;
+        let smtp_url = get("MAMORI_SMTP_URL")
+            .map(|raw| crate::mail::rules::SmtpUrl::parse(&raw))
+            .transpose()
+            .map_err(|m| bad("MAMORI_SMTP_URL", m))?;
+        let mail_from = get("MAMORI_MAIL_FROM").unwrap_or_else(|| crate::mail::rules::default_from(&base_url));
+        if let Err(e) = mail_from.parse::<lettre::message::Mailbox>() {
+            return Err(bad(
+                "MAMORI_MAIL_FROM",
+                format!("'{mail_from}' is not a mail address: {e}"),
+            ));
+        }
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -174,6 +192,8 @@ impl Config {
             request_timeout_seconds,
             max_connections_per_ip,
             db_checkout_timeout_ms,
+            smtp_url,
+            mail_from,
             log_filter,
             log_json,
         })
@@ -270,6 +290,8 @@ mod tests {
         assert!(matches!(config.database_url, DatabaseUrl::Sqlite(ref p) if p.ends_with("mamori.db")));
         assert!(!config.secure_cookies());
         assert!(config.secret_key.len() >= 32);
+        assert!(config.smtp_url.is_none(), "mail is written to files by default");
+        assert_eq!(config.mail_from, "mamori@127.0.0.1");
         // The generated key is kept, so sessions survive a restart.
         let again =
             Config::from_lookup(|k| (k == "MAMORI_DATA_DIR").then(|| config.data_dir.to_string_lossy().into_owned()))
@@ -292,6 +314,9 @@ mod tests {
             ("MAMORI_MAX_CONNECTIONS_PER_IP", "none"),
             ("MAMORI_DB_CHECKOUT_TIMEOUT_MS", "5"),
             ("MAMORI_LOG_FORMAT", "xml"),
+            ("MAMORI_SMTP_URL", "mail.example.jp:25"),
+            ("MAMORI_SMTP_URL", "smtp://relay:587?tls=maybe"),
+            ("MAMORI_MAIL_FROM", "not an address"),
         ] {
             let err = load(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod incidents;
 pub mod kinds;
+pub mod mail;
 pub mod metrics;
 pub mod notifications;
 pub mod postmortems;

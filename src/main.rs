@@ -55,6 +55,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     mamori::db::spawn_statistics(state.pool.clone());
     mamori::db::spawn_idle_checkpoints(state.pool.clone(), &state.config.database_url);
     mamori::sla::job::spawn(state.pool.clone(), state.clock.clone(), state.config.sla_job_seconds);
+    mamori::mail::sender::spawn(state.clone()).map_err(|e| anyhow::anyhow!("MAMORI_SMTP_URL: {e}"))?;
     let pool = state.pool.clone();
     // actix stops gracefully on SIGTERM and SIGINT: in-flight requests finish, then this returns.
     let served = actix_web::rt::System::new().block_on(async move {

@@ -9,8 +9,9 @@
 //! breached clocks through the partial indexes of migration `…_audit_chain`, so a scrape reads
 //! only the rows it counts, never the whole table.
 //!
-//! Places kept for later work: [`set_backup_last_success`] (the backup job) and
-//! [`set_mail_outbox`] (the mail outbox). Until they call them, the gauges report 0.
+//! Places kept for later work: [`set_backup_last_success`] (the backup job); until it calls it,
+//! the gauge reports 0. The mail outbox gauges ([`set_mail_outbox`]) are read from the outbox
+//! table at scrape time, so every instance reports the shared queue.
 //!
 //! We use the `prometheus` crate (no default features: no protobuf) for the registry and the
 //! text encoder, so names, labels and escaping follow the format without our own code.
@@ -106,7 +107,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         .expect("valid metric"),
     );
     let outbox_oldest_seconds = gauge(
-        "mamori_mail_outbox_oldest_pending_seconds",
+        "mamori_mail_outbox_oldest_age_seconds",
         "Age of the oldest mail still waiting in the outbox; 0 until the outbox reports here.",
     );
     let start_time = gauge("mamori_process_start_time_seconds", "Unix time this process started.");
@@ -176,6 +177,8 @@ struct DbFacts {
     open_incidents: Vec<(String, i64)>,
     breached_response: i64,
     breached_resolution: i64,
+    /// Pending mails and when the oldest was written.
+    outbox: (i64, Option<chrono::NaiveDateTime>),
 }
 
 #[derive(QueryableByName)]
@@ -206,10 +209,12 @@ fn db_facts(conn: &mut DbConnection) -> Result<DbFacts, AppError> {
     )
     .get_result::<Count>(conn)?
     .n;
+    let outbox = crate::mail::outbox::depth(conn)?;
     Ok(DbFacts {
         open_incidents,
         breached_response,
         breached_resolution,
+        outbox,
     })
 }
 
@@ -224,6 +229,11 @@ fn resident_memory_bytes() -> Option<f64> {
 /// `GET /metrics`.
 pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let facts = state.db(db_facts).await?;
+    let (depth, oldest) = facts.outbox;
+    let oldest_age = oldest.map_or(0.0, |at| {
+        (state.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    set_mail_outbox(depth, oldest_age);
     let scrape = Registry::new();
     let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
         register(

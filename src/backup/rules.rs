@@ -42,6 +42,10 @@ pub const TABLES: &[&str] = &[
     "sla_rollup",
     "sla_rollup_dirty",
     "sla_settings_token",
+    "mail_outbox",
+    "mail_messages",
+    "mail_attempts",
+    "mail_preferences",
 ];
 
 /// Tables whose rows say a database is in use: restore and import refuse to overwrite them

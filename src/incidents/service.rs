@@ -1335,6 +1335,11 @@ pub fn assign(
             Some(&after),
         )?;
         crate::sla::service::refresh(conn, id, now)?;
+        // Tells (and, by their preferences, mails) a newly named assignee.
+        if let Some(assignee) = assignee_id.filter(|a| Some(*a) != loaded.0.assignee_id) {
+            let label = format!("{} {}", loaded.0.reference, loaded.0.title);
+            crate::notifications::notify(conn, &[assignee], Some(id), "assigned", &label, now)?;
+        }
         Ok::<_, AppError>(())
     })?;
     get(conn, id, true)

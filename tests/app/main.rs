@@ -17,6 +17,7 @@ mod hardening_sessions;
 mod i18n;
 mod incidents;
 mod json_bodies;
+mod mail_out;
 mod metrics;
 mod openapi;
 mod permissions;

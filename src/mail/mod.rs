@@ -1,0 +1,11 @@
+//! Mail. Outgoing: the durable outbox (`outbox`), written in the transaction of the change that
+//! causes a mail (`service`, fed by `notifications::notify`); the background sender
+//! (`sender`); wording and MIME (`templates`); pure rules (`rules`); the Message-IDs shared
+//! with incoming mail (`threading`).
+
+pub mod outbox;
+pub mod rules;
+pub mod sender;
+pub mod service;
+pub mod templates;
+pub mod threading;
