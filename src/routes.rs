@@ -165,6 +165,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/v1/dashboard", Requires(ViewReports)),
     route(Method::GET, "/api/v1/notifications", Authenticated),
     route(Method::POST, "/api/v1/notifications/{id}/read", Authenticated),
+    route(Method::GET, "/api/v1/profile/mail-preferences", Authenticated),
+    route(Method::PUT, "/api/v1/profile/mail-preferences", Authenticated),
     route(
         Method::GET,
         "/api/v1/teams/{id}/escalation-rules",
@@ -317,6 +319,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::search::routes::api)
             .configure(crate::sla::api::routes)
             .configure(crate::notifications::routes::api)
+            .configure(crate::mail::api::routes)
             .configure(crate::reports::routes::api),
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))

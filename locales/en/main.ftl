@@ -547,6 +547,7 @@ mail-intro-maintenance_notice = { $name }, maintenance is planned.
 mail-open-ticket = Open in Mamori
 mail-preferences = Choose which mails you receive
 mail-footer = This mail was sent automatically by Mamori.
+error-mail-event-unknown = Choose one of the listed mail events.
 
 ## Similar incidents and export
 incident-similar = Similar past incidents

@@ -544,6 +544,7 @@ mail-intro-maintenance_notice = { $name } 様　以下のとおりメンテナ�
 mail-open-ticket = Mamoriで開く
 mail-preferences = 受け取るメールの設定
 mail-footer = このメールはMamoriから自動送信されています。
+error-mail-event-unknown = 一覧にあるメールの種類を選んでください。
 
 ## 類似インシデント・出力
 incident-similar = 類似する過去のインシデント

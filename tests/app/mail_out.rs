@@ -431,7 +431,113 @@ async fn mail_preferences_are_respected(app: TestApp) {
     assert_eq!((mails, notifications), (0, 1), "notified in the app, not by mail");
 }
 
+/// `GET`/`PUT /api/v1/profile/mail-preferences`: defaults, a change that sticks (and stops
+/// the mail), an unknown event refused naming the field.
+async fn mail_preferences_through_the_api(app: TestApp) {
+    let engineer = app.create_user(Role::Engineer).await;
+    let token = app.api_token(&engineer).await;
+    let me = Api::with_token(&app, &token);
+    let (status, body) = me.get("/api/v1/profile/mail-preferences").await;
+    assert_eq!(status, 200, "{body}");
+    let on: Vec<&str> = body["preferences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["mail"] == true)
+        .map(|p| p["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(on, ["assigned", "escalated", "sla_breach"]);
+    let (status, body) = me
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/profile/mail-preferences",
+            Some(json!({"preferences": [{"event": "assigned", "mail": false}, {"event": "commented", "mail": true}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = me.get("/api/v1/profile/mail-preferences").await;
+    let chosen = |event: &str| {
+        body["preferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["event"] == event)
+            .unwrap()["mail"]
+            .clone()
+    };
+    assert_eq!((chosen("assigned"), chosen("commented")), (json!(false), json!(true)));
+    let (status, body) = me
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/profile/mail-preferences",
+            Some(json!({"preferences": [{"event": "everything", "mail": true}]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("event"), "{body}");
+
+    let manager = Api::new(&app, Role::Manager).await;
+    let (_, incident) = manager
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "x", "impact": "low", "urgency": "low"}),
+        )
+        .await;
+    let (status, _) = manager
+        .post(
+            &format!("/api/v1/incidents/{}/assign", incident["id"]),
+            json!({"assignee_id": engineer.id}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mails: i64 = app
+        .with_db(|conn| mail_outbox::table.count().get_result(conn).unwrap())
+        .await;
+    assert_eq!(mails, 0);
+}
+
+/// `/metrics` reports the waiting mails and the age of the oldest, from the shared outbox.
+async fn metrics_report_the_outbox(app: TestApp) {
+    let admin = app.create_user(Role::Admin).await;
+    let token = app.api_token(&admin).await;
+    let api = Api::new(&app, Role::Manager).await;
+    assign_new_incident(&app, &api, "待機中", "en").await;
+    assign_new_incident(&app, &api, "待機中2", "en").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let scrape = |token: String| {
+        let app = &app;
+        async move {
+            app.api_client()
+                .get(app.url("/metrics"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let gauge = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let text = scrape(token.clone()).await;
+    assert_eq!(gauge(&text, "mamori_mail_outbox_depth"), 2.0);
+    assert!(gauge(&text, "mamori_mail_outbox_oldest_age_seconds") >= 1.0);
+    run_sender(&app, app.state.clock.now()).await;
+    let text = scrape(token).await;
+    assert_eq!(gauge(&text, "mamori_mail_outbox_depth"), 0.0);
+    assert_eq!(gauge(&text, "mamori_mail_outbox_oldest_age_seconds"), 0.0);
+}
+
 on_both!(
+    mail_preferences_through_the_api,
+    metrics_report_the_outbox,
     assigning_mails_the_assignee_as_an_eml_file,
     a_japanese_mail_reaches_the_smtp_server_with_threading_headers,
     an_smtp_outage_delays_mail_and_loses_none,
