@@ -30,6 +30,19 @@ if ! scripts/api-fuzz.sh setup; then
   if [ "${CI:-}" = "true" ]; then exit 1; fi
 fi
 
+# The SMTP server the mail tests send to (Python's aiosmtpd, in a virtualenv under target/);
+# tests/app/support/smtp.rs starts it on a free loopback port.
+sink_venv=target/smtp-sink-venv
+AIOSMTPD_VERSION=1.4.6
+if ! "$sink_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+  echo "scripts/test.sh: installing aiosmtpd $AIOSMTPD_VERSION into $sink_venv" >&2
+  if ! { rm -rf "$sink_venv" && python3 -m venv "$sink_venv" &&
+    "$sink_venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"; }; then
+    echo "scripts/test.sh: could not install aiosmtpd (the SMTP sink of the mail tests)" >&2
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+  fi
+fi
+
 # Both backends, always, unless the caller narrows it on purpose outside CI.
 export MAMORI_TEST_BACKENDS="${MAMORI_TEST_BACKENDS:-sqlite,postgres}"
 log=$(mktemp)

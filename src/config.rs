@@ -22,6 +22,8 @@
 //! | `MAMORI_MAIL_MAX_BYTES` | `26214400` (25 MB) | largest incoming mail `POST /api/v1/inbound-mail` accepts (then 413) |
 //! | `MAMORI_MAIL_DEFAULT_TEAM` | the first team | team (by name) of incidents opened from mail when the gateway names none |
 //! | `MAMORI_MAIL_REPLY_TO_CLOSED` | `new` | a mail reply to a resolved or closed ticket: `new` (a new incident linked to it) or `reopen` (reopens a resolved incident) |
+//! | `MAMORI_SMTP_URL` | none: mail is written as `.eml` files under `<data dir>/mail/outbox/` | `smtp://host:25`, `smtp://host:587?tls=starttls` or `smtps://user:pass@host:465` |
+//! | `MAMORI_MAIL_FROM` | `mamori@<host of MAMORI_BASE_URL>` | sender of every mail (`Name <address>` or an address) |
 //! | `MAMORI_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `MAMORI_LOG_FORMAT` | `text` | `text` or `json` |
 //!
@@ -65,6 +67,9 @@ pub struct Config {
     pub mail_default_team: Option<String>,
     /// `MAMORI_MAIL_REPLY_TO_CLOSED=reopen`: a reply reopens a resolved incident (else a new one).
     pub mail_reply_reopens: bool,
+    /// The SMTP relay; `None`: mail is written as `.eml` files.
+    pub smtp_url: Option<crate::mail::rules::SmtpUrl>,
+    pub mail_from: String,
     pub log_filter: String,
     pub log_json: bool,
 }
@@ -85,6 +90,8 @@ impl std::fmt::Debug for Config {
             .field("request_timeout_seconds", &self.request_timeout_seconds)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("db_checkout_timeout_ms", &self.db_checkout_timeout_ms)
+            .field("smtp_url", &self.smtp_url)
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -175,6 +182,17 @@ impl Config {
                 ))
             }
         };
+        let smtp_url = get("MAMORI_SMTP_URL")
+            .map(|raw| crate::mail::rules::SmtpUrl::parse(&raw))
+            .transpose()
+            .map_err(|m| bad("MAMORI_SMTP_URL", m))?;
+        let mail_from = get("MAMORI_MAIL_FROM").unwrap_or_else(|| crate::mail::rules::default_from(&base_url));
+        if let Err(e) = mail_from.parse::<lettre::message::Mailbox>() {
+            return Err(bad(
+                "MAMORI_MAIL_FROM",
+                format!("'{mail_from}' is not a mail address: {e}"),
+            ));
+        }
         let log_filter = get("MAMORI_LOG").unwrap_or_else(|| "info".into());
         let log_json = match get("MAMORI_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -203,6 +221,8 @@ impl Config {
             mail_max_bytes,
             mail_default_team,
             mail_reply_reopens,
+            smtp_url,
+            mail_from,
             log_filter,
             log_json,
         })
@@ -299,6 +319,8 @@ mod tests {
         assert!(matches!(config.database_url, DatabaseUrl::Sqlite(ref p) if p.ends_with("mamori.db")));
         assert!(!config.secure_cookies());
         assert!(config.secret_key.len() >= 32);
+        assert!(config.smtp_url.is_none(), "mail is written to files by default");
+        assert_eq!(config.mail_from, "mamori@127.0.0.1");
         // The generated key is kept, so sessions survive a restart.
         let again =
             Config::from_lookup(|k| (k == "MAMORI_DATA_DIR").then(|| config.data_dir.to_string_lossy().into_owned()))
@@ -321,6 +343,9 @@ mod tests {
             ("MAMORI_MAX_CONNECTIONS_PER_IP", "none"),
             ("MAMORI_DB_CHECKOUT_TIMEOUT_MS", "5"),
             ("MAMORI_LOG_FORMAT", "xml"),
+            ("MAMORI_SMTP_URL", "mail.example.jp:25"),
+            ("MAMORI_SMTP_URL", "smtp://relay:587?tls=maybe"),
+            ("MAMORI_MAIL_FROM", "not an address"),
         ] {
             let err = load(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

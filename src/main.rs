@@ -65,6 +65,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         state.config.data_dir.clone(),
         state.config.backup_job_seconds,
     );
+    mamori::mail::sender::spawn(state.clone()).map_err(|e| anyhow::anyhow!("MAMORI_SMTP_URL: {e}"))?;
     let pool = state.pool.clone();
     // actix stops gracefully on SIGTERM and SIGINT: in-flight requests finish, then this returns.
     let served = actix_web::rt::System::new().block_on(async move {

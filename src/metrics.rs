@@ -15,8 +15,8 @@
 //! (since the last successful, verified backup; absent until there is one) and
 //! `mamori_backup_last_verification_ok` (1 or 0; absent until a run finished).
 //!
-//! A place kept for later work: [`set_mail_outbox`] (the mail outbox). Until it calls it, the
-//! gauges report 0.
+//! The mail outbox gauges ([`set_mail_outbox`]) are read from the outbox table at scrape time,
+//! so every instance reports the shared queue.
 //!
 //! We use the `prometheus` crate (no default features: no protobuf) for the registry and the
 //! text encoder, so names, labels and escaping follow the format without our own code.
@@ -107,7 +107,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         .expect("valid metric"),
     );
     let outbox_oldest_seconds = gauge(
-        "mamori_mail_outbox_oldest_pending_seconds",
+        "mamori_mail_outbox_oldest_age_seconds",
         "Age of the oldest mail still waiting in the outbox; 0 until the outbox reports here.",
     );
     let start_time = gauge("mamori_process_start_time_seconds", "Unix time this process started.");
@@ -174,6 +174,8 @@ struct DbFacts {
     backup_last_success: Option<chrono::NaiveDateTime>,
     /// Whether the last finished backup run passed its restore test.
     backup_last_verified: Option<bool>,
+    /// Pending mails and when the oldest was written.
+    outbox: (i64, Option<chrono::NaiveDateTime>),
 }
 
 #[derive(QueryableByName)]
@@ -206,12 +208,14 @@ fn db_facts(conn: &mut DbConnection) -> Result<DbFacts, AppError> {
     .n;
     let backup_last_verified =
         crate::backup::queries::last_finished(conn)?.map(|run| run.verification == crate::backup::model::VERIFY_PASSED);
+    let outbox = crate::mail::outbox::depth(conn)?;
     Ok(DbFacts {
         open_incidents,
         breached_response,
         breached_resolution,
         backup_last_success: crate::backup::queries::last_success_at(conn)?,
         backup_last_verified,
+        outbox,
     })
 }
 
@@ -226,6 +230,11 @@ fn resident_memory_bytes() -> Option<f64> {
 /// `GET /metrics`.
 pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let facts = state.db(db_facts).await?;
+    let (depth, oldest) = facts.outbox;
+    let oldest_age = oldest.map_or(0.0, |at| {
+        (state.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    set_mail_outbox(depth, oldest_age);
     let scrape = Registry::new();
     let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
         register(

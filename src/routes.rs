@@ -197,6 +197,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/v1/dashboard", Requires(ViewReports)),
     route(Method::GET, "/api/v1/notifications", Authenticated),
     route(Method::POST, "/api/v1/notifications/{id}/read", Authenticated),
+    route(Method::GET, "/api/v1/profile/mail-preferences", Authenticated),
+    route(Method::PUT, "/api/v1/profile/mail-preferences", Authenticated),
     route(
         Method::GET,
         "/api/v1/teams/{id}/escalation-rules",
@@ -391,7 +393,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::notifications::routes::api)
             .configure(crate::reports::routes::api)
             .configure(crate::mail::inbound::api::routes)
-            .configure(crate::cmdb::api::routes),
+            .configure(crate::cmdb::api::routes)
+            .configure(crate::mail::api::routes),
     );
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route("/readyz", web::get().to(crate::health::readyz))

@@ -748,6 +748,34 @@ flash-attachment-added = File attached.
 error-file-too-large = The file is larger than { $max } MB.
 error-file-empty = The file is empty.
 
+## Mail out
+mail-subject-assigned = Assigned to you: { $title }
+mail-subject-escalated = Escalated: { $title }
+mail-subject-sla_warning = SLA warning: { $title }
+mail-subject-sla_breach = SLA breached: { $title }
+mail-subject-commented = New comment: { $title }
+mail-subject-mentioned = You were mentioned: { $title }
+mail-subject-watcher_update = Update: { $title }
+mail-subject-status_update = Status update: { $title }
+mail-subject-action_item_due = Action item due: { $title }
+mail-subject-approval_requested = Approval requested: { $title }
+mail-subject-maintenance_notice = Maintenance notice: { $title }
+mail-intro-assigned = { $name }, this ticket has been assigned to you or your team.
+mail-intro-escalated = { $name }, this ticket has been escalated.
+mail-intro-sla_warning = { $name }, this ticket will soon pass its SLA target.
+mail-intro-sla_breach = { $name }, this ticket has passed its SLA target.
+mail-intro-commented = { $name }, a comment was added to this ticket.
+mail-intro-mentioned = { $name }, you were mentioned in a comment.
+mail-intro-watcher_update = { $name }, a ticket you watch was updated.
+mail-intro-status_update = { $name }, here is a status update.
+mail-intro-action_item_due = { $name }, an action item assigned to you is due.
+mail-intro-approval_requested = { $name }, your approval is requested.
+mail-intro-maintenance_notice = { $name }, maintenance is planned.
+mail-open-ticket = Open in Mamori
+mail-preferences = Choose which mails you receive
+mail-footer = This mail was sent automatically by Mamori.
+error-mail-event-unknown = Choose one of the listed mail events.
+
 ## Similar incidents and export
 incident-similar = Similar past incidents
 incident-no-similar = No similar incidents found.

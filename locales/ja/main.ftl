@@ -745,6 +745,34 @@ flash-attachment-added = ファイルを添付しました。
 error-file-too-large = ファイルが { $max } MB を超えています。
 error-file-empty = ファイルが空です。
 
+## メール送信
+mail-subject-assigned = 担当になりました：{ $title }
+mail-subject-escalated = エスカレーション：{ $title }
+mail-subject-sla_warning = SLA期限が近づいています：{ $title }
+mail-subject-sla_breach = SLA期限を超過しました：{ $title }
+mail-subject-commented = コメントがありました：{ $title }
+mail-subject-mentioned = コメントで呼びかけられました：{ $title }
+mail-subject-watcher_update = 更新のお知らせ：{ $title }
+mail-subject-status_update = 状況のお知らせ：{ $title }
+mail-subject-action_item_due = 対応項目の期限：{ $title }
+mail-subject-approval_requested = 承認のお願い：{ $title }
+mail-subject-maintenance_notice = メンテナンスのお知らせ：{ $title }
+mail-intro-assigned = { $name } 様　以下のチケットの担当（またはチームの担当）になりました。
+mail-intro-escalated = { $name } 様　以下のチケットがエスカレーションされました。
+mail-intro-sla_warning = { $name } 様　以下のチケットはまもなくSLA目標時間を超えます。
+mail-intro-sla_breach = { $name } 様　以下のチケットはSLA目標時間を超過しました。
+mail-intro-commented = { $name } 様　以下のチケットにコメントが追加されました。
+mail-intro-mentioned = { $name } 様　コメントであなた宛ての呼びかけがありました。
+mail-intro-watcher_update = { $name } 様　ウォッチ中のチケットが更新されました。
+mail-intro-status_update = { $name } 様　以下のとおり状況をお知らせします。
+mail-intro-action_item_due = { $name } 様　担当の対応項目が期限を迎えました。
+mail-intro-approval_requested = { $name } 様　承認をお願いします。
+mail-intro-maintenance_notice = { $name } 様　以下のとおりメンテナンスを予定しています。
+mail-open-ticket = Mamoriで開く
+mail-preferences = 受け取るメールの設定
+mail-footer = このメールはMamoriから自動送信されています。
+error-mail-event-unknown = 一覧にあるメールの種類を選んでください。
+
 ## 類似インシデント・出力
 incident-similar = 類似する過去のインシデント
 incident-no-similar = 類似するインシデントは見つかりませんでした。

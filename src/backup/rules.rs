@@ -58,6 +58,10 @@ pub const TABLES: &[&str] = &[
     "ci_redundancy_groups",
     "ci_relationships",
     "ticket_cis",
+    "mail_outbox",
+    "mail_messages",
+    "mail_attempts",
+    "mail_preferences",
 ];
 
 /// Tables whose rows say a database is in use: restore and import refuse to overwrite them

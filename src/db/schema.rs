@@ -575,6 +575,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        ticket_id -> Nullable<BigInt>,
+        ticket_reference -> Nullable<Text>,
+        event -> Text,
+        subject -> Text,
+        message_id -> Nullable<Text>,
+        token -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_messages (mail_id) {
+        mail_id -> BigInt,
+        recipient_name -> Text,
+        user_id -> Nullable<BigInt>,
+        locale -> Text,
+        time_zone -> Text,
+        body -> Text,
+        message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_attempts (id) {
+        id -> BigInt,
+        mail_id -> BigInt,
+        attempted_at -> Timestamp,
+        ok -> Bool,
+        reply -> Text,
+    }
+}
+
+diesel::table! {
+    mail_preferences (user_id, event) {
+        user_id -> BigInt,
+        event -> Text,
+        enabled -> Bool,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(calendar_closures -> calendars (calendar_id));
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -600,6 +651,9 @@ diesel::joinable!(ticket_cis -> tickets (ticket_id));
 
 diesel::joinable!(ticket_watchers -> tickets (ticket_id));
 diesel::joinable!(ticket_requesters -> tickets (ticket_id));
+
+diesel::joinable!(mail_attempts -> mail_outbox (mail_id));
+diesel::joinable!(mail_messages -> mail_outbox (mail_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -645,4 +699,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_cis,
     ticket_watchers,
     ticket_requesters,
+    mail_outbox,
+    mail_messages,
+    mail_attempts,
+    mail_preferences,
 );

@@ -1,5 +1,6 @@
-//! In-app notifications: what the SLA job (and later mail) tells people. Stored per recipient
-//! with a kind and the ticket, shown in the reader's language.
+//! In-app notifications: what the SLA job and ticket changes tell people. Stored per recipient
+//! with a kind and the ticket, shown in the reader's language; also written as mail into the
+//! outbox (`mail::service`) for those who chose that event by mail.
 
 pub mod routes;
 
@@ -29,7 +30,9 @@ pub struct NotificationView {
     pub ticket_page: Option<String>,
 }
 
-/// Tells each of `users` (duplicates dropped) about a ticket.
+/// Tells each of `users` (duplicates dropped) about a ticket, in the app and — for the users
+/// whose mail preferences include the kind's event — by mail, written into the outbox in the
+/// same transaction.
 pub fn notify(
     conn: &mut DbConnection,
     users: &[i64],
@@ -52,6 +55,7 @@ pub fn notify(
             ))
             .execute(conn)?;
     }
+    crate::mail::service::enqueue_for_users(conn, &unique, ticket_id, kind, body, now)?;
     Ok(unique.len())
 }
 

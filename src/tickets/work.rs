@@ -227,7 +227,8 @@ fn holder(ticket: &Ticket) -> serde_json::Value {
 /// Sets the team and assignee of any kind of ticket (see [`AssignInput`] for what is kept):
 /// the team must exist, the assignee be active and a member of the team; the version is
 /// checked and bumped, `assigned` goes on the timeline and `{kind}.assign` in the audit log.
-/// An incident's SLA clocks are recomputed in the same transaction (its team picks the policy).
+/// The SLA clocks are recomputed in the same transaction (its team picks the policy), and a
+/// newly named assignee is notified (in the app and, by their preferences, by mail).
 pub fn assign(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -283,9 +284,12 @@ pub fn assign(
             Some(&holder(&ticket)),
             Some(&holder(&after)),
         )?;
-        if ticket.kind == super::model::Kind::Incident.as_str() {
-            // As `service::restore` does: the team picks the policy and the calendar.
-            crate::sla::service::refresh(conn, id, now)?;
+        // As `service::restore` does: the team picks the policy and the calendar (any kind).
+        crate::sla::service::refresh(conn, id, now)?;
+        // Tells (and, by their mail preferences, mails) a newly named assignee.
+        if let Some(assignee) = assignee_id.filter(|a| Some(*a) != ticket.assignee_id) {
+            let label = format!("{} {}", ticket.reference, ticket.title);
+            crate::notifications::notify(conn, &[assignee], Some(id), "assigned", &label, now)?;
         }
         Ok(())
     })

@@ -63,6 +63,8 @@ pub const PREFIX: &str = "/api/v1";
         crate::reports::routes::dashboard_api,
         crate::notifications::routes::list,
         crate::notifications::routes::read,
+        crate::mail::api::preferences,
+        crate::mail::api::set_preferences,
         crate::sla::api::list_rules,
         crate::sla::api::create_rule,
         crate::sla::api::delete_rule,

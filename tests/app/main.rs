@@ -19,6 +19,7 @@ mod i18n;
 mod incidents;
 mod json_bodies;
 mod mail_in;
+mod mail_out;
 mod metrics;
 mod openapi;
 mod operations;

@@ -46,6 +46,8 @@ fn expected(method: &str, path: &str) -> Option<&'static [Role]> {
         ("GET", p) if p.starts_with("/api/v1/reports") || p == "/api/v1/dashboard" => Some(MANAGERS),
         // Everyone signed in searches; the hits keep to the kinds each role may see.
         ("GET", "/search" | "/api/v1/search") => Some(ALL),
+        // Everyone chooses the mail they receive.
+        (_, "/api/v1/profile/mail-preferences") => Some(ALL),
         // Everyone reads and marks their own notifications.
         (_, p) if p.starts_with("/notifications") || p.starts_with("/api/v1/notifications") => Some(ALL),
         ("GET", "/api/v1/teams/{id}/escalation-rules") => Some(ALL),

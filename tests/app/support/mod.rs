@@ -4,6 +4,7 @@
 pub mod api;
 pub mod browser;
 pub mod postgres;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
