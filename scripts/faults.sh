@@ -1,26 +1,50 @@
 #!/usr/bin/env bash
-# Fault measurements on a release build, on loopback only (docs/RELIABILITY.md records a run):
-#  1. slow clients: SLOW connections, 110 from each of several loopback addresses (10 past the
+# Fault measurements on loopback only (docs/RELIABILITY.md records the runs):
+#  1. slow: slow clients: SLOW connections, 110 from each of several loopback addresses (10 past the
 #     per-address cap), send a form post's headers and then nothing; how many the server holds, how many it refuses at once (429), how fast
 #     /healthz and /readyz answer meanwhile, and when the held ones are closed (408).
-#  2. PostgreSQL down: a throwaway cluster is stopped for STOP_SECONDS; how long /readyz and a
+#  2. pgdown: PostgreSQL down: a throwaway cluster is stopped for STOP_SECONDS; how long /readyz and a
 #     signed-in API request take meanwhile, and how long after the restart requests succeed.
+#  3. kill: on SQLite and on PostgreSQL, KILLS (20) `kill -9` of the server at random moments
+#     while WORKERS (4) clients create incidents through the API (scripts/faults_load.py); the
+#     server is restarted on the same data each time. Then every acknowledged (201) incident must
+#     read back with its number and title, `mamori audit verify` must pass, and on SQLite
+#     `PRAGMA integrity_check` must answer ok. Prints acknowledged, lost, failed requests, restart times.
+#  4. pgrestart: `pg_ctl restart` (-m fast twice, then -m immediate) under the same write load,
+#     Mamori left running: time from PostgreSQL accepting connections again to the first 201
+#     and to /readyz 200; no acknowledged write lost, audit verify passes.
 # Everything is bounded (counts, curl timeouts) and the script stops by itself; its own app and
-# its own cluster are removed at the end.
+# its own cluster are removed at the end. The kill and pgrestart parts take about 3 minutes on a
+# debug build; slow and pgdown about 1.
 #
+#   [FAULTS="slow pgdown kill pgrestart"] [FAULTS_BUILD=release|debug] [KILLS=20] [WORKERS=4] \
 #   scripts/faults.sh [SLOW_CONNECTIONS] [STOP_SECONDS] [REQUEST_TIMEOUT_SECONDS]
+# A missing tool (python3, curl, PostgreSQL's initdb/pg_ctl/createdb) skips the parts needing it,
+# or fails the run with CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLOW="${1:-1100}"
 STOP_SECONDS="${2:-30}"
 TIMEOUT="${3:-10}"
-cargo build --release --bin mamori >&2
-BIN=target/release/mamori
+FAULTS="${FAULTS:-slow pgdown kill pgrestart}"
+KILLS="${KILLS:-20}"
+WORKERS="${WORKERS:-4}"
+if [ "${FAULTS_BUILD:-release}" = debug ]; then
+  cargo build --bin mamori >&2
+  BIN=target/debug/mamori
+else
+  cargo build --release --bin mamori >&2
+  BIN=target/release/mamori
+fi
+LOAD_PY="$PWD/scripts/faults_load.py"
+export MAMORI_LOG=warn MAMORI_SLA_JOB_SECONDS=0 MAMORI_REQUEST_TIMEOUT_SECONDS="$TIMEOUT"
 WORK=$(mktemp -d /tmp/mamori-faults.XXXX)
 chmod 755 "$WORK"
 PIDS=()
 cleanup() {
+  touch "$WORK/stop" 2>/dev/null || true
   for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   if [ -d "$WORK/pg/data" ]; then
     runas "$(pgbin pg_ctl)" -D "$WORK/pg/data" stop -m immediate >/dev/null 2>&1 || true
   fi
@@ -36,16 +60,76 @@ timed() { curl -s -o /dev/null -m 15 -w '%{http_code} %{time_total}' "$@" || tru
 start_app() {
   MAMORI_BIND="127.0.0.1:$PORT" $BIN serve 2>>"$WORK/app.log" &
   SERVER=$!; PIDS+=("$SERVER")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.1; done
-  echo "the app did not start" >&2; cat "$WORK/app.log" >&2; exit 1
+  for _ in $(seq 1000); do curl -sf -m 2 "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.01; done
+  echo "the app did not start" >&2; tail -n 50 "$WORK/app.log" >&2; exit 1
+}
+want() { case " $FAULTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# needs TOOL... : true if every tool is there; otherwise says so and skips (fails with CI=true).
+needs() {
+  local tool
+  for tool in "$@"; do
+    if ! { command -v "$tool" || ls /usr/lib/postgresql/*/bin/"$tool"; } >/dev/null 2>&1; then
+      if [ "${CI:-}" = true ]; then echo "missing dependency: $tool" >&2; exit 1; fi
+      echo "(skipped: $tool is not installed)"; return 1
+    fi
+  done
+}
+needs python3 curl >/dev/null || { echo "python3 and curl are needed" >&2; exit 1; }
+# A throwaway PostgreSQL cluster, created once, on $PGPORT.
+pg_start() {
+  runas "$(pgbin pg_ctl)" -D "$WORK/pg/data" -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" -l "$WORK/pg/log" -w start >/dev/null
+}
+pg_init() {
+  [ -d "$WORK/pg/data" ] && return
+  mkdir -p "$WORK/pg"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+  runas "$(pgbin initdb)" -D "$WORK/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+  PGPORT=$(free_port)
+  pg_start
+}
+# use_backend sqlite|postgres NAME: a fresh database and data folder for one part, with an
+# engineer's API token in $TOKEN.
+use_backend() {
+  export MAMORI_DATA_DIR="$WORK/$2-data"
+  if [ "$1" = sqlite ]; then
+    export MAMORI_DATABASE_URL="sqlite://$WORK/$2-data/mamori.db"
+  else
+    pg_init
+    runas "$(pgbin createdb)" -h 127.0.0.1 -p "$PGPORT" -U postgres "$2"
+    export MAMORI_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/$2"
+  fi
+  echo "correct horse battery staple 9" | $BIN user create --email faults@example.jp --name Faults --role engineer --password-stdin >/dev/null
+  TOKEN=$($BIN token create --user faults@example.jp --name faults 2>/dev/null | tail -n1)
+}
+start_load() {
+  rm -f "$WORK/stop" "$WORK/acked" "$WORK/load.json"
+  python3 "$LOAD_PY" run "http://127.0.0.1:$PORT" "$TOKEN" "$WORKERS" "$WORK/acked" "$WORK/stop" >"$WORK/load.json" &
+  LOAD=$!; PIDS+=("$LOAD")
+}
+stop_load() { touch "$WORK/stop"; wait "$LOAD"; }
+# After the load: every acknowledged incident read back, then the server stopped and the
+# database checked. Fails the script if anything is lost or inconsistent.
+check_writes() {
+  local load check audit
+  load=$(cat "$WORK/load.json")
+  check=$(python3 "$LOAD_PY" check "http://127.0.0.1:$PORT" "$TOKEN" "$WORK/acked")
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  echo "- load (all workers): $load"
+  echo "- read back: $check"
+  if $BIN audit verify >"$WORK/audit.out" 2>&1; then audit="passes"; else audit="FAILS: $(tail -n3 "$WORK/audit.out")"; fi
+  echo "- \`mamori audit verify\`: $audit"
+  if [ "$1" = sqlite ]; then
+    echo "- \`PRAGMA integrity_check\`: $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])' "$WORK/$2-data/mamori.db")"
+  fi
+  case "$check" in *'"lost": 0,'*) ;; *) echo "ACKNOWLEDGED WRITES LOST" >&2; exit 1 ;; esac
+  case "$audit" in passes) ;; *) echo "AUDIT CHAIN BROKEN" >&2; exit 1 ;; esac
 }
 
 echo "machine: $(nproc) cores, $(uname -sr); open-file limit of this shell $(ulimit -n)"
 echo
+if want slow; then
 echo "## Slow clients ($SLOW connections, MAMORI_REQUEST_TIMEOUT_SECONDS=$TIMEOUT, MAMORI_MAX_CONNECTIONS_PER_IP=100)"
-export MAMORI_DATA_DIR="$WORK/sqlite-data" MAMORI_LOG=warn MAMORI_SLA_JOB_SECONDS=0
+export MAMORI_DATA_DIR="$WORK/sqlite-data"
 export MAMORI_DATABASE_URL="sqlite://$WORK/sqlite-data/mamori.db"
-export MAMORI_REQUEST_TIMEOUT_SECONDS="$TIMEOUT"
 PORT=$(free_port)
 start_app
 echo "- open-file limit of the server: $(awk '/Max open files/ {print $4 " (soft), " $5 " (hard)"}' /proc/$SERVER/limits)"
@@ -107,19 +191,12 @@ for s in socks:
 EOF
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
+fi
+
+if want pgdown && needs initdb pg_ctl createdb; then
 echo
 echo "## PostgreSQL stopped for $STOP_SECONDS s (MAMORI_DB_CHECKOUT_TIMEOUT_MS=2000, pool of 8)"
-mkdir -p "$WORK/pg"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-runas "$(pgbin initdb)" -D "$WORK/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-PGPORT=$(free_port)
-pg_start() {
-  runas "$(pgbin pg_ctl)" -D "$WORK/pg/data" -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" -l "$WORK/pg/log" -w start >/dev/null
-}
-pg_start
-runas "$(pgbin createdb)" -h 127.0.0.1 -p "$PGPORT" -U postgres mamori
-export MAMORI_DATA_DIR="$WORK/pg-data" MAMORI_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/mamori"
-echo "correct horse battery staple 9" | $BIN user create --email faults@example.jp --name Faults --role engineer --password-stdin >/dev/null
-TOKEN=$($BIN token create --user faults@example.jp --name faults 2>/dev/null | tail -n1)
+use_backend postgres pgdown
 PORT=$(free_port)
 start_app
 API=(-H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/me")
@@ -142,3 +219,54 @@ done
 OK=$(now_ms)
 echo "- restart: pg_ctl start took $(( STARTED - RESTART )) ms; first 200 on /api/v1/me $(( OK - STARTED )) ms after it returned; /readyz then $(timed "http://127.0.0.1:$PORT/readyz")"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+fi
+
+if want kill; then
+  for backend in sqlite postgres; do
+    [ "$backend" = postgres ] && ! needs initdb pg_ctl createdb && continue
+    echo
+    echo "## $KILLS kill -9 of the server under write load, $backend ($WORKERS workers creating incidents)"
+    use_backend "$backend" "kill-$backend"
+    PORT=$(free_port)
+    start_app
+    start_load
+    RESTARTS=()
+    for _ in $(seq "$KILLS"); do
+      sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.3 + (r % 1500) / 1000 }')"
+      kill -9 "$SERVER"; wait "$SERVER" 2>/dev/null || true
+      KILLED=$(now_ms)
+      start_app
+      RESTARTS+=($(( $(now_ms) - KILLED )))
+    done
+    sleep 2
+    stop_load
+    echo "- restart, from kill -9 to /readyz 200 (ms, sorted): $(printf '%s\n' "${RESTARTS[@]}" | sort -n | tr '\n' ' ')"
+    check_writes "$backend" "kill-$backend"
+  done
+fi
+
+if want pgrestart && needs initdb pg_ctl createdb; then
+  echo
+  echo "## PostgreSQL restarted under write load, Mamori left running ($WORKERS workers)"
+  use_backend postgres pgrestart
+  PORT=$(free_port)
+  start_app
+  start_load
+  for mode in fast fast immediate; do
+    sleep 3
+    ISSUED=$(now_ms)
+    runas "$(pgbin pg_ctl)" -D "$WORK/pg/data" -l "$WORK/pg/log" -m "$mode" -w restart >/dev/null
+    BACK=$(now_ms)
+    READY=-1
+    for _ in $(seq 1000); do
+      if [ "$(timed "http://127.0.0.1:$PORT/readyz" | cut -d' ' -f1)" = 200 ]; then READY=$(( $(now_ms) - BACK )); break; fi
+      sleep 0.01
+    done
+    sleep 5
+    echo "- pg_ctl restart -m $mode: took $(( BACK - ISSUED )) ms; after it returned (accepting connections): first 201 in $(python3 "$LOAD_PY" first-after "$WORK/acked" "$BACK") ms, /readyz 200 in $READY ms"
+  done
+  stop_load
+  check_writes postgres pgrestart
+fi
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
