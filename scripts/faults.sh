@@ -124,7 +124,7 @@ check_writes() {
   case "$audit" in passes) ;; *) echo "AUDIT CHAIN BROKEN" >&2; exit 1 ;; esac
 }
 
-echo "machine: $(nproc) cores, $(uname -sr); open-file limit of this shell $(ulimit -n)"
+echo "machine: $(nproc) cores, $(uname -sr); open-file limit of this shell $(ulimit -n); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 if want slow; then
 echo "## Slow clients ($SLOW connections, MAMORI_REQUEST_TIMEOUT_SECONDS=$TIMEOUT, MAMORI_MAX_CONNECTIONS_PER_IP=100)"
