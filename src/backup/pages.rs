@@ -96,6 +96,9 @@ struct RetentionRunView {
 struct PeriodView {
     table: &'static str,
     days: String,
+    /// The label's message: `retention-days-label`, or `retention-months-label` for archiving.
+    label: &'static str,
+    max: i32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -118,15 +121,27 @@ async fn render_page(
             ))
         })
         .await?;
-    let periods: Vec<PeriodView> = crate::retention::rules::PRUNABLE
+    use crate::retention::rules::{MAX_DAYS, MAX_MONTHS, PRUNABLE, TICKET_ARCHIVE, TICKET_ARCHIVE_DEFAULT_MONTHS};
+    let shown = |table: &'static str, default: i32| {
+        typed_periods
+            .as_ref()
+            .and_then(|typed| typed.get(table).cloned())
+            .unwrap_or_else(|| periods.days.get(table).copied().unwrap_or(default).to_string())
+    };
+    let periods: Vec<PeriodView> = PRUNABLE
         .iter()
         .map(|p| PeriodView {
             table: p.table,
-            days: typed_periods
-                .as_ref()
-                .and_then(|typed| typed.get(p.table).cloned())
-                .unwrap_or_else(|| periods.days.get(p.table).copied().unwrap_or(p.default_days).to_string()),
+            days: shown(p.table, p.default_days),
+            label: "retention-days-label",
+            max: MAX_DAYS,
         })
+        .chain(std::iter::once(PeriodView {
+            table: TICKET_ARCHIVE,
+            days: shown(TICKET_ARCHIVE, TICKET_ARCHIVE_DEFAULT_MONTHS),
+            label: "retention-months-label",
+            max: MAX_MONTHS,
+        }))
         .collect();
     let default_target = job::target_dir(
         &BackupSettings {

@@ -93,6 +93,8 @@ struct ListQuery {
     from: String,
     to: String,
     sort: String,
+    /// `include`: the "include archived" checkbox.
+    archived: String,
 }
 
 impl ListQuery {
@@ -111,6 +113,7 @@ impl ListQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
+            ("archived", &self.archived),
         ]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
@@ -148,6 +151,7 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
         limit: None,
         from: opt(&query.from),
         to: opt(&query.to),
+        archived: opt(&query.archived),
     })
 }
 
@@ -253,6 +257,7 @@ struct FilterView {
     category: String,
     service: String,
     without_problem: bool,
+    archived: String,
     q: String,
     sort: String,
 }
@@ -268,6 +273,7 @@ fn query_view(q: &ListQuery) -> FilterView {
         category: q.category.clone(),
         service: q.service.clone(),
         without_problem: q.without_problem.trim() == "true",
+        archived: q.archived.trim().to_string(),
         q: q.q.clone(),
         // The order the list is in, so the select shows it.
         sort: super::service::effective_sort(Some(&q.q), super::queries::ListSort::parse(q.sort.trim()))

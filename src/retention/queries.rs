@@ -83,3 +83,24 @@ pub fn delete_batch(conn: &mut DbConnection, p: &Prunable, cutoff: NaiveDateTime
     .bind::<Timestamp, _>(cutoff)
     .execute(conn)
 }
+
+/// Archives at most `limit` closed, not yet archived tickets closed before `cutoff`, oldest
+/// closed first; returns how many.
+pub fn archive_batch(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO ticket_archive (ticket_id, archived_at) \
+         SELECT t.id, $1 FROM tickets t \
+         WHERE t.status = 'closed' AND t.closed_at < $2 AND t.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM ticket_archive a WHERE a.ticket_id = t.id) \
+         ORDER BY t.closed_at, t.id LIMIT $3",
+    )
+    .bind::<Timestamp, _>(now)
+    .bind::<Timestamp, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(limit.max(1))
+    .execute(conn)
+}
