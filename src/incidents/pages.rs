@@ -399,9 +399,10 @@ async fn render_show(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let (user_id, role) = (user.id, user.role);
-    let (view, postmortem_status, attachments, watch_panel) = state
+    let (view, postmortem_status, attachments, watch_panel, archived) = state
         .db(move |conn| {
             let view = service::get_live(conn, id, now, true)?;
+            let archived = crate::tickets::queries::is_archived(conn, id)?;
             let watch_panel = crate::tickets::work_routes::watch_panel(conn, id, user_id, role)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
             let attachments: Vec<crate::attachments::model::AttachmentView> =
@@ -409,12 +410,13 @@ async fn render_show(
                     .into_iter()
                     .map(Into::into)
                     .collect();
-            Ok((view, postmortem, attachments, watch_panel))
+            Ok((view, postmortem, attachments, watch_panel, archived))
         })
         .await?;
     let (teams, users) = choices(state).await?;
     let mut context = Context::new();
     context.insert("incident", &view);
+    context.insert("archived", &archived);
     // The shared timeline partial (`tickets/_timeline.html`).
     context.insert("timeline", &view.timeline);
     context.insert("ticket_id", &view.id);

@@ -152,6 +152,19 @@ async fn the_run_archives_closed_tickets_in_batches_and_lists_and_search_leave_t
         .await
         .unwrap();
     assert!(csv.contains(&reference(old[0])), "{csv}");
+
+    // An archived incident's page still opens, with a badge; a live one has none.
+    let page = app.get(&client, &format!("/incidents/{}", old[0])).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"archived-badge\""), "{html}");
+    let html = app
+        .get(&client, &format!("/incidents/{recent}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("id=\"archived-badge\""), "{html}");
 }
 
 async fn the_archiving_period_is_set_by_admins_and_zero_never_archives(app: TestApp) {
