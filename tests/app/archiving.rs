@@ -219,7 +219,61 @@ async fn the_archiving_period_is_set_by_admins_and_zero_never_archives(app: Test
     assert!(html.contains("max=\"1200\""), "{html}");
 }
 
+async fn the_problem_list_leaves_archived_problems_out_unless_asked(app: TestApp) {
+    app.state.clock.set(now());
+    let api = Api::new(&app, Role::Manager).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let (status, body) = api
+            .post(
+                "/api/v1/problems",
+                json!({"title": format!("アーカイブ試験の問題 {n}")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let old = ids[0];
+    app.with_db(move |conn| {
+        diesel::update(tickets::table.find(old))
+            .set((
+                tickets::status.eq("closed"),
+                tickets::closed_at.eq(Some(now() - Months::new(30))),
+            ))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let run = app
+        .state
+        .db(|conn| mamori::retention::service::run(conn, "test", now()))
+        .await
+        .unwrap();
+    assert!(run.counts.contains("\"ticket_archive\":1"), "{run:?}");
+    let (status, list) = api.get("/api/v1/problems").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(ids_of(&list), vec![ids[1]], "{list}");
+    let (_, list) = api.get("/api/v1/problems?archived=include").await;
+    assert!(ids_of(&list).contains(&old), "{list}");
+    let (status, _) = api.get("/api/v1/problems?archived=all").await;
+    assert_eq!(status, 422);
+    let (client, _) = app.login_as(Role::Manager).await;
+    let html = app.get(&client, "/problems?all=1").await.text().await.unwrap();
+    assert!(
+        !html.contains("アーカイブ試験の問題 0") && html.contains("アーカイブ試験の問題 1"),
+        "{html}"
+    );
+    let html = app
+        .get(&client, "/problems?all=1&archived=include")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("アーカイブ試験の問題 0"), "{html}");
+}
+
 on_both!(
+    the_problem_list_leaves_archived_problems_out_unless_asked,
     the_run_archives_closed_tickets_in_batches_and_lists_and_search_leave_them_out,
     the_archiving_period_is_set_by_admins_and_zero_never_archives,
 );
