@@ -631,6 +631,11 @@ retention-error-months = Enter a number of months from 0 to { $max }.
 ticket-archived-badge = Archived
 list-include-archived = Include archived tickets
 archived-error-invalid = Choose “include” or “exclude”.
+retention-report-title = The next run will archive
+retention-report-month = Closed in
+retention-report-count = Tickets
+retention-report-tickets = { $count } tickets
+retention-report-none = The next run archives no tickets.
 
 ## Input safety
 

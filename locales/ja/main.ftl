@@ -628,6 +628,11 @@ retention-error-months = 0～{ $max } の月数を入力してください。
 ticket-archived-badge = アーカイブ済み
 list-include-archived = アーカイブ済みのチケットも表示
 archived-error-invalid = 「include」または「exclude」を指定してください。
+retention-report-title = 次回の実行でアーカイブするチケット
+retention-report-month = 完了した月
+retention-report-count = 件数
+retention-report-tickets = { $count } 件
+retention-report-none = 次回の実行でアーカイブするチケットはありません。
 
 ## 入力の安全性
 

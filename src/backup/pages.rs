@@ -110,14 +110,16 @@ async fn render_page(
     errors: BTreeMap<String, String>,
     typed_periods: Option<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (settings, runs, teams, periods, retention_runs) = state
-        .db(|conn| {
+    let now = state.clock.now();
+    let (settings, runs, teams, periods, retention_runs, archive_report) = state
+        .db(move |conn| {
             Ok((
                 queries::settings(conn)?,
                 queries::recent_runs(conn, RUNS_SHOWN)?,
                 crate::teams::queries::all(conn)?,
                 crate::retention::service::periods(conn)?,
                 crate::retention::queries::recent_runs(conn, 10)?,
+                crate::retention::service::archive_report(conn, now)?,
             ))
         })
         .await?;
@@ -178,6 +180,7 @@ async fn render_page(
         })
         .collect();
     context.insert("retention_runs", &retention_runs);
+    context.insert("archive_report", &archive_report);
     render_status(req, status, "backup/admin.html", context)
 }
 

@@ -104,3 +104,20 @@ pub fn archive_batch(
     .bind::<diesel::sql_types::BigInt, _>(limit.max(1))
     .execute(conn)
 }
+
+/// What the next run would archive: the tickets [`archive_batch`] takes, counted by kind and by
+/// the month they were closed (`YYYY-MM`, UTC), oldest first.
+pub fn archive_report(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<super::model::ReportRow>> {
+    let month = match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => "strftime('%Y-%m', t.closed_at)",
+        crate::db::Backend::Postgres => "to_char(t.closed_at, 'YYYY-MM')",
+    };
+    diesel::sql_query(format!(
+        "SELECT t.kind AS kind, {month} AS month, COUNT(*) AS count FROM tickets t \
+         WHERE t.status = 'closed' AND t.closed_at < $1 AND t.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM ticket_archive a WHERE a.ticket_id = t.id) \
+         GROUP BY t.kind, {month} ORDER BY 2, 1"
+    ))
+    .bind::<Timestamp, _>(cutoff)
+    .load(conn)
+}

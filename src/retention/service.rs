@@ -75,6 +75,20 @@ pub fn update_periods(
     })
 }
 
+/// What the next run would archive at `now`, by kind and month closed (empty when archiving
+/// is off).
+pub fn archive_report(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<super::model::ReportRow>, AppError> {
+    let months = periods(conn)?
+        .days
+        .get(TICKET_ARCHIVE)
+        .copied()
+        .unwrap_or(TICKET_ARCHIVE_DEFAULT_MONTHS);
+    match rules::archive_cutoff(now, months) {
+        Some(cutoff) => Ok(queries::archive_report(conn, cutoff)?),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Prunes every table past its period and archives the tickets closed before the archiving
 /// period, in batches of [`rules::BATCH`] rows (one short transaction each), and records the
 /// run with its counts per table (`ticket_archive`: tickets archived).

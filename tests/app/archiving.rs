@@ -68,6 +68,19 @@ async fn the_run_archives_closed_tickets_in_batches_and_lists_and_search_leave_t
     let (ids, references) = incidents(&app, &api).await;
     let (old, recent, open) = (vec![ids[0], ids[1]], ids[2], ids[3]);
 
+    // The report first: the admin page shows what the next run archives, by month and kind.
+    let (admin, _) = app.login_as(Role::Admin).await;
+    let report = app
+        .with_db(|conn| mamori::retention::service::archive_report(conn, now()).unwrap())
+        .await;
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(
+        (report[0].kind.as_str(), report[0].month.as_str(), report[0].count),
+        ("incident", "2024-11", 2)
+    );
+    let html = app.get(&admin, "/admin/backups").await.text().await.unwrap();
+    assert!(html.contains("<tr><td>2024-11</td>"), "{html}");
+
     let run = app
         .state
         .db(|conn| mamori::retention::service::run_batched(conn, "test", now(), 1))
@@ -96,6 +109,11 @@ async fn the_run_archives_closed_tickets_in_batches_and_lists_and_search_leave_t
         .await
         .unwrap();
     assert!(run.counts.contains("\"ticket_archive\":0"), "{run:?}");
+    let html = app.get(&admin, "/admin/backups").await.text().await.unwrap();
+    assert!(
+        !html.contains("<tr><td>2024-11</td>"),
+        "nothing left to archive: {html}"
+    );
 
     // The API list and the search leave them out unless asked.
     let (status, list) = api.get("/api/v1/incidents?view=all").await;
