@@ -624,6 +624,18 @@ retention-removed = Rows removed
 retention-none = Pruning has not run yet.
 retention-error-table = Not a kind of record that can be pruned.
 retention-error-days = Enter a number of days from 0 to { $max }.
+retention-name-ticket_archive_months = Closed tickets, until archived (archived tickets are kept, but left out of lists and search unless asked)
+retention-name-ticket_archive = Tickets archived
+retention-months-label = { $name } (months)
+retention-error-months = Enter a number of months from 0 to { $max }.
+ticket-archived-badge = Archived
+list-include-archived = Include archived tickets
+archived-error-invalid = Choose “include” or “exclude”.
+retention-report-title = The next run will archive
+retention-report-month = Closed in
+retention-report-count = Tickets
+retention-report-tickets = { $count } tickets
+retention-report-none = The next run archives no tickets.
 
 ## Input safety
 

@@ -621,6 +621,18 @@ retention-removed = 削除した件数
 retention-none = まだ削除は実行されていません。
 retention-error-table = 削除の対象にできない記録の種類です。
 retention-error-days = 0～{ $max } の日数を入力してください。
+retention-name-ticket_archive_months = 完了したチケットをアーカイブするまで（アーカイブ済みのチケットは保存されますが、指定しない限り一覧と検索に表示されません）
+retention-name-ticket_archive = アーカイブしたチケット
+retention-months-label = { $name }（か月）
+retention-error-months = 0～{ $max } の月数を入力してください。
+ticket-archived-badge = アーカイブ済み
+list-include-archived = アーカイブ済みのチケットも表示
+archived-error-invalid = 「include」または「exclude」を指定してください。
+retention-report-title = 次回の実行でアーカイブするチケット
+retention-report-month = 完了した月
+retention-report-count = 件数
+retention-report-tickets = { $count } 件
+retention-report-none = 次回の実行でアーカイブするチケットはありません。
 
 ## 入力の安全性
 

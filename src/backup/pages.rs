@@ -96,6 +96,9 @@ struct RetentionRunView {
 struct PeriodView {
     table: &'static str,
     days: String,
+    /// The label's message: `retention-days-label`, or `retention-months-label` for archiving.
+    label: &'static str,
+    max: i32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -107,26 +110,40 @@ async fn render_page(
     errors: BTreeMap<String, String>,
     typed_periods: Option<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (settings, runs, teams, periods, retention_runs) = state
-        .db(|conn| {
+    let now = state.clock.now();
+    let (settings, runs, teams, periods, retention_runs, archive_report) = state
+        .db(move |conn| {
             Ok((
                 queries::settings(conn)?,
                 queries::recent_runs(conn, RUNS_SHOWN)?,
                 crate::teams::queries::all(conn)?,
                 crate::retention::service::periods(conn)?,
                 crate::retention::queries::recent_runs(conn, 10)?,
+                crate::retention::service::archive_report(conn, now)?,
             ))
         })
         .await?;
-    let periods: Vec<PeriodView> = crate::retention::rules::PRUNABLE
+    use crate::retention::rules::{MAX_DAYS, MAX_MONTHS, PRUNABLE, TICKET_ARCHIVE, TICKET_ARCHIVE_DEFAULT_MONTHS};
+    let shown = |table: &'static str, default: i32| {
+        typed_periods
+            .as_ref()
+            .and_then(|typed| typed.get(table).cloned())
+            .unwrap_or_else(|| periods.days.get(table).copied().unwrap_or(default).to_string())
+    };
+    let periods: Vec<PeriodView> = PRUNABLE
         .iter()
         .map(|p| PeriodView {
             table: p.table,
-            days: typed_periods
-                .as_ref()
-                .and_then(|typed| typed.get(p.table).cloned())
-                .unwrap_or_else(|| periods.days.get(p.table).copied().unwrap_or(p.default_days).to_string()),
+            days: shown(p.table, p.default_days),
+            label: "retention-days-label",
+            max: MAX_DAYS,
         })
+        .chain(std::iter::once(PeriodView {
+            table: TICKET_ARCHIVE,
+            days: shown(TICKET_ARCHIVE, TICKET_ARCHIVE_DEFAULT_MONTHS),
+            label: "retention-months-label",
+            max: MAX_MONTHS,
+        }))
         .collect();
     let default_target = job::target_dir(
         &BackupSettings {
@@ -163,6 +180,7 @@ async fn render_page(
         })
         .collect();
     context.insert("retention_runs", &retention_runs);
+    context.insert("archive_report", &archive_report);
     render_status(req, status, "backup/admin.html", context)
 }
 

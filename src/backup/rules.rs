@@ -24,6 +24,7 @@ pub const TABLES: &[&str] = &[
     "tickets",
     "ticket_search",
     "ticket_facts",
+    "ticket_archive",
     "incidents",
     "ticket_events",
     "ticket_watchers",

@@ -148,6 +148,14 @@ diesel::table! {
     }
 }
 
+// Archived tickets: kept, but out of lists and search unless asked (issue 19).
+diesel::table! {
+    ticket_archive (ticket_id) {
+        ticket_id -> BigInt,
+        archived_at -> Timestamp,
+    }
+}
+
 // A ticket's normalised text and its one- and two-character grams (`tickets::search`).
 diesel::table! {
     ticket_search (ticket_id) {
@@ -637,6 +645,7 @@ diesel::joinable!(problems -> tickets (ticket_id));
 diesel::joinable!(incidents -> tickets (ticket_id));
 diesel::joinable!(ticket_search -> tickets (ticket_id));
 diesel::joinable!(ticket_facts -> tickets (ticket_id));
+diesel::joinable!(ticket_archive -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -669,6 +678,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_search,
     ticket_facts,
+    ticket_archive,
     incidents,
     ticket_events,
     problems,

@@ -163,6 +163,8 @@ pub struct IncidentFilter {
     pub from: Option<String>,
     /// Reported on or before this day (YYYY-MM-DD, in the user's time zone).
     pub to: Option<String>,
+    /// `include` lists archived incidents too; left out by default (`exclude`).
+    pub archived: Option<String>,
 }
 
 /// The ticket and its incident row together.

@@ -93,6 +93,8 @@ struct ListQuery {
     from: String,
     to: String,
     sort: String,
+    /// `include`: the "include archived" checkbox.
+    archived: String,
 }
 
 impl ListQuery {
@@ -111,6 +113,7 @@ impl ListQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
+            ("archived", &self.archived),
         ]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
@@ -148,6 +151,7 @@ fn filter_of(query: &ListQuery) -> Result<IncidentFilter, AppError> {
         limit: None,
         from: opt(&query.from),
         to: opt(&query.to),
+        archived: opt(&query.archived),
     })
 }
 
@@ -253,6 +257,7 @@ struct FilterView {
     category: String,
     service: String,
     without_problem: bool,
+    archived: String,
     q: String,
     sort: String,
 }
@@ -268,6 +273,7 @@ fn query_view(q: &ListQuery) -> FilterView {
         category: q.category.clone(),
         service: q.service.clone(),
         without_problem: q.without_problem.trim() == "true",
+        archived: q.archived.trim().to_string(),
         q: q.q.clone(),
         // The order the list is in, so the select shows it.
         sort: super::service::effective_sort(Some(&q.q), super::queries::ListSort::parse(q.sort.trim()))
@@ -393,9 +399,10 @@ async fn render_show(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let (user_id, role) = (user.id, user.role);
-    let (view, postmortem_status, attachments, watch_panel) = state
+    let (view, postmortem_status, attachments, watch_panel, archived) = state
         .db(move |conn| {
             let view = service::get_live(conn, id, now, true)?;
+            let archived = crate::tickets::queries::is_archived(conn, id)?;
             let watch_panel = crate::tickets::work_routes::watch_panel(conn, id, user_id, role)?;
             let postmortem = crate::postmortems::queries::for_incident(conn, id)?.map(|p| p.status);
             let attachments: Vec<crate::attachments::model::AttachmentView> =
@@ -403,12 +410,13 @@ async fn render_show(
                     .into_iter()
                     .map(Into::into)
                     .collect();
-            Ok((view, postmortem, attachments, watch_panel))
+            Ok((view, postmortem, attachments, watch_panel, archived))
         })
         .await?;
     let (teams, users) = choices(state).await?;
     let mut context = Context::new();
     context.insert("incident", &view);
+    context.insert("archived", &archived);
     // The shared timeline partial (`tickets/_timeline.html`).
     context.insert("timeline", &view.timeline);
     context.insert("ticket_id", &view.id);

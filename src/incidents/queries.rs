@@ -241,6 +241,9 @@ macro_rules! filtered_ids {
                     .sql(")"),
             );
         }
+        if crate::tickets::queries::include_archived(filter.archived.as_deref()) != Some(true) {
+            query = query.filter(sql::<Bool>(crate::tickets::queries::NOT_ARCHIVED));
+        }
         if filter.without_problem == Some(true) {
             query = query.filter(sql::<Bool>(crate::problems::queries::NOT_COVERED_BY_A_PROBLEM));
         }

@@ -501,6 +501,12 @@ fn list_rows(
     if let Some(to) = filter.to.as_deref().filter(|d| !d.trim().is_empty()) {
         scope.reported_before = Some(day_start(to, tz, "to")? + Duration::days(1));
     }
+    if crate::tickets::queries::include_archived(filter.archived.as_deref()).is_none() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "archived",
+            FieldMessage::new("archived-error-invalid"),
+        )));
+    }
     let asked = match filter.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => Some(queries::ListSort::parse(text).ok_or_else(|| {

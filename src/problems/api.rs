@@ -46,6 +46,8 @@ pub(crate) struct ListQuery {
     before: Option<i64>,
     /// Page size, 1 to 100 (default 100).
     limit: Option<i64>,
+    /// `include` lists archived problems too; left out by default (`exclude`).
+    archived: Option<String>,
 }
 
 /// Problems, newest first.
@@ -53,8 +55,22 @@ pub(crate) struct ListQuery {
     responses((status = 200, description = "A page of problems", body = PageBefore<ProblemRow>)))]
 pub(crate) async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
+    let include_archived = crate::tickets::queries::include_archived(q.archived.as_deref()).ok_or_else(|| {
+        AppError::Validation(crate::error::FieldErrors::single(
+            "archived",
+            crate::error::FieldMessage::new("archived-error-invalid"),
+        ))
+    })?;
     let (items, next_before) = state
-        .db(move |conn| service::list(conn, q.open.unwrap_or(false), q.before, q.limit.unwrap_or(100)))
+        .db(move |conn| {
+            service::list(
+                conn,
+                q.open.unwrap_or(false),
+                include_archived,
+                q.before,
+                q.limit.unwrap_or(100),
+            )
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageBefore { items, next_before }))
 }

@@ -52,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct ListQuery {
     all: String,
     before: Option<i64>,
+    /// `include`: the "include archived" checkbox.
+    archived: String,
 }
 
 async fn list(
@@ -61,10 +63,11 @@ async fn list(
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (open_only, before, now) = (query.all.is_empty(), query.before, state.clock.now());
+    let include_archived = query.archived.trim() == "include";
     let tz = user.time_zone.clone();
     let (rows, next, candidates) = state
         .db(move |conn| {
-            let (rows, next) = service::list(conn, open_only, before, 50)?;
+            let (rows, next) = service::list(conn, open_only, include_archived, before, 50)?;
             Ok((rows, next, service::candidates(conn, now, &tz)?))
         })
         .await?;
@@ -72,9 +75,16 @@ async fn list(
     context.insert("problems", &rows);
     context.insert("candidates", &candidates);
     context.insert("open_only", &open_only);
+    context.insert("include_archived", &include_archived);
     context.insert(
         "next_url",
-        &next.map(|b| format!("/problems?{}before={b}", if open_only { "" } else { "all=1&" })),
+        &next.map(|b| {
+            format!(
+                "/problems?{}{}before={b}",
+                if open_only { "" } else { "all=1&" },
+                if include_archived { "archived=include&" } else { "" }
+            )
+        }),
     );
     render(&req, "problems/list.html", context)
 }

@@ -53,7 +53,13 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &ProblemUpdate<'_>) -> 
         .map(|_| ())
 }
 
-pub fn list(conn: &mut DbConnection, open_only: bool, before: Option<i64>, limit: i64) -> QueryResult<Vec<ProblemRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    open_only: bool,
+    include_archived: bool,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<ProblemRow>> {
     let mut query = tickets::table
         .inner_join(problems::table)
         .left_join(users::table.on(tickets::assignee_id.eq(users::id.nullable())))
@@ -70,6 +76,11 @@ pub fn list(conn: &mut DbConnection, open_only: bool, before: Option<i64>, limit
             tickets::created_at,
         ))
         .into_boxed();
+    if !include_archived {
+        query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            crate::tickets::queries::NOT_ARCHIVED,
+        ));
+    }
     if open_only {
         query = query.filter(tickets::status.ne_all(vec!["resolved", "closed"]));
     }

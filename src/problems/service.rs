@@ -247,11 +247,12 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<ProblemView, AppError> {
 pub fn list(
     conn: &mut DbConnection,
     open_only: bool,
+    include_archived: bool,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<ProblemRow>, Option<i64>), AppError> {
     let limit = limit.clamp(1, 100);
-    let mut rows = queries::list(conn, open_only, before, limit + 1)?;
+    let mut rows = queries::list(conn, open_only, include_archived, before, limit + 1)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.id)

@@ -25,3 +25,15 @@ pub struct RetentionRun {
     pub counts: String,
     pub error: Option<String>,
 }
+
+/// One line of the report of what the next run would archive.
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName, Serialize)]
+pub struct ReportRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    /// The month the tickets were closed, `YYYY-MM`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
+}

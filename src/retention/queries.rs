@@ -83,3 +83,41 @@ pub fn delete_batch(conn: &mut DbConnection, p: &Prunable, cutoff: NaiveDateTime
     .bind::<Timestamp, _>(cutoff)
     .execute(conn)
 }
+
+/// Archives at most `limit` closed, not yet archived tickets closed before `cutoff`, oldest
+/// closed first; returns how many.
+pub fn archive_batch(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO ticket_archive (ticket_id, archived_at) \
+         SELECT t.id, $1 FROM tickets t \
+         WHERE t.status = 'closed' AND t.closed_at < $2 AND t.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM ticket_archive a WHERE a.ticket_id = t.id) \
+         ORDER BY t.closed_at, t.id LIMIT $3",
+    )
+    .bind::<Timestamp, _>(now)
+    .bind::<Timestamp, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(limit.max(1))
+    .execute(conn)
+}
+
+/// What the next run would archive: the tickets [`archive_batch`] takes, counted by kind and by
+/// the month they were closed (`YYYY-MM`, UTC), oldest first.
+pub fn archive_report(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<super::model::ReportRow>> {
+    let month = match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => "strftime('%Y-%m', t.closed_at)",
+        crate::db::Backend::Postgres => "to_char(t.closed_at, 'YYYY-MM')",
+    };
+    diesel::sql_query(format!(
+        "SELECT t.kind AS kind, {month} AS month, COUNT(*) AS count FROM tickets t \
+         WHERE t.status = 'closed' AND t.closed_at < $1 AND t.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM ticket_archive a WHERE a.ticket_id = t.id) \
+         GROUP BY t.kind, {month} ORDER BY 2, 1"
+    ))
+    .bind::<Timestamp, _>(cutoff)
+    .load(conn)
+}

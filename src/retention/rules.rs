@@ -66,6 +66,20 @@ pub const BATCH: i64 = 500;
 /// The longest period that can be set (100 years).
 pub const MAX_DAYS: i32 = 36_500;
 
+/// The period, in months, after which closed tickets are archived (kept, but out of lists and
+/// search unless asked): its name in `retention_periods` and in `Periods::days`.
+pub const TICKET_ARCHIVE: &str = "ticket_archive_months";
+/// Closed tickets are archived after 24 months unless an administrator set otherwise; 0: never.
+pub const TICKET_ARCHIVE_DEFAULT_MONTHS: i32 = 24;
+/// The longest archiving period that can be set (100 years).
+pub const MAX_MONTHS: i32 = 1_200;
+
+/// Closed tickets closed before this are archived; `None` when the period is 0 (never).
+pub fn archive_cutoff(now: NaiveDateTime, months: i32) -> Option<NaiveDateTime> {
+    let months = u32::try_from(months).ok().filter(|m| *m > 0)?;
+    now.checked_sub_months(chrono::Months::new(months))
+}
+
 pub fn find(table: &str) -> Option<&'static Prunable> {
     PRUNABLE.iter().find(|p| p.table == table)
 }
@@ -95,6 +109,14 @@ mod tests {
         assert!(run_due(None, t("2026-12-03 00:00")));
         assert!(!run_due(Some(t("2026-12-02 01:00")), t("2026-12-03 00:00")));
         assert!(run_due(Some(t("2026-12-02 00:00")), t("2026-12-03 00:00")));
+    }
+
+    #[test]
+    fn archiving_counts_calendar_months_and_zero_never_archives() {
+        assert_eq!(archive_cutoff(t("2026-12-03 10:00"), 24), Some(t("2024-12-03 10:00")));
+        assert_eq!(archive_cutoff(t("2026-03-31 00:00"), 1), Some(t("2026-02-28 00:00")));
+        assert_eq!(archive_cutoff(t("2026-12-03 00:00"), 0), None);
+        assert!(find(TICKET_ARCHIVE).is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::model::{Periods, RetentionRun};
 use super::queries;
-use super::rules::{self, How, MAX_DAYS, PRUNABLE};
+use super::rules::{self, How, MAX_DAYS, MAX_MONTHS, PRUNABLE, TICKET_ARCHIVE, TICKET_ARCHIVE_DEFAULT_MONTHS};
 use crate::audit::model::Actor;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, FieldErrors, FieldMessage};
@@ -16,9 +16,11 @@ use crate::error::{AppError, FieldErrors, FieldMessage};
 pub const LEASE: &str = "retention";
 const LEASE_FOR: Duration = Duration::hours(2);
 
-/// Every prunable table's period: what an administrator set, else its default.
+/// Every prunable table's period and the tickets' archiving period ([`TICKET_ARCHIVE`], in
+/// months): what an administrator set, else its default.
 pub fn periods(conn: &mut DbConnection) -> Result<Periods, AppError> {
     let mut days: BTreeMap<String, i32> = PRUNABLE.iter().map(|p| (p.table.to_string(), p.default_days)).collect();
+    days.insert(TICKET_ARCHIVE.to_string(), TICKET_ARCHIVE_DEFAULT_MONTHS);
     for (name, set) in queries::set_periods(conn)? {
         if let Some(d) = days.get_mut(&name) {
             *d = set;
@@ -36,7 +38,14 @@ pub fn update_periods(
 ) -> Result<Periods, AppError> {
     let mut errors = FieldErrors::new();
     for (name, days) in &input.days {
-        if rules::find(name).is_none() {
+        if name == TICKET_ARCHIVE {
+            if !(0..=MAX_MONTHS).contains(days) {
+                errors.add(
+                    format!("days.{name}"),
+                    FieldMessage::new("retention-error-months").with("max", i64::from(MAX_MONTHS)),
+                );
+            }
+        } else if rules::find(name).is_none() {
             errors.add(format!("days.{name}"), FieldMessage::new("retention-error-table"));
         } else if !(0..=MAX_DAYS).contains(days) {
             errors.add(
@@ -66,8 +75,23 @@ pub fn update_periods(
     })
 }
 
-/// Prunes every table past its period, in batches of [`rules::BATCH`] rows (one short
-/// transaction each), and records the run with its counts per table.
+/// What the next run would archive at `now`, by kind and month closed (empty when archiving
+/// is off).
+pub fn archive_report(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<super::model::ReportRow>, AppError> {
+    let months = periods(conn)?
+        .days
+        .get(TICKET_ARCHIVE)
+        .copied()
+        .unwrap_or(TICKET_ARCHIVE_DEFAULT_MONTHS);
+    match rules::archive_cutoff(now, months) {
+        Some(cutoff) => Ok(queries::archive_report(conn, cutoff)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Prunes every table past its period and archives the tickets closed before the archiving
+/// period, in batches of [`rules::BATCH`] rows (one short transaction each), and records the
+/// run with its counts per table (`ticket_archive`: tickets archived).
 pub fn run(conn: &mut DbConnection, holder: &str, now: NaiveDateTime) -> Result<RetentionRun, AppError> {
     run_batched(conn, holder, now, rules::BATCH)
 }
@@ -106,6 +130,26 @@ pub fn run_batched(
             }
         }
         counts.insert(p.table, removed);
+    }
+    let months = periods
+        .days
+        .get(TICKET_ARCHIVE)
+        .copied()
+        .unwrap_or(TICKET_ARCHIVE_DEFAULT_MONTHS);
+    if let Some(cutoff) = rules::archive_cutoff(now, months) {
+        let mut archived = 0;
+        loop {
+            match write_transaction(conn, |conn| queries::archive_batch(conn, cutoff, now, batch_size)) {
+                Ok(0) => break,
+                Ok(n) => archived += n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention: archiving failed");
+                    failure = Some(format!("ticket_archive: {e}"));
+                    break;
+                }
+            }
+        }
+        counts.insert("ticket_archive", archived);
     }
     let counts_json = serde_json::to_string(&counts).map_err(AppError::internal)?;
     write_transaction(conn, |conn| {

@@ -94,6 +94,8 @@ pub struct SearchParams {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `include` finds archived tickets too; left out by default (`exclude`).
+    pub archived: Option<String>,
 }
 
 /// A checked request.
@@ -106,6 +108,8 @@ pub struct Request {
     pub limit: i64,
     /// The id of the last hit of the previous page.
     pub after: Option<i64>,
+    /// Archived tickets are found too (`archived=include`).
+    pub include_archived: bool,
 }
 
 fn invalid(field: &'static str, key: &'static str) -> AppError {
@@ -169,6 +173,8 @@ pub fn check(params: &SearchParams, role: Role) -> Result<Request, AppError> {
                 .ok_or_else(|| invalid("cursor", "search-error-cursor-invalid"))?,
         ),
     };
+    let include_archived = crate::tickets::queries::include_archived(params.archived.as_deref())
+        .ok_or_else(|| invalid("archived", "archived-error-invalid"))?;
     Ok(Request {
         query,
         kinds,
@@ -176,6 +182,7 @@ pub fn check(params: &SearchParams, role: Role) -> Result<Request, AppError> {
         sort,
         limit,
         after,
+        include_archived,
     })
 }
 
@@ -231,6 +238,9 @@ fn ticket_hits(conn: &mut DbConnection, request: &Request, limit: i64) -> Result
             .filter(tickets::deleted_at.is_null())
             .select(tickets::id)
             .into_boxed();
+        if !request.include_archived {
+            query = query.filter(sql::<Bool>(crate::tickets::queries::NOT_ARCHIVED));
+        }
         if request.status == StatusFilter::Open {
             // The states are the enums' own names, never user text.
             let open: Vec<String> = request

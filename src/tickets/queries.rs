@@ -214,6 +214,26 @@ pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResul
 }
 
 /// The most events [`timeline`] returns.
+/// A filter on `tickets` leaving out archived tickets (a primary-key probe of `ticket_archive`
+/// per candidate): lists and search add it unless `archived=include` is asked.
+pub const NOT_ARCHIVED: &str = "NOT EXISTS (SELECT 1 FROM ticket_archive WHERE ticket_archive.ticket_id = tickets.id)";
+
+/// Whether a list or search asked for archived tickets too: `archived=include`; absent or
+/// `exclude` leaves them out; `None` for anything else.
+pub fn include_archived(param: Option<&str>) -> Option<bool> {
+    match param.map(str::trim).unwrap_or("") {
+        "" | "exclude" => Some(false),
+        "include" => Some(true),
+        _ => None,
+    }
+}
+
+/// Whether ticket `id` is archived (the badge on its page).
+pub fn is_archived(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    use crate::db::schema::ticket_archive;
+    diesel::select(diesel::dsl::exists(ticket_archive::table.find(id))).get_result(conn)
+}
+
 pub const TIMELINE_LIMIT: usize = 2000;
 
 /// The timeline in order, with actor names in the same query. Bounded: a ticket with more

@@ -343,7 +343,7 @@ async fn the_demo_fills_an_empty_system_once(app: TestApp) {
                     (r.status.clone(), pm.map(|p| p.status))
                 })
                 .collect();
-            let (problems, _) = mamori::problems::service::list(conn, false, None, 100).unwrap();
+            let (problems, _) = mamori::problems::service::list(conn, false, true, None, 100).unwrap();
             let known_errors: Vec<usize> = problems
                 .iter()
                 .filter(|p| p.status == "known_error")

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod archiving;
 mod attachments;
 mod audit_chain;
 mod auth;
