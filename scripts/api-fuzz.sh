@@ -122,7 +122,8 @@ fuzz() {
   done
   say "$backend: schemathesis, seed $seed, at most $max_examples examples per operation"
   set +e
-  (cd "$work" && "$venv/bin/schemathesis" --config-file "$config" --no-color run \
+  (cd "$work" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=api_fuzz_hooks \
+    "$venv/bin/schemathesis" --config-file "$config" --no-color run \
     "http://127.0.0.1:$port/api/v1/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks "$checks" \
