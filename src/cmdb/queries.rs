@@ -14,7 +14,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// Classes are a short admin list; bounded all the same.
 pub const MAX_CLASSES: i64 = 500;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::db::{like_pattern, lower};
 
 pub fn classes(conn: &mut DbConnection) -> QueryResult<Vec<CiClass>> {
     ci_classes::table
@@ -67,19 +67,6 @@ pub fn name_taken(conn: &mut DbConnection, class_id: i64, name: &str, except_id:
         query = query.filter(cis::id.ne(id));
     }
     Ok(query.first::<i64>(conn).optional()?.is_some())
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-fn like_pattern(text: &str) -> String {
-    let mut out = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// A page of CIs, newest first, under the filters and the keyset cursor.

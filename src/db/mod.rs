@@ -566,3 +566,15 @@ pub mod utc {
         }
     }
 }
+
+diesel::define_sql_function!(
+    /// SQL `lower()`, for case-insensitive `LIKE`s (SQLite folds ASCII letters only).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
+
+/// A `LIKE` pattern that finds `text` anywhere, with `%`, `_` and `\` taken literally (used with
+/// `ESCAPE '\'`): a search for "100%" means the text.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

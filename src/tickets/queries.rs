@@ -367,7 +367,7 @@ fn postgres_text_condition(query: &super::search::Query) -> String {
     for term in &query.terms {
         parts.push(format!(
             "ticket_search.body LIKE {} ESCAPE '\\'",
-            sql_literal(&crate::users::queries::like_pattern(&term.text))
+            sql_literal(&crate::db::like_pattern(&term.text))
         ));
         if term.is_gram() {
             parts.push(format!(
@@ -393,7 +393,7 @@ fn matching_entries(
     for term in &query.terms {
         entries = entries.filter(
             ticket_search::body
-                .like(crate::users::queries::like_pattern(&term.text))
+                .like(crate::db::like_pattern(&term.text))
                 .escape('\\'),
         );
     }

@@ -9,7 +9,7 @@ use super::model::{ApiToken, NewApiToken, NewUser, User, UserFilter};
 use crate::db::schema::{api_tokens, team_members, teams, users};
 use crate::db::DbConnection;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+pub use crate::db::{like_pattern, lower};
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
@@ -113,12 +113,6 @@ pub fn set_teams(conn: &mut DbConnection, user_id: i64, team_ids: &[i64]) -> Que
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// Escapes LIKE wildcards so a search for "100%" means the text.
-pub fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// At most `limit` users after the cursor, by id.
